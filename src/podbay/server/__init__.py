@@ -1,0 +1,1 @@
+"""podbay.server"""
