@@ -1,1 +1,1 @@
-"""podbay.network"""
+"""podbay.network: CNI networking, pinned pod namespaces and the per-pod hosts/hostname/resolv files."""

@@ -1,0 +1,72 @@
+# podbay developer targets. `make test` works on a fresh Debian 12 host as root.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# A recipe that fails must not leave a half-written file target behind (the test image).
+.DELETE_ON_ERROR:
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+WORK := _work
+TEST_IMAGE := $(WORK)/busybox-1.35.tar
+
+.PHONY: help deps venv host-prep doctor test-image lint unit test demo bench clean
+
+help:
+	@echo "targets:"
+	@echo "  deps        apt packages (root) + $(VENV) with podbay[dev]"
+	@echo "  venv        only $(VENV)"
+	@echo "  host-prep   prepare cgroups / ip_forward for crun (root)"
+	@echo "  doctor      check this host (podbay doctor)"
+	@echo "  test-image  build $(TEST_IMAGE) offline from busybox-static"
+	@echo "  lint        ruff, mypy, import-linter"
+	@echo "  unit        unit tests (no root)"
+	@echo "  test        everything: deps host-prep test-image lint + the whole suite (root)"
+	@echo "  demo        run scripts/demo.sh (root)"
+	@echo "  bench       run bench/run.py"
+	@echo "  clean       remove $(WORK)/ (keeps $(VENV))"
+
+deps:
+	scripts/install-deps.sh
+
+venv:
+	scripts/install-deps.sh --venv
+
+# Order-only on deps: they run first (also under -j) but never force a rebuild.
+host-prep: | deps
+	scripts/setup-host.sh
+
+doctor: | deps
+	$(PY) -m podbay.host.doctor
+
+test-image: $(TEST_IMAGE)
+
+$(TEST_IMAGE): src/podbay/images/testimage.py | deps
+	mkdir -p $(WORK)
+	$(PY) -m podbay.images.testimage $@
+
+lint: | deps
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+unit: | venv
+	$(PYTEST) tests/unit -q
+
+test: | deps host-prep test-image lint
+	@if [[ $$(id -u) != 0 ]]; then echo "make test: run as root (integration tests mount, create netns and cgroups)" >&2; exit 1; fi
+	@mkdir -p $(WORK)
+	@$(PY) -m podbay.host.doctor
+	@set +e; $(PYTEST) -q -m "not slow" -rfE tests 2>&1 | tee $(WORK)/test.log; rc=$${PIPESTATUS[0]}; \
+	  echo; echo "== make test: lint passed; pytest: $$(tail -n 1 $(WORK)/test.log | sed -e 's/^=* *//' -e 's/ *=*$$//') (rc $$rc, log $(WORK)/test.log)"; \
+	  exit $$rc
+
+demo: | deps host-prep test-image
+	scripts/demo.sh
+
+bench: | venv
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(WORK)

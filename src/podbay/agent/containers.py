@@ -1,0 +1,169 @@
+"""Start one container attempt: image -> rootfs -> mounts -> OCI spec -> conmon. Stop and clean one attempt."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from podbay.agent.deps import Deps
+from podbay.agent.sandbox import Sandbox
+from podbay.core import command, ocispec
+from podbay.core.hashing import container_hash
+from podbay.core.records import ContainerKind, ContainerRecord
+from podbay.errors import NotFound, NotSupported, PermanentError, PodbayError, RuntimeFailure
+from podbay.images import rootfs
+from podbay.volumes import subpath
+
+
+class StartFailed(PodbayError):
+    """The container could not be created; reason is Kubernetes' waiting reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def find_container(pod: dict[str, Any], name: str) -> tuple[dict[str, Any], ContainerKind]:
+    for c in pod["spec"].get("initContainers") or []:
+        if c["name"] == name:
+            return c, "init"
+    for c in pod["spec"]["containers"]:
+        if c["name"] == name:
+            return c, "regular"
+    raise NotFound(f'container "{name}" not found in pod "{pod["metadata"]["name"]}"')
+
+
+def _env_map(env: list[str]) -> dict[str, str]:
+    out = {}
+    for item in env:
+        k, _, v = item.partition("=")
+        out[k] = v
+    return out
+
+
+def _volume_mounts(deps: Deps, pod: dict[str, Any], ctr: dict[str, Any], volume_paths: dict[str, str],
+                   env: dict[str, str], sb: Sandbox) -> list[ocispec.MountSpec]:
+    mounts: list[ocispec.MountSpec] = []
+    name = ctr["name"]
+    for idx, vm in enumerate(ctr.get("volumeMounts") or []):
+        vol = vm["name"]
+        if vol not in volume_paths:
+            raise StartFailed("CreateContainerConfigError",
+                              f'cannot find volume "{vol}" to mount into container "{name}"')
+        source = volume_paths[vol]
+        sub = vm.get("subPath") or ""
+        if vm.get("subPathExpr"):
+            try:
+                sub = command.expand_subpath_expr(vm["subPathExpr"], env)
+            except ValueError as exc:
+                raise StartFailed("CreateContainerConfigError", str(exc)) from exc
+        if sub:
+            try:
+                source = subpath.prepare_subpath(source, sub, sb.pod_dir, vol, name, idx)
+            except PodbayError as exc:
+                raise StartFailed("CreateContainerConfigError", str(exc)) from exc
+        dest = vm["mountPath"]
+        if not dest.startswith("/"):
+            dest = os.path.normpath("/" + dest)
+        opts = ["rbind", _propagation(vm.get("mountPropagation"))]
+        if vm.get("readOnly"):
+            opts.append("ro")
+        mounts.append(ocispec.MountSpec(destination=dest, source=source, type="bind", options=tuple(opts)))
+    return mounts
+
+
+def _propagation(value: str | None) -> str:
+    return {"HostToContainer": "rslave", "Bidirectional": "rshared"}.get(value or "None", "rprivate")
+
+
+def _pod_file_mounts(ctr: dict[str, Any], sb: Sandbox, user_dests: set[str], term_log: Path) -> list[ocispec.MountSpec]:
+    out = []
+    for dest, src in (("/etc/hosts", sb.files.hosts), ("/etc/hostname", sb.files.hostname),
+                      ("/etc/resolv.conf", sb.files.resolv)):
+        if dest not in user_dests:  # a user volume at that path wins over the managed file
+            out.append(ocispec.MountSpec(dest, str(src), "bind", ("rbind", "rprivate")))
+    tpath = ctr.get("terminationMessagePath") or "/dev/termination-log"
+    if tpath not in user_dests:
+        out.append(ocispec.MountSpec(tpath, str(term_log), "bind", ("rbind", "rprivate")))
+    return out
+
+
+def start_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, sb: Sandbox,
+                    volume_paths: dict[str, str]) -> ContainerRecord:
+    """Create and start attempt `attempt` of container `name`; raises StartFailed when nothing was started."""
+    ctr, kind = find_container(pod, name)
+    md = pod["metadata"]
+    try:
+        image = deps.images.resolve(ctr["image"])
+    except NotFound as exc:
+        raise StartFailed("ErrImagePull", str(exc)) from exc
+    cid = secrets.token_hex(32)
+    cdir = deps.runtime.container_dir(cid)
+    cdir.mkdir(parents=True, exist_ok=True)
+    try:
+        image_env = list(image.config.get("Env") or [])
+        try:
+            env = command.resolve_env(pod, ctr, image_env, sb.ips[0] if sb.ips else "", deps.cfg.node_name,
+                                      deps.host_ip)
+            argv = command.resolve_argv(ctr, image.config, _env_map(env))
+        except (NotSupported, PermanentError) as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
+        mounts = _volume_mounts(deps, pod, ctr, volume_paths, _env_map(env), sb)
+        term_dir = sb.pod_dir / "containers" / name
+        term_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        term_log = term_dir / cid[:8]
+        term_log.touch(mode=0o666)
+        mounts += _pod_file_mounts(ctr, sb, {m.destination for m in mounts}, term_log)
+        root = rootfs.mount_overlay(image.layer_dirs, cdir)
+        plan = ocispec.ContainerPlan(
+            container_id=cid, pod=pod, container=ctr, argv=tuple(argv), env=tuple(env),
+            cwd=ctr.get("workingDir") or image.config.get("WorkingDir") or "/",
+            image_user=image.config.get("User") or "", passwd=_read_passwd(root),
+            rootfs=str(root), net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts),
+            mounts=tuple(mounts), cgroups_path=f"/{deps.cfg.pod_cgroup(md['uid'])}/{cid[:12]}",
+            rlimit_nofile=deps.nofile,
+        )
+        try:
+            spec = ocispec.build_spec(plan)
+        except PermanentError as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
+        log_path = deps.cfg.log_path(pod, name, attempt)
+        now = time.time()
+        rec = ContainerRecord(id=cid, pod_uid=md["uid"], name=name, kind=kind, attempt=attempt,
+                              spec_hash=container_hash(ctr), image=ctr["image"], image_id=image.id,
+                              state="created", created_at=now, log_path=str(log_path))
+        try:
+            launched = deps.runtime.create_and_start(cid, f"{md['name']}_{name}", spec, log_path)
+        except RuntimeFailure as exc:
+            # As kubelet: a runtime that cannot start the process gives a terminated StartError attempt.
+            cleanup_container(deps, cid)
+            return rec.with_(state="exited", exit_code=128, reason="StartError", message=_short(str(exc)),
+                             started_at=None, finished_at=time.time())
+        from podbay.sys import procfs
+        return rec.with_(state="running", started_at=time.time(), conmon_pid=launched.conmon_pid,
+                         conmon_start=procfs.start_time(launched.conmon_pid), pid=launched.pid)
+    except StartFailed:
+        cleanup_container(deps, cid)
+        raise
+
+
+def _short(msg: str) -> str:
+    return msg if len(msg) < 400 else msg[:400] + "..."
+
+
+def _read_passwd(root: Path) -> str:
+    with contextlib.suppress(OSError):
+        return (root / "etc" / "passwd").read_text(errors="replace")
+    return ""
+
+
+def cleanup_container(deps: Deps, cid: str) -> None:
+    """Forget one attempt in the runtime: runtime state, rootfs mount, bundle. Idempotent."""
+    cdir = deps.runtime.container_dir(cid)
+    rootfs.unmount(cdir)
+    deps.runtime.remove(cid)

@@ -1,0 +1,168 @@
+"""The API-facing pod operations and the supervisor of pod workers."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+import uuid
+from typing import Any
+
+from podbay.agent.deps import Deps
+from podbay.agent.events import iso
+from podbay.agent.worker import PodWorker
+from podbay.api.defaults import default_pod
+from podbay.api.validation import validate_pod, validate_pod_update
+from podbay.errors import AlreadyExists, NotFound, ValidationError
+from podbay.sys.inotify import Inotify
+
+log = logging.getLogger("podbay.pods")
+
+
+class PodService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.workers: dict[str, PodWorker] = {}
+        self._inotify: Inotify | None = None
+        self._resync: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Adopt every stored pod (nothing is killed), then watch conmon's exit dir."""
+        for pod in self.deps.store.list_objects("Pod"):
+            self._spawn(pod["metadata"]["uid"])
+        self._watch_exits()
+
+    async def stop(self) -> None:
+        """Stop the workers only: containers, conmon and mounts stay as they are."""
+        if self._inotify is not None:
+            asyncio.get_running_loop().remove_reader(self._inotify.fd)
+            self._inotify.close()
+        for w in self.workers.values():
+            if w.task:
+                w.task.cancel()
+        await asyncio.gather(*(w.task for w in self.workers.values() if w.task), return_exceptions=True)
+
+    def _spawn(self, uid: str) -> PodWorker:
+        w = PodWorker(self.deps, uid)
+        self.workers[uid] = w
+        w.start()
+        w.task.add_done_callback(lambda _t, uid=uid: self._reap(uid, w))  # type: ignore[union-attr]
+        return w
+
+    def _reap(self, uid: str, w: PodWorker) -> None:
+        if self.workers.get(uid) is w:
+            del self.workers[uid]
+
+    def _watch_exits(self) -> None:
+        ino = Inotify()
+        ino.watch(str(self.deps.runtime.exit_dir))
+        self._inotify = ino
+        loop = asyncio.get_running_loop()
+        loop.add_reader(ino.fd, self._on_exit_events)
+
+    def _on_exit_events(self) -> None:
+        assert self._inotify is not None
+        names = set(self._inotify.read_names())
+        if not names:
+            return
+        for rec in self.deps.store.all_containers():
+            if rec.id in names:
+                w = self.workers.get(rec.pod_uid)
+                if w is not None:
+                    w.poke()
+
+    # ------------------------------------------------------------------ API operations
+    def create(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("kind", "Pod") != "Pod":
+            raise ValidationError("Pod", str(body.get("metadata", {}).get("name", "")),
+                                  [f'kind: Invalid value: "{body.get("kind")}": must be Pod'])
+        md = body.setdefault("metadata", {})
+        if md.get("namespace") and md["namespace"] != namespace:
+            raise ValidationError("Pod", str(md.get("name", "")), [
+                "metadata.namespace: Invalid value: "
+                f'"{md["namespace"]}": the namespace of the provided object does not match the namespace sent on the '
+                "request"])
+        md["namespace"] = namespace
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
+        pod = default_pod(body)
+        errors = validate_pod(pod)
+        if errors:
+            raise ValidationError("Pod", str(pod["metadata"].get("name", "")), errors)
+        name = pod["metadata"]["name"]
+        if self.deps.store.get_object("Pod", namespace, name) is not None:
+            raise AlreadyExists(f'pods "{name}" already exists')
+        now = time.time()
+        pod["apiVersion"] = "v1"
+        pod["kind"] = "Pod"
+        md = pod["metadata"]
+        md["uid"] = str(uuid.uuid4())
+        md["creationTimestamp"] = iso(now)
+        md.pop("deletionTimestamp", None)
+        pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or self.deps.cfg.node_name
+        pod["status"] = {"phase": "Pending", "qosClass": "BestEffort",
+                         "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                                         "lastTransitionTime": iso(now)}]}
+        try:
+            self.deps.store.put_object(pod, create=True)
+        except Exception as exc:  # a concurrent create of the same name (UNIQUE key)
+            raise AlreadyExists(f'pods "{name}" already exists') from exc
+        self.deps.hub.publish("ADDED", pod)
+        self._spawn(md["uid"])
+        return pod
+
+    def get(self, namespace: str, name: str) -> dict[str, Any]:
+        pod = self.deps.store.get_object("Pod", namespace, name)
+        if pod is None:
+            raise NotFound(f'pods "{name}" not found')
+        return pod
+
+    def list(self, namespace: str | None) -> list[dict[str, Any]]:
+        return self.deps.store.list_objects("Pod", namespace)
+
+    def replace(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        old = self.get(namespace, name)
+        new = default_pod(body)
+        new["metadata"]["namespace"] = namespace
+        errors = validate_pod_update(old, new)
+        if errors:
+            raise ValidationError("Pod", name, errors)
+        merged = copy.deepcopy(old)
+        merged["metadata"]["labels"] = new["metadata"].get("labels") or {}
+        anns = dict(new["metadata"].get("annotations") or {})
+        for k, v in (old["metadata"].get("annotations") or {}).items():
+            if k.startswith("podbay.io/"):
+                anns[k] = v
+        merged["metadata"]["annotations"] = anns
+        merged["spec"] = new["spec"]
+        merged["spec"]["nodeName"] = old["spec"].get("nodeName")
+        self.deps.store.put_object(merged)
+        self.deps.hub.publish("MODIFIED", merged)
+        w = self.workers.get(old["metadata"]["uid"])
+        if w:
+            w.poke()
+        return merged
+
+    def delete(self, namespace: str, name: str, grace: int | None) -> dict[str, Any]:
+        pod = self.get(namespace, name)
+        md = pod["metadata"]
+        if grace is None:
+            grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+        if md.get("deletionTimestamp"):
+            grace = min(grace, int(md.get("deletionGracePeriodSeconds", grace)))  # grace only shortens
+        md["deletionTimestamp"] = md.get("deletionTimestamp") or iso(time.time())
+        md["deletionGracePeriodSeconds"] = grace
+        self.deps.store.put_object(pod)
+        self.deps.hub.publish("MODIFIED", pod)
+        w = self.workers.get(md["uid"])
+        if w is None:
+            w = self._spawn(md["uid"])
+        w.poke()
+        return pod
+
+    def evict(self, uid: str, reason: str, message: str) -> None:
+        w = self.workers.get(uid)
+        if w is not None:
+            w.evict(reason, message)

@@ -1,0 +1,66 @@
+"""Pod sandbox: pod dir, volumes, pinned namespaces, CNI attachment, managed /etc files. All idempotent."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podbay.agent.deps import Deps
+from podbay.network import namespaces, podfiles
+from podbay.network.cniconf import pod_cni_args, pod_ips
+from podbay.sys import cgroups
+from podbay.sys.mount import mounts_under, unmount_all_under
+from podbay.volumes import manager as volumes
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    pod_dir: Path
+    ns: namespaces.PinnedNamespaces
+    ips: list[str]
+    files: podfiles.PodFiles
+
+
+def setup_volumes(deps: Deps, pod: dict[str, Any]) -> dict[str, str]:
+    pod_dir = deps.cfg.pod_dir(pod["metadata"]["uid"])
+    return volumes.setup_pod_volumes(pod, pod_dir, deps.node_allocatable,
+                                     list(deps.cfg.allowed_host_paths) or None)
+
+
+def setup_sandbox(deps: Deps, pod: dict[str, Any]) -> Sandbox:
+    md = pod["metadata"]
+    uid = md["uid"]
+    pod_dir = deps.cfg.pod_dir(uid)
+    ns = namespaces.pin(deps.cfg.ns_dir(uid), namespaces.hostname_for(pod))
+    result = deps.network.result(uid)
+    if result is None:
+        result = deps.network.add(uid, str(ns.net), "eth0", pod_cni_args(md["namespace"], md["name"], uid, uid))
+    ips = pod_ips(result)
+    files = podfiles.write_pod_files(pod_dir, pod, ips)
+    return Sandbox(pod_dir, ns, ips, files)
+
+
+def teardown_network(deps: Deps, uid: str) -> None:
+    ns_dir = deps.cfg.ns_dir(uid)
+    net = ns_dir / "net"
+    deps.network.delete(uid, str(net) if net.exists() else None)
+    namespaces.unpin(ns_dir)
+
+
+def teardown_volumes(deps: Deps, uid: str) -> None:
+    volumes.teardown_pod_volumes(deps.cfg.pod_dir(uid))
+
+
+def remove_pod_dirs(deps: Deps, pod: dict[str, Any]) -> None:
+    uid = pod["metadata"]["uid"]
+    pod_dir = deps.cfg.pod_dir(uid)
+    # Never let rmtree walk into a mount (a subPath bind of a hostPath would lose host data).
+    unmount_all_under(str(pod_dir))
+    if not mounts_under(str(pod_dir)):
+        shutil.rmtree(pod_dir, ignore_errors=True)
+    shutil.rmtree(deps.cfg.pod_log_dir(pod), ignore_errors=True)
+    with contextlib.suppress(OSError):
+        cgroups.remove_tree(deps.cfg.pod_cgroup(uid))

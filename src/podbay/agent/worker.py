@@ -1,0 +1,265 @@
+"""One asyncio task per pod: sync until terminal or deleted, then terminate and clean up.
+
+The blocking work (mounts, CNI, conmon) runs in threads; the worker serialises everything for its
+pod, so no two steps for one pod ever race. Wake-ups come from exit events (inotify), API changes
+and the plan's own wake_at (back-off expiry), with a periodic resync as a backstop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import logging
+import time
+from typing import Any
+
+from podbay.agent import events
+from podbay.agent.containers import StartFailed, cleanup_container, start_container
+from podbay.agent.deps import Deps
+from podbay.agent.sandbox import (
+    Sandbox,
+    remove_pod_dirs,
+    setup_sandbox,
+    setup_volumes,
+    teardown_network,
+    teardown_volumes,
+)
+from podbay.core import phase
+from podbay.core.actions import PodActions, StartFailure, compute_pod_actions
+from podbay.core.records import ContainerRecord, PodRuntimeView, Waiting
+from podbay.errors import PodbayError
+
+log = logging.getLogger("podbay.worker")
+
+VOLUME_PATHS_ANNOTATION = "podbay.io/volume-paths"
+
+
+class PodWorker:
+    def __init__(self, deps: Deps, uid: str) -> None:
+        self.deps = deps
+        self.uid = uid
+        self.wake = asyncio.Event()
+        self.failures: dict[str, StartFailure] = {}
+        self.waiting: dict[str, Waiting] = {}
+        self.sandbox: Sandbox | None = None
+        self.volume_paths: dict[str, str] | None = None
+        self.terminal_reason = ""
+        self.terminal_message = ""
+        self.evict_requested: tuple[str, str] | None = None
+        self.torn_down = False
+        self.task: asyncio.Task[None] | None = None
+        self.done = asyncio.Event()
+
+    # ------------------------------------------------------------------ loop
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name=f"pod-{self.uid}")
+
+    def poke(self) -> None:
+        self.wake.set()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                pod = self._load()
+                if pod is None:
+                    return
+                if pod["metadata"].get("deletionTimestamp"):
+                    await self._terminate(pod, deleting=True)
+                    return
+                wake_at = await self._sync_safely(pod)
+                timeout = self.deps.cfg.resync_seconds
+                if wake_at is not None:
+                    timeout = max(0.0, min(timeout, wake_at - time.time()))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout)
+                self.wake.clear()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("pod worker %s crashed", self.uid)
+        finally:
+            self.done.set()
+
+    def _load(self) -> dict[str, Any] | None:
+        return self.deps.store.get_by_uid(self.uid)
+
+    async def _sync_safely(self, pod: dict[str, Any]) -> float | None:
+        try:
+            return await self._sync(pod)
+        except PodbayError as exc:
+            log.warning("sync of pod %s failed: %s", pod["metadata"]["name"], exc)
+            events.record(self.deps, pod, "Warning", "FailedSync", str(exc))
+            self._publish_status(pod)
+            return time.time() + 2.0
+
+    # ------------------------------------------------------------------ sync
+    async def _sync(self, pod: dict[str, Any]) -> float | None:
+        await asyncio.to_thread(self._observe_exits)
+        if self.evict_requested is not None:
+            self.terminal_reason, self.terminal_message = self.evict_requested
+        if self.terminal_reason or self._is_terminal(pod):
+            self._publish_status(pod)
+            if not self.torn_down:
+                await self._teardown(pod, grace=0 if self.terminal_reason else 2)
+                self._publish_status(pod)
+            return None
+        if self.volume_paths is None:
+            try:
+                self.volume_paths = await asyncio.to_thread(setup_volumes, self.deps, pod)
+            except PodbayError as exc:
+                events.record(self.deps, pod, "Warning", "FailedMount", str(exc))
+                self._set_all_waiting(pod, "ContainerCreating", "")
+                self._publish_status(pod)
+                return time.time() + 2.0
+        if self.sandbox is None:
+            self.sandbox = await asyncio.to_thread(setup_sandbox, self.deps, pod)
+        records = self.deps.store.containers(self.uid)
+        actions = compute_pod_actions(pod, records, self.failures, time.time())
+        self.waiting = dict(actions.waiting)
+        for name, w in actions.waiting.items():
+            if w.reason == "CrashLoopBackOff":
+                md = pod["metadata"]
+                events.record(self.deps, pod, "Warning", "BackOff",
+                              f"Back-off restarting failed container {name} in pod "
+                              f"{md['name']}_{md['namespace']}({md['uid']})")
+        await self._execute(pod, actions, records)
+        self._publish_status(pod)
+        if actions.all_done or actions.init_failed:
+            self.poke()  # next round notices the terminal phase and tears down
+        return actions.wake_at
+
+    async def _execute(self, pod: dict[str, Any], actions: PodActions, records: list[ContainerRecord]) -> None:
+        names = ([actions.start_init] if actions.start_init else []) + list(actions.start)
+        if not names:
+            return
+        attempts = {n: 1 + max((r.attempt for r in records if r.name == n), default=-1) for n in names}
+        self._publish_status(pod)
+        results = await asyncio.gather(*(asyncio.to_thread(self._start_one, pod, n, attempts[n]) for n in names),
+                                       return_exceptions=True)
+        for name, res in zip(names, results, strict=True):
+            if isinstance(res, StartFailed):
+                prev = self.failures.get(name)
+                self.failures[name] = StartFailure(res.reason, res.message, (prev.count + 1) if prev else 1,
+                                                   time.time())
+                self.waiting[name] = Waiting(res.reason, res.message)
+                events.record(self.deps, pod, "Warning", "Failed", f"Error: {res.message}",
+                              f"spec.containers{{{name}}}")
+            elif isinstance(res, BaseException):
+                log.error("starting %s/%s failed: %r", pod["metadata"]["name"], name, res)
+                self.waiting[name] = Waiting("ContainerCreating", str(res))
+            else:
+                self.failures.pop(name, None)
+                self.waiting.pop(name, None)
+                if res.state == "running":
+                    events.record(self.deps, pod, "Normal", "Started", f"Started container {name}",
+                                  f"spec.containers{{{name}}}")
+                else:
+                    events.record(self.deps, pod, "Warning", "Failed", res.message, f"spec.containers{{{name}}}")
+
+    def _start_one(self, pod: dict[str, Any], name: str, attempt: int) -> ContainerRecord:
+        assert self.sandbox is not None and self.volume_paths is not None
+        rec = start_container(self.deps, pod, name, attempt, self.sandbox, self.volume_paths)
+        self.deps.store.put_container(rec)   # commit before anything else may act on it
+        return rec
+
+    def _observe_exits(self) -> None:
+        """Record exits of running attempts (exit file, or a dead conmon) and free their runtime state."""
+        for rec in self.deps.store.containers(self.uid):
+            if rec.state not in ("running", "created"):
+                continue
+            info = self.deps.runtime.exit_info(rec.id)
+            if info is None:
+                if self.deps.runtime.is_running(rec.conmon_pid, rec.conmon_start):
+                    continue
+                info_code, finished = None, time.time()
+            else:
+                info_code, finished = info.code, info.finished_at
+            reason = "Completed" if info_code == 0 else ("Error" if info_code is not None else "Unknown")
+            if info_code == 137 and self._oom_killed(rec):
+                reason = "OOMKilled"
+            self.deps.store.put_container(rec.with_(state="exited", exit_code=info_code, reason=reason,
+                                                    finished_at=finished))
+            with contextlib.suppress(PodbayError):
+                cleanup_container(self.deps, rec.id)
+
+    def _oom_killed(self, rec: ContainerRecord) -> bool:
+        return False
+
+    def _is_terminal(self, pod: dict[str, Any]) -> bool:
+        view = self._view(pod)
+        return phase.pod_phase(pod, view) in ("Succeeded", "Failed")
+
+    # ------------------------------------------------------------------ status
+    def _view(self, pod: dict[str, Any]) -> PodRuntimeView:
+        return PodRuntimeView(
+            records=tuple(self.deps.store.containers(self.uid)), waiting=dict(self.waiting),
+            pod_ip=self.sandbox.ips[0] if self.sandbox and self.sandbox.ips else None,
+            sandbox_ready=self.sandbox is not None and not self.torn_down,
+            terminal_reason=self.terminal_reason, terminal_message=self.terminal_message,
+        )
+
+    def _set_all_waiting(self, pod: dict[str, Any], reason: str, message: str) -> None:
+        for c in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]:
+            self.waiting.setdefault(c["name"], Waiting(reason, message))
+
+    def _publish_status(self, pod: dict[str, Any]) -> None:
+        fresh = self._load()
+        if fresh is None:
+            return
+        old = copy.deepcopy(fresh)
+        fresh["status"] = phase.pod_status(fresh, self._view(fresh), time.time(), self.deps.host_ip)
+        if self.volume_paths is not None:
+            fresh["metadata"].setdefault("annotations", {})[VOLUME_PATHS_ANNOTATION] = \
+                json.dumps(self.volume_paths, sort_keys=True)
+        if _same_status(old, fresh):
+            return
+        self.deps.store.put_object(fresh)
+        self.deps.hub.publish("MODIFIED", fresh)
+
+    # ------------------------------------------------------------------ termination
+    async def _teardown(self, pod: dict[str, Any], grace: float) -> None:
+        await self._stop_all(grace)
+        await asyncio.to_thread(self._observe_exits)
+        await asyncio.to_thread(teardown_volumes, self.deps, self.uid)
+        await asyncio.to_thread(teardown_network, self.deps, self.uid)
+        self.torn_down = True
+        self.sandbox = None
+
+    async def _stop_all(self, grace: float) -> None:
+        running = [r for r in self.deps.store.containers(self.uid) if r.state in ("running", "created")]
+        if running:
+            await asyncio.gather(*(asyncio.to_thread(self.deps.runtime.stop, r.id, grace, r.conmon_pid)
+                                   for r in running))
+
+    async def _terminate(self, pod: dict[str, Any], deleting: bool) -> None:
+        grace = float(pod["metadata"].get("deletionGracePeriodSeconds",
+                                          pod["spec"].get("terminationGracePeriodSeconds", 30)))
+        self._publish_status(pod)
+        await self._teardown(pod, grace)
+        await asyncio.to_thread(self._forget, pod)
+        if deleting:
+            md = pod["metadata"]
+            rv = self.deps.store.delete_object("Pod", md["namespace"], md["name"])
+            gone = copy.deepcopy(pod)
+            gone["metadata"]["resourceVersion"] = str(rv)
+            self.deps.hub.publish("DELETED", gone)
+
+    def _forget(self, pod: dict[str, Any]) -> None:
+        for rec in self.deps.store.containers(self.uid):
+            with contextlib.suppress(PodbayError):
+                cleanup_container(self.deps, rec.id)
+        self.deps.store.delete_pod_containers(self.uid)
+        self.deps.store.delete_events_for(self.uid)
+        remove_pod_dirs(self.deps, pod)
+
+    def evict(self, reason: str, message: str) -> None:
+        self.evict_requested = (reason, message)
+        self.poke()
+
+
+def _same_status(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    sa, sb = a.get("status") or {}, b.get("status") or {}
+    return json.dumps(sa, sort_keys=True) == json.dumps(sb, sort_keys=True) and \
+        a["metadata"].get("annotations") == b["metadata"].get("annotations")

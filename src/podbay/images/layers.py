@@ -1,0 +1,262 @@
+"""Safe layer unpacking: tar (optionally gzip'd) -> a directory usable as an overlayfs lowerdir.
+
+Every member is created relative to a directory fd opened with O_NOFOLLOW, so no symlink (in the
+layer or planted later) can redirect a write outside the layer. OCI whiteouts become overlayfs
+whiteouts: ``.wh.<name>`` -> a 0/0 char device ``<name>``, ``.wh..wh..opq`` -> the parent gets
+``trusted.overlay.opaque=y``.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import hashlib
+import os
+import stat
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Protocol
+
+from podbay.errors import NotSupported, PermanentError
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+OPAQUE_XATTR = "trusted.overlay.opaque"
+_CHUNK = 1 << 20
+
+
+class Reader(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+class HashingReader:
+    """A read-only stream that sha256-hashes and counts what passes through it."""
+
+    def __init__(self, inner: Reader) -> None:
+        self._inner = inner
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._inner.read(n)
+        self._hash.update(data)
+        self.size += len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def decompressed(raw: Reader, head: bytes) -> Reader:
+    """Wrap raw in a decompressor chosen from its first bytes (gzip or none)."""
+    if head[:2] == b"\x1f\x8b":
+        gz: Reader = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[call-overload]
+        return gz
+    if head[:4] == b"\x28\xb5\x2f\xfd":
+        raise NotSupported("zstd-compressed layers are not supported by podbay yet")
+    return raw
+
+
+def classify(name: str) -> tuple[str, str]:
+    """Split a member path into (kind, path): kind is "entry", "whiteout" or "opaque".
+
+    For "whiteout", path is the hidden path; for "opaque", the directory made opaque ("" = layer root).
+    Raises PermanentError for names that would escape the layer.
+    """
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise PermanentError(f"invalid layer: member {name!r} escapes the layer directory")
+    if not parts:
+        return "entry", ""
+    base = parts[-1]
+    parent = "/".join(parts[:-1])
+    if base == OPAQUE_MARKER:
+        return "opaque", parent
+    if base.startswith(WHITEOUT_PREFIX):
+        hidden = base[len(WHITEOUT_PREFIX):]
+        if not hidden or hidden in (".", ".."):
+            raise PermanentError(f"invalid layer: bad whiteout {name!r}")
+        return "whiteout", f"{parent}/{hidden}" if parent else hidden
+    return "entry", "/".join(parts)
+
+
+@contextmanager
+def _dir_fd(root_fd: int, rel: str, *, create: bool) -> Iterator[int]:
+    """Open directory ``rel`` under root_fd component by component, never following symlinks."""
+    fd = os.dup(root_fd)
+    try:
+        for comp in [p for p in rel.split("/") if p]:
+            try:
+                nfd = os.open(comp, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                os.mkdir(comp, 0o755, dir_fd=fd)
+                nfd = os.open(comp, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise PermanentError(f"invalid layer: {rel!r} goes through a non-directory ({comp!r})") from exc
+                raise
+            os.close(fd)
+            fd = nfd
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _split(path: str) -> tuple[str, str]:
+    parent, _, base = path.rpartition("/")
+    return parent, base
+
+
+def _remove_existing(dfd: int, name: str, *, keep_dir: bool) -> None:
+    """Make room for a new entry; a directory is kept when the new entry is a directory too."""
+    try:
+        st = os.lstat(name, dir_fd=dfd)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        if keep_dir:
+            return
+        _rmtree_at(dfd, name)
+    else:
+        os.unlink(name, dir_fd=dfd)
+
+
+def _rmtree_at(dfd: int, name: str) -> None:
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+    try:
+        for child in os.listdir(fd):
+            st = os.lstat(child, dir_fd=fd)
+            if stat.S_ISDIR(st.st_mode):
+                _rmtree_at(fd, child)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dfd)
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _set_xattr(dfd: int, name: str, key: str, value: bytes) -> None:
+    # /proc/self/fd/N pins the parent; the final component is not followed.
+    os.setxattr(f"/proc/self/fd/{dfd}/{name}", key, value, follow_symlinks=False)
+
+
+def _apply_meta(dfd: int, name: str, m: tarfile.TarInfo) -> None:
+    if _is_root():
+        os.chown(name, m.uid, m.gid, dir_fd=dfd, follow_symlinks=False)
+    for key, value in (m.pax_headers or {}).items():
+        if key.startswith("SCHILY.xattr."):
+            try:
+                _set_xattr(dfd, name, key[len("SCHILY.xattr."):], value.encode("utf-8", "surrogateescape"))
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP):
+                    raise
+    if not m.issym():
+        os.chmod(name, m.mode & 0o7777, dir_fd=dfd)  # after chown: chown clears setuid bits
+    os.utime(name, ns=(int(m.mtime * 1e9), int(m.mtime * 1e9)), dir_fd=dfd, follow_symlinks=False)
+
+
+def _write_file(dfd: int, name: str, src: IO[bytes] | None) -> None:
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+    with os.fdopen(fd, "wb") as out:
+        while src is not None and (chunk := src.read(_CHUNK)):
+            out.write(chunk)
+
+
+def _whiteout(dfd: int, name: str) -> None:
+    _remove_existing(dfd, name, keep_dir=False)
+    try:
+        os.mknod(name, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=dfd)
+    except PermissionError as exc:
+        raise NotSupported("layers with whiteouts need root (CAP_MKNOD) to unpack") from exc
+
+
+def _extract_member(tar: tarfile.TarFile, m: tarfile.TarInfo, root_fd: int, path: str,
+                    dirs: list[tuple[str, tarfile.TarInfo]]) -> None:
+    if path == "":
+        if m.isdir():
+            dirs.append(("", m))
+        return
+    parent, base = _split(path)
+    with _dir_fd(root_fd, parent, create=True) as dfd:
+        if m.isdir():
+            _remove_existing(dfd, base, keep_dir=True)
+            try:
+                os.mkdir(base, 0o700, dir_fd=dfd)
+            except FileExistsError:
+                pass
+            dirs.append((path, m))  # mode/mtime applied last: children would change them
+            if _is_root():
+                os.chown(base, m.uid, m.gid, dir_fd=dfd, follow_symlinks=False)
+            return
+        _remove_existing(dfd, base, keep_dir=False)
+        if m.isreg():
+            _write_file(dfd, base, tar.extractfile(m))
+        elif m.issym():
+            os.symlink(m.linkname, base, dir_fd=dfd)
+        elif m.islnk():
+            kind, target = classify(m.linkname)
+            if kind != "entry" or not target:
+                raise PermanentError(f"invalid layer: hardlink {m.name!r} -> {m.linkname!r}")
+            tparent, tbase = _split(target)
+            try:
+                with _dir_fd(root_fd, tparent, create=False) as tfd:
+                    os.link(tbase, base, src_dir_fd=tfd, dst_dir_fd=dfd, follow_symlinks=False)
+            except FileNotFoundError as exc:
+                raise PermanentError(f"invalid layer: hardlink {m.name!r} -> {m.linkname!r}: target not in layer") from exc
+            return  # a hardlink shares the target's inode and metadata
+        elif m.ischr() or m.isblk() or m.isfifo():
+            kind_bits = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
+            try:
+                os.mknod(base, kind_bits | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=dfd)
+            except PermissionError:
+                return  # devices need root; an unprivileged unpack skips them like rootless runtimes
+        else:
+            raise NotSupported(f"layer member {m.name!r} has an unsupported tar type {m.type!r}")
+        _apply_meta(dfd, base, m)
+
+
+def extract_layer(stream: Reader, dest: Path) -> None:
+    """Unpack an uncompressed tar stream into the existing directory ``dest`` (safely)."""
+    root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    dirs: list[tuple[str, tarfile.TarInfo]] = []
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+            for m in tar:
+                kind, path = classify(m.name)
+                if kind == "whiteout":
+                    parent, base = _split(path)
+                    with _dir_fd(root_fd, parent, create=True) as dfd:
+                        _whiteout(dfd, base)
+                elif kind == "opaque":
+                    with _dir_fd(root_fd, path, create=True) as dfd:
+                        try:
+                            os.setxattr(dfd, OPAQUE_XATTR, b"y")
+                        except PermissionError as exc:
+                            raise NotSupported("layers with opaque directories need root to unpack") from exc
+                else:
+                    _extract_member(tar, m, root_fd, path, dirs)
+        for path, m in sorted(dirs, key=lambda d: d[0].count("/"), reverse=True):
+            parent, base = _split(path)
+            with _dir_fd(root_fd, parent, create=False) as dfd:
+                if base:
+                    os.chmod(base, m.mode & 0o7777, dir_fd=dfd)
+                    os.utime(base, ns=(int(m.mtime * 1e9),) * 2, dir_fd=dfd, follow_symlinks=False)
+                else:
+                    os.chmod(dfd, m.mode & 0o7777)
+                    os.utime(dfd, ns=(int(m.mtime * 1e9),) * 2)
+    except tarfile.TarError as exc:
+        raise PermanentError(f"invalid layer tar: {exc}") from exc
+    finally:
+        os.close(root_fd)

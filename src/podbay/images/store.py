@@ -1,0 +1,346 @@
+"""The local image store under ``<state root>/images``.
+
+Layout::
+
+    blobs/sha256/<hex>   configs and manifests, content-addressed
+    layers/<hex>/        one unpacked layer per diff id (an overlayfs lowerdir)
+    refs.json            {"refs": {ref: id hex}, "images": {id hex: {...}}, "layers": {hex: size}}
+    lock                 fcntl lock serializing every change
+
+Every change happens under the lock; layers are unpacked into ``layers/.tmp-*`` and renamed into
+place, refs.json is replaced atomically, so a crash leaves either the old or the new state (stale
+``.tmp-*`` directories are swept on the next change).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from podbay.errors import Conflict, NotFound, PermanentError
+from podbay.images import archive, changes, reference
+from podbay.images.layers import HashingReader, decompressed, extract_layer
+from podbay.sys.mount import mounts
+
+_GARBAGE = "_garbage"  # in-memory only: paths to delete once the new state is written
+_EMPTY_STATE: dict[str, Any] = {"refs": {}, "images": {}, "layers": {}}
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str  # "sha256:<hex>" of the config blob
+    refs: list[str]
+    layer_dirs: list[Path]  # lowest first
+    config: dict[str, Any]  # the OCI config's "config" object (Env, Entrypoint, Cmd, WorkingDir, User)
+    created: str
+    size: int
+    digests: list[str] = field(default_factory=list)  # manifest digests it was loaded with
+
+
+@dataclass(frozen=True)
+class Removed:
+    untagged: list[str]
+    deleted: str | None  # image id when the image itself went away
+
+
+def _hex(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")
+
+
+class ImageStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.blobs = self.root / "blobs" / "sha256"
+        self.layers = self.root / "layers"
+        self._refs_file = self.root / "refs.json"
+        self._lock_file = self.root / "lock"
+
+    # ---- state ---------------------------------------------------------------------------------
+
+    def _read_state(self) -> dict[str, Any]:
+        try:
+            state = json.loads(self._refs_file.read_text())
+        except FileNotFoundError:
+            return json.loads(json.dumps(_EMPTY_STATE))  # type: ignore[no-any-return]
+        for key in _EMPTY_STATE:
+            state.setdefault(key, {})
+        return state  # type: ignore[no-any-return]
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".refs-", dir=self.root)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(state, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._refs_file)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    @contextmanager
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        """Exclusive lock; yields the state, which is written back if the block succeeds.
+
+        Paths listed in ``state[_GARBAGE]`` during the block are deleted only after the new state
+        is on disk (still under the lock), so refs.json never names a layer that is gone.
+        """
+        for d in (self.blobs, self.layers):
+            d.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_file, "a") as lf:
+            fcntl.flock(lf.fileno(), fcntl.LOCK_EX)
+            try:
+                self._sweep_tmp()
+                state = self._read_state()
+                state[_GARBAGE] = []
+                yield state
+                garbage: list[Path] = state.pop(_GARBAGE)
+                self._write_state(state)
+                for p in garbage:
+                    self._delete_path(p)
+            finally:
+                fcntl.flock(lf.fileno(), fcntl.LOCK_UN)
+
+    def _delete_path(self, p: Path) -> None:
+        if p.is_dir() and not p.is_symlink():
+            trash = self.layers / f".rm-{p.name}"
+            os.rename(p, trash)  # out of sight first: a crash never leaves half a layer in place
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+
+    def _sweep_tmp(self) -> None:
+        for p in self.layers.glob(".*"):
+            shutil.rmtree(p, ignore_errors=True)
+
+    # ---- blobs and layers ----------------------------------------------------------------------
+
+    def _put_blob(self, data: bytes) -> str:
+        digest = archive.sha256_digest(data)
+        path = self.blobs / _hex(digest)
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(prefix=".blob-", dir=self.blobs)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        return digest
+
+    def _unpack(self, src: archive.Source, layer: archive.LayerRef, want_diff: str | None,
+                state: dict[str, Any]) -> str:
+        """Unpack one layer blob unless its diff id is already present; returns the diff id hex."""
+        if want_diff and (self.layers / _hex(want_diff)).is_dir() and _hex(want_diff) in state["layers"]:
+            return _hex(want_diff)
+        with src.open(layer.path) as raw_file:
+            return self._unpack_stream(raw_file, layer.digest, want_diff, state, what=layer.path)
+
+    def _unpack_stream(self, raw_file: Any, blob_digest: str | None, want_diff: str | None,
+                       state: dict[str, Any], what: str) -> str:
+        head = raw_file.read(4)
+        raw_file.seek(0)
+        raw = HashingReader(raw_file)
+        diff = HashingReader(decompressed(raw, head))
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.layers))
+        try:
+            os.chmod(tmp, 0o755)
+            extract_layer(diff, tmp)
+            diff.drain()
+            raw.drain()
+            if blob_digest and "sha256:" + raw.hexdigest() != blob_digest:
+                raise PermanentError(f"layer {what}: digest mismatch (want {blob_digest}, got sha256:{raw.hexdigest()})")
+            got = diff.hexdigest()
+            if want_diff and got != _hex(want_diff):
+                raise PermanentError(f"layer {what}: diff id mismatch (want {want_diff}, got sha256:{got})")
+            final = self.layers / got
+            if final.is_dir():
+                shutil.rmtree(tmp)
+            else:
+                os.rename(tmp, final)
+            state["layers"][got] = diff.size
+            return got
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def _record(self, state: dict[str, Any], config: bytes, diff_hexes: list[str],
+                refs: list[str], manifest_digest: str | None) -> str:
+        cfg = json.loads(config)
+        config_ids = [_hex(d) for d in (cfg.get("rootfs") or {}).get("diff_ids") or []]
+        if config_ids != diff_hexes:
+            raise PermanentError("invalid image: layer diff ids do not match the config's rootfs.diff_ids")
+        image_hex = _hex(self._put_blob(config))
+        rec = state["images"].setdefault(image_hex, {"layers": diff_hexes, "digests": []})
+        rec["size"] = len(config) + sum(state["layers"].get(h, 0) for h in diff_hexes)
+        if manifest_digest and manifest_digest not in rec["digests"]:
+            rec["digests"].append(manifest_digest)
+        for ref in refs:
+            state["refs"][ref] = image_hex  # a ref moves to the new image, like docker load/tag
+        return image_hex
+
+    # ---- public API ----------------------------------------------------------------------------
+
+    def import_tar(self, path: Path, ref: str | None, changes_: list[str] | None = None) -> Image:
+        """Import a plain rootfs tarball as a one-layer image (``podman import``)."""
+        try:
+            refs = [reference.normalize(ref)] if ref else []
+            cfg_obj = changes.apply_changes({}, changes_ or [])
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc
+        with self._locked() as state:
+            try:
+                f = open(path, "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise NotFound(f"{path}: {exc.strerror}") from exc
+            with f:
+                diff_hex = self._unpack_stream(f, None, None, state, what=str(path))
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            config = {
+                "created": now, "architecture": archive.host_arch(), "os": "linux", "config": cfg_obj,
+                "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff_hex]},
+                "history": [{"created": now, "created_by": f"podbay import {path}"}],
+            }
+            data = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+            image_hex = self._record(state, data, [diff_hex], refs, None)
+            return self._image(state, image_hex)
+
+    def load(self, path: Path) -> list[Image]:
+        """Load every image of an OCI layout dir, an oci-archive or a docker-archive."""
+        path = Path(path)
+        if not path.exists():
+            raise NotFound(f"{path}: no such file or directory")
+        src = archive.Source(path)
+        try:
+            with self._locked() as state:
+                loaded = []
+                for img in archive.read_images(src):
+                    cfg = archive._json(img.config, "image config")
+                    want = list((cfg.get("rootfs") or {}).get("diff_ids") or [])
+                    if len(want) != len(img.layers):
+                        raise PermanentError(f"invalid image archive: {len(img.layers)} layers but "
+                                             f"{len(want)} diff ids in the config")
+                    diffs = [self._unpack(src, lr, d, state) for lr, d in zip(img.layers, want, strict=True)]
+                    refs = []
+                    for name in img.names:
+                        try:
+                            refs.append(reference.normalize(name))
+                        except ValueError:
+                            continue  # e.g. a bare tag as ref.name: keep the image untagged
+                    loaded.append(self._record(state, img.config, diffs, refs, img.manifest_digest))
+                return [self._image(state, h) for h in dict.fromkeys(loaded)]
+        finally:
+            src.close()
+
+    def list(self) -> list[Image]:
+        state = self._read_state()
+        return [self._image(state, h) for h in sorted(state["images"])]
+
+    def resolve(self, ref: str) -> Image:
+        state = self._read_state()
+        image_hex = self._find(state, ref)
+        if image_hex is None:
+            try:
+                shown = reference.normalize(ref)
+            except ValueError:
+                shown = ref
+            raise NotFound(f'image "{shown}" not found in the local store '
+                           "(podbay cannot pull yet: use podbay image load/import)")
+        return self._image(state, image_hex)
+
+    def remove(self, ref_or_id: str, *, force: bool = False) -> Removed:
+        """Untag a ref (deleting the image when it was the last one), or delete an image by id."""
+        with self._locked() as state:
+            image_hex = self._find(state, ref_or_id)
+            if image_hex is None:
+                raise NotFound(f"{ref_or_id}: image not known")
+            refs = sorted(r for r, h in state["refs"].items() if h == image_hex)
+            by_ref = self._ref_key(state, ref_or_id)
+            if by_ref is not None:
+                untag = [by_ref]
+            elif len(refs) > 1 and not force:
+                raise Conflict(f"unable to delete image {image_hex[:12]} (must be forced) - "
+                               "image is referenced in multiple repositories")
+            else:
+                untag = refs
+            remaining = [r for r in refs if r not in untag]
+            if not remaining:
+                self._check_unused(state, image_hex)
+            for r in untag:
+                del state["refs"][r]
+            if remaining:
+                return Removed(untag, None)
+            self._delete_image(state, image_hex)
+            return Removed(untag, "sha256:" + image_hex)
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _ref_key(state: dict[str, Any], ref: str) -> str | None:
+        try:
+            norm = reference.normalize(ref)
+        except ValueError:
+            return None
+        return norm if norm in state["refs"] else None
+
+    def _find(self, state: dict[str, Any], ref: str) -> str | None:
+        key = self._ref_key(state, ref)
+        if key is not None:
+            return str(state["refs"][key])
+        try:
+            parsed = reference.parse(ref)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.digest:  # repo@sha256:<manifest digest>
+            for h, rec in state["images"].items():
+                repos = {reference.parse(r).repository for r, ih in state["refs"].items() if ih == h}
+                if parsed.digest in rec.get("digests", []) and parsed.repository in repos:
+                    return str(h)
+        hexpart = _hex(ref)
+        if len(hexpart) >= 3 and all(c in "0123456789abcdef" for c in hexpart):
+            matches = [h for h in state["images"] if h.startswith(hexpart)]
+            if len(matches) == 1:
+                return str(matches[0])
+        return None
+
+    def _image(self, state: dict[str, Any], image_hex: str) -> Image:
+        rec = state["images"][image_hex]
+        cfg = json.loads((self.blobs / image_hex).read_bytes())
+        return Image(
+            id="sha256:" + image_hex,
+            refs=sorted(r for r, h in state["refs"].items() if h == image_hex),
+            layer_dirs=[self.layers / h for h in rec["layers"]],
+            config=dict(cfg.get("config") or {}),
+            created=str(cfg.get("created") or ""),
+            size=int(rec.get("size", 0)),
+            digests=list(rec.get("digests", [])),
+        )
+
+    def _check_unused(self, state: dict[str, Any], image_hex: str) -> None:
+        """Refuse to delete layers an overlay mount still uses (a container of this image)."""
+        dirs = {str(self.layers / h) for h in state["images"][image_hex]["layers"]}
+        for m in mounts():
+            if m.fstype == "overlay" and any(d in m.super_options for d in dirs):
+                raise Conflict(f"image sha256:{image_hex[:12]} is in use by a container (mounted at {m.mount_point})")
+
+    def _delete_image(self, state: dict[str, Any], image_hex: str) -> None:
+        rec = state["images"].pop(image_hex)
+        still = {h for other in state["images"].values() for h in other["layers"]}
+        for h in rec["layers"]:
+            if h in still:
+                continue
+            state["layers"].pop(h, None)
+            state[_GARBAGE].append(self.layers / h)
+        state[_GARBAGE].append(self.blobs / image_hex)

@@ -1,0 +1,131 @@
+"""Container lifecycle on top of conmon + an OCI runtime. Synchronous; the agent calls it in threads.
+
+Identity and idempotence: one container id per attempt; the bundle lives at
+`<containers_dir>/<cid>/` (config.json, persist dir `userdata/` with conmon's `exit` file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from podbay.errors import RuntimeFailure
+from podbay.runtime.conmon import ConmonPaths, Launched, conmon_argv, launch
+from podbay.runtime.oci import OciRuntime
+from podbay.sys import cgroups, procfs
+from podbay.sys.mount import mounts_under
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    code: int | None
+    finished_at: float
+
+
+class ContainerRuntime:
+    def __init__(self, oci: OciRuntime, conmon: str, containers_dir: Path, exit_dir: Path, socket_dir: Path,
+                 conmon_cgroup: str = "podbay/conmon") -> None:
+        self.oci = oci
+        self.conmon = conmon
+        self.containers_dir = containers_dir
+        self.exit_dir = exit_dir
+        self.socket_dir = socket_dir
+        self.conmon_cgroup = conmon_cgroup
+        for d in (containers_dir, exit_dir, socket_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def container_dir(self, cid: str) -> Path:
+        return self.containers_dir / cid
+
+    def _paths(self, cid: str, log_path: Path) -> ConmonPaths:
+        cdir = self.container_dir(cid)
+        return ConmonPaths(bundle=cdir, persist_dir=cdir / "userdata", exit_dir=self.exit_dir, log_path=log_path,
+                           socket_dir=self.socket_dir)
+
+    def create_and_start(self, cid: str, name: str, spec: dict, log_path: Path) -> Launched:
+        """Write the bundle, run conmon (-> runtime create), then runtime start."""
+        paths = self._paths(cid, log_path)
+        paths.persist_dir.mkdir(parents=True, exist_ok=True)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.exit_dir / cid).unlink()
+        tmp = paths.bundle / "config.json.tmp"
+        tmp.write_text(json.dumps(spec))
+        os.replace(tmp, paths.bundle / "config.json")
+        argv = conmon_argv(self.conmon, self.oci.binary, self.oci.root, cid, name, paths)
+        launched = launch(argv, before_start=lambda pid: cgroups.move_to(pid, self.conmon_cgroup))
+        try:
+            self.oci.start(cid)
+        except RuntimeFailure:
+            self.oci.kill(cid, signal.SIGKILL, all_processes=True)
+            self.oci.delete(cid)
+            raise
+        return launched
+
+    def exit_info(self, cid: str) -> ExitInfo | None:
+        """The exit code conmon recorded (persist dir first: it survives reboots), or None if still running."""
+        for f in (self.container_dir(cid) / "userdata" / "exit", self.exit_dir / cid):
+            try:
+                text = f.read_text().strip()
+                mtime = f.stat().st_mtime
+            except OSError:
+                continue
+            if text:
+                try:
+                    return ExitInfo(int(text), mtime)
+                except ValueError:
+                    return ExitInfo(None, mtime)
+        return None
+
+    def is_running(self, conmon_pid: int | None, conmon_start: int | None) -> bool:
+        return procfs.is_alive(conmon_pid, conmon_start)
+
+    def signal(self, cid: str, sig: int) -> bool:
+        return self.oci.kill(cid, sig, all_processes=True)
+
+    def stop(self, cid: str, grace: float, conmon_pid: int | None = None) -> ExitInfo | None:
+        """SIGTERM, wait up to grace, then SIGKILL; returns the exit info once conmon has written it."""
+        if self.exit_info(cid) is None:
+            if grace > 0:
+                self.oci.kill(cid, signal.SIGTERM)
+                self._wait_exit(cid, grace)
+            if self.exit_info(cid) is None:
+                self.oci.kill(cid, signal.SIGKILL, all_processes=True)
+                self._wait_exit(cid, 10.0)
+        if conmon_pid:
+            self._wait_conmon(conmon_pid, 2.0)
+        return self.exit_info(cid)
+
+    def _wait_exit(self, cid: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while time.monotonic() < deadline:
+            if self.exit_info(cid) is not None:
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _wait_conmon(self, pid: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            procfs.reap_if_child(pid)
+            if procfs.state(pid) in (None, "Z", "X"):
+                procfs.reap_if_child(pid)
+                return
+            time.sleep(0.005)
+
+    def remove(self, cid: str) -> None:
+        """runtime delete + drop the bundle. The rootfs must be unmounted by the caller first."""
+        self.oci.delete(cid)
+        if mounts_under(str(self.container_dir(cid))):
+            raise RuntimeFailure(f"container {cid}: its rootfs is still mounted; refusing to remove the bundle")
+        with contextlib.suppress(FileNotFoundError):
+            (self.exit_dir / cid).unlink()
+        shutil.rmtree(self.container_dir(cid), ignore_errors=True)
+        shutil.rmtree(self.socket_dir / cid, ignore_errors=True)

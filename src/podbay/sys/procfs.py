@@ -1,0 +1,56 @@
+"""Small /proc readers: process start time (PID-reuse guard), liveness, boot id."""
+
+from __future__ import annotations
+
+import os
+
+
+def start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot), or None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    # comm (field 2) may hold spaces and parentheses: split after the last ')'.
+    rest = data.rpartition(")")[2].split()
+    try:
+        return int(rest[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    rest = data.rpartition(")")[2].split()
+    return rest[0] if rest else None
+
+
+def is_alive(pid: int | None, expected_start: int | None) -> bool:
+    """True if pid runs and (when known) is the same process that started at expected_start."""
+    if not pid:
+        return False
+    st = state(pid)
+    if st is None or st in ("Z", "X"):
+        return False
+    return expected_start is None or start_time(pid) == expected_start
+
+
+def boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def reap_if_child(pid: int) -> None:
+    """Collect an exited child we inherited as subreaper; harmless if pid is not our child."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
