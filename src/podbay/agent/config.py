@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+from socket import gethostname
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ class AgentConfig:
     cni_plugin_dirs: tuple[Path, ...] = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
     subnet: str = "10.88.0.0/16"
     bridge: str = "podbay0"
-    node_name: str = field(default_factory=socket.gethostname)
+    node_name: str = field(default_factory=gethostname)
     allowed_host_paths: tuple[str, ...] = ()   # empty = all allowed
     resync_seconds: float = 10.0
 

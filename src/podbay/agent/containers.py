@@ -38,14 +38,6 @@ def find_container(pod: dict[str, Any], name: str) -> tuple[dict[str, Any], Cont
     raise NotFound(f'container "{name}" not found in pod "{pod["metadata"]["name"]}"')
 
 
-def _env_map(env: list[str]) -> dict[str, str]:
-    out = {}
-    for item in env:
-        k, _, v = item.partition("=")
-        out[k] = v
-    return out
-
-
 def _volume_mounts(deps: Deps, pod: dict[str, Any], ctr: dict[str, Any], volume_paths: dict[str, str],
                    env: dict[str, str], sb: Sandbox) -> list[ocispec.MountSpec]:
     mounts: list[ocispec.MountSpec] = []
@@ -67,18 +59,11 @@ def _volume_mounts(deps: Deps, pod: dict[str, Any], ctr: dict[str, Any], volume_
                 source = subpath.prepare_subpath(source, sub, sb.pod_dir, vol, name, idx)
             except PodbayError as exc:
                 raise StartFailed("CreateContainerConfigError", str(exc)) from exc
-        dest = vm["mountPath"]
-        if not dest.startswith("/"):
-            dest = os.path.normpath("/" + dest)
-        opts = ["rbind", _propagation(vm.get("mountPropagation"))]
-        if vm.get("readOnly"):
-            opts.append("ro")
-        mounts.append(ocispec.MountSpec(destination=dest, source=source, type="bind", options=tuple(opts)))
+        try:
+            mounts.append(ocispec.volume_mount(vm, source))
+        except NotSupported as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
     return mounts
-
-
-def _propagation(value: str | None) -> str:
-    return {"HostToContainer": "rslave", "Bidirectional": "rshared"}.get(value or "None", "rprivate")
 
 
 def _pod_file_mounts(ctr: dict[str, Any], sb: Sandbox, user_dests: set[str], term_log: Path) -> list[ocispec.MountSpec]:
@@ -86,10 +71,10 @@ def _pod_file_mounts(ctr: dict[str, Any], sb: Sandbox, user_dests: set[str], ter
     for dest, src in (("/etc/hosts", sb.files.hosts), ("/etc/hostname", sb.files.hostname),
                       ("/etc/resolv.conf", sb.files.resolv)):
         if dest not in user_dests:  # a user volume at that path wins over the managed file
-            out.append(ocispec.MountSpec(dest, str(src), "bind", ("rbind", "rprivate")))
+            out.append(ocispec.MountSpec(dest, str(src)))
     tpath = ctr.get("terminationMessagePath") or "/dev/termination-log"
     if tpath not in user_dests:
-        out.append(ocispec.MountSpec(tpath, str(term_log), "bind", ("rbind", "rprivate")))
+        out.append(ocispec.MountSpec(tpath, str(term_log)))
     return out
 
 
@@ -107,30 +92,32 @@ def start_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, sb
     cdir.mkdir(parents=True, exist_ok=True)
     try:
         image_env = list(image.config.get("Env") or [])
+        pod_ip = sb.ips[0] if sb.ips else ""
         try:
-            env = command.resolve_env(pod, ctr, image_env, sb.ips[0] if sb.ips else "", deps.cfg.node_name,
-                                      deps.host_ip)
-            argv = command.resolve_argv(ctr, image.config, _env_map(env))
+            env = command.resolve_env(pod, ctr, image_env, pod_ip, deps.cfg.node_name, deps.host_ip)
+            ctr_env = dict(command.container_env(pod, ctr, pod_ip, deps.cfg.node_name, deps.host_ip, None, None))
+            argv = command.resolve_argv(ctr, image.config, ctr_env)
         except (NotSupported, PermanentError) as exc:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc
-        mounts = _volume_mounts(deps, pod, ctr, volume_paths, _env_map(env), sb)
+        mounts = _volume_mounts(deps, pod, ctr, volume_paths, ctr_env, sb)
         term_dir = sb.pod_dir / "containers" / name
         term_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
         term_log = term_dir / cid[:8]
         term_log.touch(mode=0o666)
         mounts += _pod_file_mounts(ctr, sb, {m.destination for m in mounts}, term_log)
         root = rootfs.mount_overlay(image.layer_dirs, cdir)
-        plan = ocispec.ContainerPlan(
-            container_id=cid, pod=pod, container=ctr, argv=tuple(argv), env=tuple(env),
-            cwd=ctr.get("workingDir") or image.config.get("WorkingDir") or "/",
-            image_user=image.config.get("User") or "", passwd=_read_passwd(root),
-            rootfs=str(root), net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts),
-            mounts=tuple(mounts), cgroups_path=f"/{deps.cfg.pod_cgroup(md['uid'])}/{cid[:12]}",
-            rlimit_nofile=deps.nofile,
-        )
         try:
+            user = ocispec.resolve_user(pod, ctr, image.config.get("User") or "", _read_etc(root, "passwd"),
+                                        _read_etc(root, "group"))
+            plan = ocispec.ContainerPlan(
+                container_id=cid, pod=pod, container=ctr, argv=tuple(argv), env=tuple(env),
+                cwd=command.resolve_cwd(ctr, image.config), user=user,
+                rootfs=str(root), net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts),
+                mounts=tuple(mounts), cgroups_path=f"/{deps.cfg.pod_cgroup(md['uid'])}/{cid[:12]}",
+                rlimit_nofile=deps.nofile,
+            )
             spec = ocispec.build_spec(plan)
-        except PermanentError as exc:
+        except (PermanentError, NotSupported) as exc:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc
         log_path = deps.cfg.log_path(pod, name, attempt)
         now = time.time()
@@ -156,10 +143,14 @@ def _short(msg: str) -> str:
     return msg if len(msg) < 400 else msg[:400] + "..."
 
 
-def _read_passwd(root: Path) -> str:
+def _read_etc(root: Path, name: str) -> str | None:
+    # Read through the overlay without following a symlink planted by the image.
+    path = root / "etc" / name
+    if path.is_symlink():
+        return None
     with contextlib.suppress(OSError):
-        return (root / "etc" / "passwd").read_text(errors="replace")
-    return ""
+        return path.read_text(errors="replace")
+    return None
 
 
 def cleanup_container(deps: Deps, cid: str) -> None:

@@ -118,7 +118,9 @@ def is_relaxed_env_var_name(value: str) -> list[str]:
     if not value:
         errs.append("environment variable name must be non-empty")
     if any(ord(c) > 126 or ord(c) < 32 or c == "=" for c in value):
-        errs.append("a valid environment variable name must consist only of printable ASCII characters other than '='")
+        errs.append(
+            "a valid environment variable name must consist only of printable ASCII characters other than '='"
+        )
     return errs
 
 

@@ -8,7 +8,9 @@ from typing import Any
 from podbay.api.fielderror import FieldError
 
 
-def status_object(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+def status_object(
+    code: int, reason: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A failed ``v1.Status`` as the apiserver returns it."""
     out: dict[str, Any] = {
         "kind": "Status",

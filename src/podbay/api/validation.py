@@ -45,7 +45,16 @@ INIT_FORBIDDEN = "may not be set for init containers without restartPolicy=Alway
 SUPPORTED_VOLUME_SOURCES = (
     "emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected", "persistentVolumeClaim", "nfs",
 )  # fmt: skip
-HOST_PATH_TYPES = ("", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket")
+HOST_PATH_TYPES = (
+    "",
+    "BlockDevice",
+    "CharDevice",
+    "Directory",
+    "DirectoryOrCreate",
+    "File",
+    "FileOrCreate",
+    "Socket",
+)
 PROPAGATIONS = ("Bidirectional", "HostToContainer", "None")
 RRO_MODES = ("Disabled", "Enabled", "IfPossible")
 PROTOCOLS = ("SCTP", "TCP", "UDP")
@@ -53,7 +62,13 @@ ENV_FIELD_PATHS = (
     "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName",
     "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs",
 )  # fmt: skip
-VOLUME_FIELD_PATHS = ("metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid")
+VOLUME_FIELD_PATHS = (
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+)
 STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 UPDATABLE_SPEC_FIELDS = (
     "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
@@ -217,9 +232,7 @@ def _validate_object_field_selector(ref: Obj, allowed: tuple[str, ...], path: st
         return [required(f"{path}.fieldPath")]
     if ref.get("apiVersion") != "v1":
         return [
-            invalid(
-                f"{path}.fieldPath", fp, f'error converting fieldPath: field label not supported: {fp}'
-            )
+            invalid(f"{path}.fieldPath", fp, f"error converting fieldPath: field label not supported: {fp}")
         ]
     base, sep, rest = fp.partition("[")
     if sep and rest.endswith("]"):
@@ -246,7 +259,11 @@ def _validate_downward_items(items: Any, path: str) -> Errs:
         if ref is not None:
             errs += _validate_object_field_selector(_dict(ref), VOLUME_FIELD_PATHS, f"{ip}.fieldRef")
             if rref is not None:
-                errs.append(invalid(ip, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"))
+                errs.append(
+                    invalid(
+                        ip, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"
+                    )
+                )
         elif rref is None:
             errs.append(required(ip, "one of fieldRef and resourceFieldRef is required"))
         errs += _file_mode(item, "mode", f"{ip}.mode")
@@ -260,7 +277,9 @@ def _validate_source(name: str, src: Obj, path: str) -> Errs:
         if limit is not None:
             try:
                 if quantity.parse_quantity(limit) < 0:
-                    errs.append(forbidden(f"{path}.sizeLimit", "SizeLimit field must be a valid resource quantity"))
+                    errs.append(
+                        forbidden(f"{path}.sizeLimit", "SizeLimit field must be a valid resource quantity")
+                    )
             except ValueError as e:
                 errs.append(invalid(f"{path}.sizeLimit", _str(limit), str(e)))
     elif name == "hostPath":
@@ -299,12 +318,21 @@ def _validate_source(name: str, src: Obj, path: str) -> Errs:
 
 def _validate_projected(src: Obj, path: str) -> Errs:
     errs = _file_mode(src, "defaultMode", f"{path}.defaultMode")
-    kinds = ("secret", "downwardAPI", "configMap", "serviceAccountToken", "clusterTrustBundle", "podCertificate")
+    kinds = (
+        "secret",
+        "downwardAPI",
+        "configMap",
+        "serviceAccountToken",
+        "clusterTrustBundle",
+        "podCertificate",
+    )
     for i, s in _items(src.get("sources")):
         sp = f"{path}.sources[{i}]"
         present = [k for k in kinds if s.get(k) is not None]
         if not present:
-            errs.append(required(sp, "must specify exactly 1 of: secret, downwardAPI, configMap, serviceAccountToken"))
+            errs.append(
+                required(sp, "must specify exactly 1 of: secret, downwardAPI, configMap, serviceAccountToken")
+            )
         for k in present[1:]:
             errs.append(forbidden(f"{sp}.{k}", "may not specify more than 1 volume type per source"))
         if not present:
@@ -383,7 +411,9 @@ def _validate_mounts(c: Obj, vols: dict[str, Obj], path: str) -> Errs:
             errs += _local_descending_path(sub, f"{path}.subPath")
         if expr:
             if sub:
-                errs.append(invalid(f"{ip}.subPathExpr", expr, "subPathExpr and subPath are mutually exclusive"))
+                errs.append(
+                    invalid(f"{ip}.subPathExpr", expr, "subPathExpr and subPath are mutually exclusive")
+                )
             errs += _local_descending_path(expr, f"{path}.subPathExpr")
         prop = m.get("mountPropagation")
         if prop is not None:
@@ -400,7 +430,9 @@ def _validate_mounts(c: Obj, vols: dict[str, Obj], path: str) -> Errs:
         if rro is not None:
             if rro in ("Enabled", "IfPossible"):
                 if not _is_true(m.get("readOnly")):
-                    errs.append(forbidden(f"{path}.recursiveReadOnly", "may only be specified when readOnly is true"))
+                    errs.append(
+                        forbidden(f"{path}.recursiveReadOnly", "may only be specified when readOnly is true")
+                    )
                 if prop is not None and prop != "None":
                     errs.append(
                         forbidden(
@@ -498,7 +530,11 @@ def _validate_env(c: Obj, cpath: str) -> Errs:
             errs.append(unsupported(f"{vp}.fileKeyRef"))
         if n == 0:
             errs.append(
-                invalid(vp, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`")
+                invalid(
+                    vp,
+                    "",
+                    "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+                )
             )
         elif _str(ev.get("value")):
             errs.append(invalid(vp, "", "may not be specified when `value` is not empty"))
@@ -523,7 +559,9 @@ def _validate_env(c: Obj, cpath: str) -> Errs:
         if n == 0:
             errs.append(invalid(f"{cpath}.envFrom", "", "must specify one of: `configMapRef` or `secretRef`"))
         elif n > 1:
-            errs.append(invalid(f"{cpath}.envFrom", "", "may not have more than one field specified at a time"))
+            errs.append(
+                invalid(f"{cpath}.envFrom", "", "may not have more than one field specified at a time")
+            )
     return errs
 
 
@@ -652,7 +690,13 @@ def _validate_probe(probe: Any, path: str, which: str) -> Errs:
         return []
     p = _dict(probe)
     errs = _validate_handler(p, path, ("exec", "httpGet", "tcpSocket", "grpc"))
-    for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+    for key in (
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ):
         v = _int_field(p, key, f"{path}.{key}", errs)
         if v is not None and v < 0:
             errs.append(invalid(f"{path}.{key}", v, NEGATIVE_MSG))
@@ -663,7 +707,9 @@ def _validate_probe(probe: Any, path: str, which: str) -> Errs:
     if which in ("livenessProbe", "startupProbe") and st != 1:
         errs.append(invalid(f"{path}.successThreshold", st, "must be 1"))
     if which == "readinessProbe" and p.get("terminationGracePeriodSeconds") is not None:
-        errs.append(invalid(f"{path}.terminationGracePeriodSeconds", tgps, "must not be set for readinessProbes"))
+        errs.append(
+            invalid(f"{path}.terminationGracePeriodSeconds", tgps, "must not be set for readinessProbes")
+        )
     return errs
 
 
@@ -775,7 +821,11 @@ def _validate_pod_security_context(spec: Obj) -> Errs:
     # hostPID lives in the internal PodSecurityContext, hence this path (§5.3)
     if _is_true(spec.get("shareProcessNamespace")) and _is_true(spec.get("hostPID")):
         errs.append(
-            invalid(f"{path}.shareProcessNamespace", True, "ShareProcessNamespace and HostPID cannot both be enabled")
+            invalid(
+                f"{path}.shareProcessNamespace",
+                True,
+                "ShareProcessNamespace and HostPID cannot both be enabled",
+            )
         )
     policy = sc.get("fsGroupChangePolicy")
     if policy is not None and policy not in ("OnRootMismatch", "Always"):
@@ -801,7 +851,10 @@ def _validate_dns(spec: Obj) -> Errs:
             errs.append(required("spec.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None"))
         elif not _dict(cfg).get("nameservers"):
             errs.append(
-                required("spec.dnsConfig.nameservers", "must provide at least one DNS nameserver when `dnsPolicy` is None")
+                required(
+                    "spec.dnsConfig.nameservers",
+                    "must provide at least one DNS nameserver when `dnsPolicy` is None",
+                )
             )
     ns = _dict(cfg).get("nameservers") or []
     if isinstance(ns, list) and len(ns) > 3:
@@ -843,7 +896,10 @@ def _validate_pod_spec(spec: Obj) -> Errs:
     for i, alias in _items(spec.get("hostAliases")):
         for j, hn in enumerate(alias.get("hostnames") or []):
             hn = _str(hn)
-            errs += [invalid(f"spec.hostAliases[{i}].hostnames[{j}]", hn, m) for m in names.is_dns1123_subdomain(hn)]
+            errs += [
+                invalid(f"spec.hostAliases[{i}].hostnames[{j}]", hn, m)
+                for m in names.is_dns1123_subdomain(hn)
+            ]
     os_ = spec.get("os")
     if os_ is not None:
         osname = _str(_dict(os_).get("name"))
@@ -887,7 +943,9 @@ def _validate_pod_metadata_and_spec(pod: Obj) -> Errs:
         for i, c in _items(spec.get(key)):
             image = _str(c.get("image"))
             if image.strip() != image:
-                errs.append(invalid(f"spec.{key}[{i}].image", image, "must not have leading or trailing whitespace"))
+                errs.append(
+                    invalid(f"spec.{key}[{i}].image", image, "must not have leading or trailing whitespace")
+                )
     return errs
 
 
@@ -942,7 +1000,11 @@ def _tolerations_only_added(new: Any, old: Any) -> Errs:
     new_l = [_without_seconds(t) for _, t in _items(new)]
     for _, o in _items(old):
         if _without_seconds(o) not in new_l:
-            return [forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")]
+            return [
+                forbidden(
+                    "spec.tolerations", "existing toleration can not be modified except its tolerationSeconds"
+                )
+            ]
     return []
 
 
@@ -959,11 +1021,23 @@ def validate_pod_update(old: Obj, new: Obj) -> Errs:
     new_ads, old_ads = new_spec.get("activeDeadlineSeconds"), old_spec.get("activeDeadlineSeconds")
     if new_ads is not None:
         if isinstance(new_ads, int) and not 0 <= new_ads <= MAX_INT32:
-            return [*errs, invalid("spec.activeDeadlineSeconds", new_ads, names.inclusive_range_error(0, MAX_INT32))]
+            return [
+                *errs,
+                invalid("spec.activeDeadlineSeconds", new_ads, names.inclusive_range_error(0, MAX_INT32)),
+            ]
         if isinstance(old_ads, int) and isinstance(new_ads, int) and old_ads < new_ads:
-            return [*errs, invalid("spec.activeDeadlineSeconds", new_ads, "must be less than or equal to previous value")]
+            return [
+                *errs,
+                invalid(
+                    "spec.activeDeadlineSeconds", new_ads, "must be less than or equal to previous value"
+                ),
+            ]
     elif old_ads is not None:
-        errs.append(invalid("spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"))
+        errs.append(
+            invalid(
+                "spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"
+            )
+        )
     errs += _tolerations_only_added(new_spec.get("tolerations"), old_spec.get("tolerations"))
     if new_spec == old_spec:
         return errs
@@ -984,5 +1058,7 @@ def validate_pod_update(old: Obj, new: Obj) -> Errs:
         munged["terminationGracePeriodSeconds"] = old_g
     if munged != old_spec:
         diff = "\n".join(_spec_diff(old_spec, munged))
-        errs.append(forbidden("spec", f"pod updates may not change fields other than {UPDATABLE_SPEC_FIELDS}\n{diff}"))
+        errs.append(
+            forbidden("spec", f"pod updates may not change fields other than {UPDATABLE_SPEC_FIELDS}\n{diff}")
+        )
     return errs

@@ -203,8 +203,10 @@ class ImageStore:
         with self._locked() as state:
             try:
                 f = open(path, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError as exc:
+                raise NotFound(f"{path}: no such file or directory") from exc
             except OSError as exc:
-                raise NotFound(f"{path}: {exc.strerror}") from exc
+                raise PermanentError(f"{path}: {exc.strerror}") from exc
             with f:
                 diff_hex = self._unpack_stream(f, None, None, state, what=str(path))
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -18,6 +18,7 @@ from podbay.volumes.plan import (
     is_hugepage_medium,
     setup_failed,
 )
+from podbay.volumes.subpath import cleanup_subpaths
 
 PLUGIN_DIR = "kubernetes.io~empty-dir"
 DEFAULT_PERM = 0o777
@@ -203,6 +204,7 @@ def _change_entry(dir_fd: int | None, name: str, gid: int) -> None:
 def teardown_empty_dir(name: str, pod_dir: Path | str) -> None:
     """Remove the marker, unmount a live tmpfs/hugetlbfs (detected from the mount, not the spec), rm -rf."""
     pod_dir = Path(pod_dir)
+    cleanup_subpaths(pod_dir, name)  # subPath binds of this volume go first, as in the kubelet
     remove_tree(meta_dir(pod_dir, name))
     path = volume_dir(pod_dir, name)
     if not os.path.lexists(path):

@@ -1,0 +1,146 @@
+"""Composition root: build the adapters, adopt stored pods, serve the API on a root-only Unix socket.
+
+Stopping the agent (SIGTERM, or even SIGKILL) leaves pods running: conmon lives in its own cgroup and
+session, and a restarted agent adopts every stored pod without restarting its containers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+from podbay.agent.config import AgentConfig
+from podbay.agent.deps import Deps
+from podbay.agent.hub import Hub
+from podbay.agent.pods import PodService
+from podbay.errors import PermanentError
+from podbay.host.hostprep import choose_runtime, host_rlimit_nofile
+from podbay.images.store import ImageStore
+from podbay.network.cni import CniNetwork
+from podbay.runtime.oci import OciRuntime
+from podbay.runtime.service import ContainerRuntime
+from podbay.store.db import Store
+
+log = logging.getLogger("podbay.agent")
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def config_from_options(opts: dict[str, Any]) -> AgentConfig:
+    kw: dict[str, Any] = {}
+    for key, conv in (("root", Path), ("run_dir", Path), ("socket", Path), ("cni_conf_dir", Path)):
+        if opts.get(key):
+            kw[key] = conv(opts[key])
+    for key in ("runtime", "subnet", "bridge", "node_name"):
+        if opts.get(key):
+            kw[key] = str(opts[key])
+    if opts.get("allowed_host_path"):
+        kw["allowed_host_paths"] = tuple(opts["allowed_host_path"])
+    return AgentConfig(**kw)
+
+
+def _node_allocatable() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 1 << 30
+
+
+def _host_ip() -> str:
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing address
+        return str(s.getsockname()[0])
+    return "127.0.0.1"
+
+
+def _runtime_binary(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise PermanentError(f"OCI runtime {name!r} not found (apt-get install -y {name})")
+    return path
+
+
+def build_deps(cfg: AgentConfig) -> Deps:
+    for d in (cfg.root, cfg.run_dir):
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runtime_name = cfg.runtime or choose_runtime()
+    oci = OciRuntime(_runtime_binary(runtime_name), cfg.run_dir / "runtime" / runtime_name)
+    runtime = ContainerRuntime(oci, cfg.conmon, cfg.root / "containers", cfg.run_dir / "exits",
+                               cfg.run_dir / "attach")
+    network = CniNetwork(cfg.cni_conf, list(cfg.cni_plugin_dirs), cfg.root / "cni", bridge=cfg.bridge,
+                         subnet=cfg.subnet)
+    network.ensure_config()
+    soft, hard = host_rlimit_nofile()
+    nofile = (min(1048576, hard), min(1048576, hard))
+    return Deps(cfg=cfg, store=Store(cfg.root / "state.db"), hub=Hub(), images=ImageStore(cfg.root / "images"),
+                network=network, runtime=runtime, node_allocatable=_node_allocatable(), host_ip=_host_ip(),
+                nofile=nofile)
+
+
+async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
+    from aiohttp import web
+
+    from podbay.server.app import build_app
+
+    deps = await asyncio.to_thread(build_deps, cfg)
+    pods = PodService(deps)
+    await pods.start()
+    app = build_app(pods)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    sock_path = cfg.socket_path
+    sock_path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        sock_path.unlink()
+    old = os.umask(0o177)  # the socket is root-only from the moment it exists
+    try:
+        site = web.UnixSite(runner, str(sock_path))
+        await site.start()
+    finally:
+        os.umask(old)
+    os.chmod(sock_path, 0o600)
+    log.info("podbay agent serving on %s (runtime %s)", sock_path, deps.runtime.oci.name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await pods.stop()
+        deps.store.close()
+        with contextlib.suppress(FileNotFoundError):
+            sock_path.unlink()
+
+
+def run_agent(opts: dict[str, Any]) -> int:
+    logging.basicConfig(level=os.environ.get("PODBAY_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if os.geteuid() != 0:
+        log.error("podbay agent must run as root")
+        return 1
+    # conmon double-forks; as subreaper we collect its monitors quickly instead of PID 1 (slow here).
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    cfg = config_from_options(opts)
+    try:
+        asyncio.run(serve(cfg))
+    except PermanentError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_agent({}))

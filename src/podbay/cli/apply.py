@@ -1,0 +1,87 @@
+"""``apply`` merging, pure: what to PUT for a manifest given the live object, and whether it changed.
+
+A light three-way merge: fields the manifest sets win; labels/annotations that the previous apply set
+(``kubectl.kubernetes.io/last-applied-configuration``) and the manifest dropped are removed; other
+live fields (defaults, status) are kept. Lists of named objects (containers, volumes, env...) merge
+by ``name``; other lists are replaced.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def last_applied(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+
+
+def with_last_applied(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The object to create: the manifest plus its own last-applied annotation."""
+    obj = copy.deepcopy(manifest)
+    meta = obj.setdefault("metadata", {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), LAST_APPLIED: last_applied(manifest)}
+    return obj
+
+
+def _merge(live: Any, desired: Any) -> Any:
+    if isinstance(live, dict) and isinstance(desired, dict):
+        out = dict(live)
+        for k, v in desired.items():
+            out[k] = _merge(live.get(k), v)
+        return out
+    if (
+        isinstance(live, list)
+        and isinstance(desired, list)
+        and desired
+        and all(isinstance(x, dict) and "name" in x for x in desired)
+        and all(isinstance(x, dict) and "name" in x for x in live)
+    ):
+        by_name = {x["name"]: x for x in live}
+        return [_merge(by_name.get(x["name"]), x) for x in desired]
+    return copy.deepcopy(desired)
+
+
+def _merge_map(live: dict[str, str] | None, desired: dict[str, str] | None, previous: dict[str, str] | None) -> dict[str, str]:
+    out = dict(live or {})
+    for k in previous or {}:
+        if k not in (desired or {}):
+            out.pop(k, None)
+    out.update(desired or {})
+    return out
+
+
+def merged(live: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """The object to PUT: live + manifest (see module doc), with the new last-applied annotation."""
+    live_meta = live.get("metadata") or {}
+    try:
+        previous = json.loads((live_meta.get("annotations") or {}).get(LAST_APPLIED, "{}"))
+    except ValueError:
+        previous = {}
+    prev_meta = (previous or {}).get("metadata") or {}
+    want_meta = manifest.get("metadata") or {}
+    out = copy.deepcopy(live)
+    meta = out.setdefault("metadata", {})
+    labels = _merge_map(live_meta.get("labels"), want_meta.get("labels"), prev_meta.get("labels"))
+    annotations = _merge_map(live_meta.get("annotations"), want_meta.get("annotations"), prev_meta.get("annotations"))
+    annotations[LAST_APPLIED] = last_applied(manifest)
+    meta["labels"], meta["annotations"] = labels, annotations
+    for key in ("labels", "annotations"):
+        if not meta[key] and key not in live_meta:
+            del meta[key]
+    if "spec" in manifest:
+        out["spec"] = _merge(live.get("spec") or {}, manifest["spec"])
+    return out
+
+
+def changed(live: dict[str, Any], new: dict[str, Any]) -> bool:
+    """True when the PUT would change spec, labels or annotations."""
+    lm, nm = live.get("metadata") or {}, new.get("metadata") or {}
+    return (
+        (live.get("spec") or {}) != (new.get("spec") or {})
+        or (lm.get("labels") or {}) != (nm.get("labels") or {})
+        or (lm.get("annotations") or {}) != (nm.get("annotations") or {})
+    )

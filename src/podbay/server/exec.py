@@ -1,0 +1,160 @@
+"""pods/{name}/exec over WebSocket (channel.k8s.io v5/v4): run `crun|runc exec` and pump its stdio."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pty
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from podbay.agent.pods import PodService
+from podbay.errors import NotFound
+
+PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
+
+
+def _truthy(v: str | None) -> bool:
+    return (v or "").lower() in ("1", "t", "true")
+
+
+def _running_container(pods: PodService, pod: dict[str, Any], name: str | None) -> str:
+    names = [c["name"] for c in pod["spec"]["containers"]]
+    name = name or names[0]
+    recs = [r for r in pods.deps.store.containers(pod["metadata"]["uid"]) if r.name == name]
+    if not recs:
+        raise web.HTTPBadRequest(text=f'container {name} is not valid for pod {pod["metadata"]["name"]}')
+    latest = max(recs, key=lambda r: r.attempt)
+    if latest.state != "running":
+        raise web.HTTPBadRequest(text=f"unable to upgrade connection: container not found (\"{name}\")")
+    return latest.id
+
+
+def _status(code: int) -> bytes:
+    if code == 0:
+        body: dict[str, Any] = {"metadata": {}, "status": "Success"}
+    else:
+        body = {"metadata": {}, "status": "Failure",
+                "message": f"command terminated with non-zero exit code: error executing command, exit status {code}",
+                "reason": "NonZeroExitCode",
+                "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+    return bytes([ERROR]) + json.dumps(body).encode()
+
+
+async def handle(request: web.Request, pods: PodService) -> web.StreamResponse:
+    q = request.query
+    pod = pods.get(request.match_info["ns"], request.match_info["name"])
+    if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+        raise web.HTTPBadRequest(text="cannot exec into a container in a completed pod; current phase is "
+                                      f"{pod['status']['phase']}")
+    cid = _running_container(pods, pod, q.get("container"))
+    argv = q.getall("command", [])
+    if not argv:
+        raise web.HTTPBadRequest(text="you must specify at least one command for the container")
+    tty = _truthy(q.get("tty"))
+    want_stdin = _truthy(q.get("stdin"))
+    ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=None)
+    if not ws.can_prepare(request).ok:
+        raise web.HTTPBadRequest(text="exec needs a WebSocket upgrade with subprotocol v5.channel.k8s.io "
+                                      "or v4.channel.k8s.io")
+    await ws.prepare(request)
+    v5 = ws.ws_protocol == "v5.channel.k8s.io"
+    cmd = pods.deps.runtime.oci.exec_argv(cid, list(argv), tty=tty)
+    try:
+        code = await (_run_tty(ws, cmd) if tty else _run_pipes(ws, cmd, want_stdin, v5))
+    except NotFound as exc:
+        await ws.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Failure",
+                                                         "message": str(exc)}).encode())
+        code = None
+    if code is not None:
+        await ws.send_bytes(_status(code))
+    await ws.close()
+    return ws
+
+
+async def _run_pipes(ws: web.WebSocketResponse, cmd: list[str], want_stdin: bool, v5: bool) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdin=asyncio.subprocess.PIPE if want_stdin else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+    async def pump(stream: asyncio.StreamReader | None, channel: int) -> None:
+        assert stream is not None
+        while chunk := await stream.read(32768):
+            await ws.send_bytes(bytes([channel]) + chunk)
+
+    async def feed() -> None:
+        async for msg in ws:
+            if msg.type != WSMsgType.BINARY and msg.type != WSMsgType.TEXT:
+                continue
+            data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
+            if not data:
+                continue
+            if data[0] == STDIN and proc.stdin is not None:
+                proc.stdin.write(data[1:])
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                    await proc.stdin.drain()
+            elif v5 and data[0] == 255 and len(data) > 1 and data[1] == STDIN and proc.stdin is not None:
+                proc.stdin.close()
+
+    feeder = asyncio.create_task(feed())
+    await asyncio.gather(pump(proc.stdout, STDOUT), pump(proc.stderr, STDERR))
+    code = await proc.wait()
+    feeder.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await feeder
+    return code
+
+
+async def _run_tty(ws: web.WebSocketResponse, cmd: list[str]) -> int:
+    master, slave = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(*cmd, stdin=slave, stdout=slave, stderr=slave,
+                                                start_new_session=True)
+    os.close(slave)
+    loop = asyncio.get_running_loop()
+    out: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            data = os.read(master, 32768)
+        except OSError:
+            data = b""
+        out.put_nowait(data)
+        if not data:
+            loop.remove_reader(master)
+
+    loop.add_reader(master, readable)
+
+    async def pump() -> None:
+        while data := await out.get():
+            await ws.send_bytes(bytes([STDOUT]) + data)
+
+    async def feed() -> None:
+        async for msg in ws:
+            data = msg.data if isinstance(msg.data, bytes) else str(msg.data).encode()
+            if data and data[0] == STDIN:
+                os.write(master, data[1:])
+            elif data and data[0] == RESIZE:
+                with contextlib.suppress(ValueError, OSError):
+                    size = json.loads(data[1:])
+                    import fcntl
+                    import struct
+                    import termios
+                    fcntl.ioctl(master, termios.TIOCSWINSZ,
+                                struct.pack("HHHH", int(size["Height"]), int(size["Width"]), 0, 0))
+
+    pumper = asyncio.create_task(pump())
+    feeder = asyncio.create_task(feed())
+    code = await proc.wait()
+    await asyncio.sleep(0.05)
+    out.put_nowait(b"")
+    await pumper
+    feeder.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await feeder
+    loop.remove_reader(master)
+    os.close(master)
+    return code

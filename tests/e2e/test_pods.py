@@ -1,0 +1,215 @@
+"""Acceptance tests of the foundation issue, through the CLI, the API and a real agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Agent, pod_manifest
+
+from podbay.sys.mount import mounts_under
+
+pytestmark = pytest.mark.root
+
+SEED_PODCONS = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: producer-consumer
+spec:
+  containers:
+  - image: busybox:1.35
+    name: producer
+    volumeMounts:
+    - mountPath: /producer_dir
+      name: shared-volume
+    args:
+    - /bin/sh
+    - -c
+    - for i in $(seq 1 1000); do echo $i >> /producer_dir/hello; sleep 0.2; done
+  - image: busybox:1.35
+    name: consumer
+    volumeMounts:
+    - mountPath: /consumer_dir
+      name: shared-volume
+    args:
+    - /bin/sh
+    - -c
+    - while [ ! -f /consumer_dir/hello ]; do sleep 0.1; done; tail -f /consumer_dir/hello
+  volumes:
+  - name: shared-volume
+    emptyDir: {}
+"""
+
+
+def running(pod: dict[str, Any]) -> bool:
+    cs = pod.get("status", {}).get("containerStatuses") or []
+    return pod.get("status", {}).get("phase") == "Running" and bool(cs) and all("running" in c["state"] for c in cs)
+
+
+def conmon_pids_for(root: Path) -> list[int]:
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"conmon") and str(root).encode() in b" ".join(cmd):
+            out.append(int(p.name))
+    return out
+
+
+def test_producer_consumer_shares_an_emptydir(agent: Agent) -> None:
+    agent.pb("apply", "-f", "-", input=SEED_PODCONS)
+    pod = agent.wait_for("producer-consumer", running)
+    uid = pod["metadata"]["uid"]
+    host_dir = agent.root / "pods" / uid / "volumes" / "kubernetes.io~empty-dir" / "shared-volume"
+    deadline = time.monotonic() + 15
+    logs = ""
+    while time.monotonic() < deadline:
+        logs = agent.pb("logs", "producer-consumer", "-c", "consumer").stdout
+        if len(logs.split()) >= 3:
+            break
+        time.sleep(0.3)
+    assert logs.split()[:3] == ["1", "2", "3"]
+    cat = agent.pb("exec", "producer-consumer", "-c", "producer", "--", "cat", "/producer_dir/hello").stdout
+    assert cat.split()[:3] == ["1", "2", "3"]
+    assert (host_dir / "hello").read_text().split()[:3] == ["1", "2", "3"]
+    assert oct(host_dir.stat().st_mode & 0o7777) == "0o777"
+    described = agent.pb("describe", "pod", "producer-consumer").stdout
+    assert str(host_dir) in described
+    conmons = conmon_pids_for(agent.root)
+    assert len(conmons) == 2
+    agent.pb("delete", "pod", "producer-consumer", "--grace-period", "1", "--wait")
+    assert agent.pb("get", "pod", "producer-consumer", check=False).returncode == 1
+    assert not (agent.root / "pods" / uid).exists()
+    assert not mounts_under(str(agent.root / "pods" / uid))
+    assert not mounts_under(str(agent.root / "containers"))
+    assert not (agent.run_dir / "ns" / uid).exists()
+    assert not any(Path(f"/sys/fs/cgroup/{c}/podbay/pod{uid}").exists() for c in ("memory", "pids", "cpu"))
+    time.sleep(0.2)
+    assert all(not Path(f"/proc/{p}").exists() or "Z" in Path(f"/proc/{p}/stat").read_text().split()[2]
+               for p in conmons)
+
+
+def test_memory_emptydir_size_limit(agent: Agent) -> None:
+    agent.pb("apply", "-f", "-", input=pod_manifest(
+        "memvol", [{"name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"],
+                    "volumeMounts": [{"name": "m", "mountPath": "/mem"}]}],
+        [{"name": "m", "emptyDir": {"medium": "Memory", "sizeLimit": "10Mi"}}]))
+    agent.wait_for("memvol", running)
+    df = agent.pb("exec", "memvol", "--", "df", "-k", "/mem").stdout.splitlines()[-1].split()
+    assert df[0] == "tmpfs" and df[1] == "10240"
+    res = agent.pb("exec", "memvol", "--", "dd", "if=/dev/zero", "of=/mem/big", "bs=1M", "count=11", check=False)
+    assert res.returncode != 0
+    assert "No space left on device" in res.stderr + res.stdout
+    agent.pb("delete", "pod", "memvol", "--now", "--wait")
+
+
+def test_localhost_inside_pod_and_pod_ip_between_pods(agent: Agent) -> None:
+    server = {"name": "server", "image": "busybox:1.35",
+              "command": ["sh", "-c", "while true; do echo pong | nc -l -p 8080; done"]}
+    client = {"name": "client", "image": "busybox:1.35", "command": ["sleep", "3600"]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("net-a", [server, client]))
+    agent.pb("apply", "-f", "-", input=pod_manifest("net-b", [client]))
+    a = agent.wait_for("net-a", running)
+    agent.wait_for("net-b", running)
+    out = agent.pb("exec", "net-a", "-c", "client", "--", "sh", "-c", "nc 127.0.0.1 8080 </dev/null").stdout
+    assert out.strip() == "pong"
+    ip = a["status"]["podIP"]
+    assert ip.startswith(agent.subnet.rsplit(".", 1)[0])
+    out = agent.pb("exec", "net-b", "--", "sh", "-c", f"nc {ip} 8080 </dev/null").stdout
+    assert out.strip() == "pong"
+    assert agent.pb("exec", "net-a", "-c", "client", "--", "hostname").stdout.strip() == "net-a"
+    hosts = agent.pb("exec", "net-a", "-c", "client", "--", "cat", "/etc/hosts").stdout
+    assert "# Kubernetes-managed hosts file." in hosts and f"{ip}\tnet-a" in hosts
+    agent.pb("delete", "pod", "net-a", "net-b", "--now", "--wait")
+
+
+def test_crash_restarts_with_backoff_and_keeps_emptydir(agent: Agent) -> None:
+    crasher = {"name": "crash", "image": "busybox:1.35",
+               "command": ["sh", "-c", "date +%s%N >> /data/starts; sleep 0.3; exit 3"],
+               "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("crashy", [crasher], [{"name": "data", "emptyDir": {}}]))
+
+    def restarted_twice(p: dict[str, Any]) -> bool:
+        cs = (p.get("status", {}).get("containerStatuses") or [{}])[0]
+        return int(cs.get("restartCount", 0)) >= 2
+
+    pod = agent.wait_for("crashy", restarted_twice, timeout=40)
+    cs = pod["status"]["containerStatuses"][0]
+    assert cs["lastState"]["terminated"]["exitCode"] == 3
+    uid = pod["metadata"]["uid"]
+    starts = (agent.root / "pods" / uid / "volumes" / "kubernetes.io~empty-dir" / "data" / "starts").read_text()
+    stamps = [int(x) / 1e9 for x in starts.split()]
+    assert len(stamps) >= 3
+    # First restart is immediate, the next waits the 10 s back-off (kubelet's flowcontrol.Backoff).
+    assert stamps[2] - stamps[1] >= 10.0
+    later = agent.wait_for("crashy", lambda p: "waiting" in p["status"]["containerStatuses"][0]["state"] and
+                           p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff",
+                           timeout=30)
+    assert "back-off" in later["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+    agent.pb("delete", "pod", "crashy", "--now", "--wait")
+
+
+def test_agent_sigkill_keeps_pods_and_adopts_them(agent: Agent) -> None:
+    agent.pb("apply", "-f", "-", input=SEED_PODCONS.replace("producer-consumer", "survivor"))
+    once = {"name": "once", "image": "busybox:1.35", "command": ["sh", "-c", "sleep 2; exit 1"]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("exits-while-down", [once], restartPolicy="OnFailure"))
+    agent.wait_for("survivor", running)
+    agent.wait_for("exits-while-down", running)
+    before = agent.pb("logs", "survivor", "-c", "consumer").stdout.split()
+    agent.kill(signal.SIGKILL)
+    time.sleep(3)   # "once" exits while the agent is down
+    agent.start()
+    pod = agent.wait_for("survivor", running)
+    assert all(c["restartCount"] == 0 for c in pod["status"]["containerStatuses"])
+    time.sleep(1)
+    after = agent.pb("logs", "survivor", "-c", "consumer").stdout.split()
+    assert len(after) > len(before) and after[:len(before)] == before
+    restarted = agent.wait_for("exits-while-down",
+                               lambda p: p["status"]["containerStatuses"][0]["restartCount"] >= 1, timeout=20)
+    assert restarted["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 1
+    agent.pb("delete", "pod", "survivor", "exits-while-down", "--now", "--wait")
+
+
+INVALID = [
+    ({"metadata": {"name": "Bad_Name"}}, 'metadata.name: Invalid value: "Bad_Name"'),
+    ({"spec": {"containers": []}}, "spec.containers: Required value"),
+    ({"spec": {"restartPolicy": "Sometimes"}},
+     'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"'),
+    ({"spec": {"volumes": [{"name": "d", "emptyDir": {}}, {"name": "d", "emptyDir": {}}]}},
+     'spec.volumes[1].name: Duplicate value: "d"'),
+    ({"spec": {"volumes": [{"name": "h", "hostPath": {"path": "/a/../b"}}]}},
+     "spec.volumes[0].hostPath.path: Invalid value: \"/a/../b\": must not contain '..'"),
+]
+
+
+@pytest.mark.parametrize(("patch", "expected"), INVALID)
+def test_invalid_manifests_are_rejected_and_create_nothing(agent: Agent, patch: dict[str, Any], expected: str) -> None:
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "invalid"},
+                            "spec": {"containers": [{"name": "c", "image": "busybox:1.35"}]}}
+    for key, value in patch.items():
+        body[key] = {**body[key], **value}
+    res = agent.pb("apply", "-f", "-", input=json.dumps(body), check=False)
+    assert res.returncode == 1
+    assert expected in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert agent.pb("get", "pod", body["metadata"]["name"], check=False).returncode == 1
+
+
+def test_unreachable_agent_gives_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PODBAY_SOCKET": str(tmp_path / "nope.sock")}
+    import sys
+    res = subprocess.run([sys.executable, "-m", "podbay.cli.main", "get", "pods"], env=env, capture_output=True,
+                         text=True)
+    assert res.returncode == 1
+    assert len(res.stderr.strip().splitlines()) == 1 and "cannot reach the podbay agent" in res.stderr
