@@ -55,10 +55,10 @@ class Agent:
     def start(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
-        logf = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet],
-            env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        with self.log.open("ab") as logf:
+            self.proc = subprocess.Popen(
+                [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet],
+                env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.socket.exists():

@@ -136,7 +136,7 @@ def test_localhost_inside_pod_and_pod_ip_between_pods(agent: Agent) -> None:
 
 def test_crash_restarts_with_backoff_and_keeps_emptydir(agent: Agent) -> None:
     crasher = {"name": "crash", "image": "busybox:1.35",
-               "command": ["sh", "-c", "date +%s%N >> /data/starts; sleep 0.3; exit 3"],
+               "command": ["sh", "-c", "cut -d' ' -f1 /proc/uptime >> /data/starts; sleep 0.3; exit 3"],
                "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
     agent.pb("apply", "-f", "-", input=pod_manifest("crashy", [crasher], [{"name": "data", "emptyDir": {}}]))
 
@@ -149,7 +149,7 @@ def test_crash_restarts_with_backoff_and_keeps_emptydir(agent: Agent) -> None:
     assert cs["lastState"]["terminated"]["exitCode"] == 3
     uid = pod["metadata"]["uid"]
     starts = (agent.root / "pods" / uid / "volumes" / "kubernetes.io~empty-dir" / "data" / "starts").read_text()
-    stamps = [int(x) / 1e9 for x in starts.split()]
+    stamps = [float(x) for x in starts.split()]
     assert len(stamps) >= 3
     # First restart is immediate, the next waits the 10 s back-off (kubelet's flowcontrol.Backoff).
     assert stamps[2] - stamps[1] >= 10.0

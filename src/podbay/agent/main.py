@@ -94,7 +94,8 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     pods = PodService(deps)
     await pods.start()
     app = build_app(pods)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
+                           shutdown_timeout=2.0)
     await runner.setup()
     sock_path = cfg.socket_path
     sock_path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from podbay.agent.worker import PodWorker
 from podbay.api.defaults import default_pod
 from podbay.api.validation import validate_pod, validate_pod_update
 from podbay.errors import AlreadyExists, NotFound, ValidationError
+from podbay.sys import procfs
 from podbay.sys.inotify import Inotify
 
 log = logging.getLogger("podbay.pods")
@@ -25,7 +26,7 @@ class PodService:
         self.deps = deps
         self.workers: dict[str, PodWorker] = {}
         self._inotify: Inotify | None = None
-        self._resync: asyncio.Task[None] | None = None
+        self._reaper: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -33,9 +34,21 @@ class PodService:
         for pod in self.deps.store.list_objects("Pod"):
             self._spawn(pod["metadata"]["uid"])
         self._watch_exits()
+        self._reaper = asyncio.create_task(self._reap_monitors())
+
+    async def _reap_monitors(self) -> None:
+        """As child subreaper we inherit conmon monitors: collect the ones that exited (zombies only)."""
+        while True:
+            await asyncio.sleep(1.0)
+            for rec in self.deps.store.all_containers():
+                pid = rec.conmon_pid
+                if pid and procfs.state(pid) == "Z" and procfs.start_time(pid) == rec.conmon_start:
+                    procfs.reap_if_child(pid)
 
     async def stop(self) -> None:
         """Stop the workers only: containers, conmon and mounts stay as they are."""
+        if self._reaper is not None:
+            self._reaper.cancel()
         if self._inotify is not None:
             asyncio.get_running_loop().remove_reader(self._inotify.fd)
             self._inotify.close()

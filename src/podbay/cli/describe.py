@@ -38,7 +38,7 @@ class _Out:
 def rfc1123z(value: str | None) -> str:
     t = parse_time(value)
     if t is None:
-        return "<unknown>" if not value else value
+        return value or "<unknown>"
     return t.astimezone().strftime("%a, %d %b %Y %H:%M:%S %z")
 
 

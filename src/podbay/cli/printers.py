@@ -177,12 +177,13 @@ def pod_columns(pod: Pod, now: datetime) -> tuple[str, str, str]:
 def columns(pod: Pod, now: datetime) -> tuple[str, str, str]:
     """READY, STATUS, RESTARTS: from podbay.core.phase when available, else our port."""
     try:
-        from podbay.core import phase  # type: ignore[attr-defined,unused-ignore]
+        from podbay.core import phase
 
+        t = now.timestamp()
         return (
             str(phase.ready_column(pod)),
-            str(phase.kubectl_status(pod)),
-            str(phase.restarts_column(pod, now)),
+            str(phase.kubectl_status(pod, t)),
+            str(phase.restarts_column(pod, t)),
         )
     except (ImportError, AttributeError):
         return pod_columns(pod, now)

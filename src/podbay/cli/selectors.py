@@ -30,28 +30,32 @@ def _split(selector: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
+def _in(key: str, values: set[str], positive: bool) -> Requirement:
+    return lambda labels: (labels.get(key) in values) == positive
+
+
+def _eq(key: str, value: str, positive: bool) -> Requirement:
+    return lambda labels: (labels.get(key) == value) == positive
+
+
+def _exists(key: str, positive: bool) -> Requirement:
+    return lambda labels: (key in labels) == positive
+
+
 def parse_selector(selector: str) -> Requirement:
     """Parse ``a=b,c!=d,e in (x,y),!f``; raises ValueError like kubectl's parser."""
     reqs: list[Requirement] = []
     for part in _split(selector):
         if m := _SET.match(part):
-            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",") if v.strip()}
-            if op == "in":
-                reqs.append(lambda lb, k=key, vs=values: lb.get(k) in vs)
-            else:
-                reqs.append(lambda lb, k=key, vs=values: lb.get(k) not in vs)
+            key, op = m.group(1), m.group(2)
+            values = {v.strip() for v in m.group(3).split(",") if v.strip()}
+            reqs.append(_in(key, values, op == "in"))
         elif m := _EQ.match(part):
             key, op, value = m.groups()
-            if op == "!=":
-                reqs.append(lambda lb, k=key, v=value: lb.get(k) != v)
-            else:
-                reqs.append(lambda lb, k=key, v=value: lb.get(k) == v)
+            reqs.append(_eq(key, value, op != "!="))
         elif m := _EXISTS.match(part):
             neg, key = m.groups()
-            if neg:
-                reqs.append(lambda lb, k=key: k not in lb)
-            else:
-                reqs.append(lambda lb, k=key: k in lb)
+            reqs.append(_exists(key, not neg))
         else:
             raise ValueError(f"unable to parse requirement: {part.strip()!r}")
     return lambda labels: all(r(labels) for r in reqs)

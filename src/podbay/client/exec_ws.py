@@ -90,7 +90,7 @@ class ExecSession:
             from podbay.client.http import status_from_body
 
             resp = e.response
-            raise ApiError(status_from_body(resp.status_code, resp.reason_phrase, resp.body or b"")) from e
+            raise ApiError(status_from_body(resp.status_code, resp.reason_phrase, bytes(resp.body or b""))) from e
         self._protocol = str(self._conn.subprotocol or "")
 
     def send_resize(self, width: int, height: int) -> None:

@@ -134,6 +134,17 @@ def compute_pod_actions(pod: Mapping, records: Sequence[ContainerRecord],
     for init in spec.get("initContainers") or []:
         name = init["name"]
         history = by_name.get(name, [])
+        if init.get("restartPolicy") == "Always":
+            # A native sidecar: started in order, the next init container waits only for it to run.
+            if not history or history[-1].state not in ("created", "running"):
+                if not history:
+                    started = _may_start(name, failures, now, plan)
+                else:
+                    started = _restart_decision(name, history, pod, now, failures, plan)
+                if started:
+                    return PodActions(start_init=name, waiting=plan.waiting)
+                return PodActions(waiting=plan.waiting, wake_at=min(plan.wake, default=None))
+            continue
         if not history:
             if _may_start(name, failures, now, plan):
                 return PodActions(start_init=name, waiting=plan.waiting)

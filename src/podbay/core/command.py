@@ -73,12 +73,13 @@ def mapping_for(*contexts: Mapping[str, str]) -> Callable[[str], str]:
 # --- argv ----------------------------------------------------------------------------------------
 
 
-def resolve_argv(container: Mapping[str, Any], image_config: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+def resolve_argv(container: Mapping[str, Any], image_config: Mapping[str, Any],
+                 env: Mapping[str, str] | None = None) -> list[str]:
     """Kubernetes command/args over the image: command wins over Entrypoint, args over Cmd.
 
     ``env`` is the container's own env (as from :func:`container_env`), not the image env.
     """
-    mapping = mapping_for(env)
+    mapping = mapping_for(env or {})
     command = [expand(str(c), mapping) for c in container.get("command") or []]
     args = [expand(str(a), mapping) for a in container.get("args") or []]
     if not command:

@@ -67,14 +67,14 @@ def launch(argv: list[str], *, before_start: Callable[[int], None] | None = None
     os.close(sync_w)
     os.close(start_r)
     try:
-        conmon_pid = _wait_conmon_pid(proc, argv)
+        # conmon reads the start pipe before it daemonizes: the monitor it forks inherits the cgroup.
         if before_start is not None:
-            before_start(conmon_pid)
+            before_start(proc.pid)
         os.write(start_w, b"0")
         os.close(start_w)
         start_w = -1
         pid = _read_sync(sync_r, argv, timeout)
-        return Launched(conmon_pid=conmon_pid, pid=pid)
+        return Launched(conmon_pid=_wait_conmon_pid(proc, argv), pid=pid)
     finally:
         if start_w >= 0:
             os.close(start_w)
