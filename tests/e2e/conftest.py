@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_TAR = REPO / "_work" / "busybox-1.35.tar"
-PODBAY = [sys.executable, "-m", "podbay.cli.main"]
+PODBAY = [sys.executable, "-m", "podbay"]
 
 
 def _missing() -> str | None:

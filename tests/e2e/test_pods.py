@@ -209,7 +209,7 @@ def test_invalid_manifests_are_rejected_and_create_nothing(agent: Agent, patch: 
 def test_unreachable_agent_gives_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "PODBAY_SOCKET": str(tmp_path / "nope.sock")}
     import sys
-    res = subprocess.run([sys.executable, "-m", "podbay.cli.main", "get", "pods"], env=env, capture_output=True,
+    res = subprocess.run([sys.executable, "-m", "podbay", "get", "pods"], env=env, capture_output=True,
                          text=True)
     assert res.returncode == 1
     assert len(res.stderr.strip().splitlines()) == 1 and "cannot reach the podbay agent" in res.stderr

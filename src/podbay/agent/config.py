@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from socket import gethostname
 from dataclasses import dataclass, field
 from pathlib import Path
+from socket import gethostname
 
 
 def _env_path(name: str, default: str) -> Path:

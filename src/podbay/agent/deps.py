@@ -1,4 +1,4 @@
-"""The adapters one agent uses, built once by the composition root (agent.main) and injected everywhere."""
+"""The adapters one agent uses, built once by the composition root (server.daemon) and injected everywhere."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import time
 import uuid
 from typing import Any
 
+from podbay.agent import projections
 from podbay.agent.deps import Deps
 from podbay.agent.events import iso
 from podbay.agent.worker import PodWorker
@@ -61,7 +62,8 @@ class PodService:
         w = PodWorker(self.deps, uid)
         self.workers[uid] = w
         w.start()
-        w.task.add_done_callback(lambda _t, uid=uid: self._reap(uid, w))  # type: ignore[union-attr]
+        assert w.task is not None
+        w.task.add_done_callback(lambda _t: self._reap(uid, w))
         return w
 
     def _reap(self, uid: str, w: PodWorker) -> None:
@@ -174,6 +176,14 @@ class PodService:
             w = self._spawn(md["uid"])
         w.poke()
         return pod
+
+    def object_changed(self, kind: str, namespace: str, name: str) -> None:
+        """A ConfigMap/Secret changed: wake the pods whose volumes project it."""
+        for pod in self.deps.store.list_objects("Pod", namespace):
+            if projections.uses_object(pod, kind, name):
+                w = self.workers.get(pod["metadata"]["uid"])
+                if w is not None:
+                    w.poke()
 
     def evict(self, uid: str, reason: str, message: str) -> None:
         w = self.workers.get(uid)

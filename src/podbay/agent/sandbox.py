@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from podbay.agent import projections
 from podbay.agent.deps import Deps
 from podbay.network import namespaces, podfiles
 from podbay.network.cniconf import pod_cni_args, pod_ips
@@ -25,9 +26,14 @@ class Sandbox:
 
 
 def setup_volumes(deps: Deps, pod: dict[str, Any]) -> dict[str, str]:
+    """Every pod volume, idempotently: emptyDir/hostPath by the volume manager, then atomic-writer ones."""
     pod_dir = deps.cfg.pod_dir(pod["metadata"]["uid"])
-    return volumes.setup_pod_volumes(pod, pod_dir, deps.node_allocatable,
-                                     list(deps.cfg.allowed_host_paths) or None)
+    plain = {**pod, "spec": {**pod["spec"], "volumes": [v for v in pod["spec"].get("volumes") or []
+                                                        if not projections.is_projection(v)]}}
+    paths = volumes.setup_pod_volumes(plain, pod_dir, deps.node_allocatable,
+                                      list(deps.cfg.allowed_host_paths) or None)
+    paths.update(projections.setup_all(deps, pod, pod_dir))
+    return paths
 
 
 def setup_sandbox(deps: Deps, pod: dict[str, Any]) -> Sandbox:
@@ -51,6 +57,7 @@ def teardown_network(deps: Deps, uid: str) -> None:
 
 
 def teardown_volumes(deps: Deps, uid: str) -> None:
+    projections.teardown_all(deps.cfg.pod_dir(uid))
     volumes.teardown_pod_volumes(deps.cfg.pod_dir(uid))
 
 

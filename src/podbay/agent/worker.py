@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from podbay.agent import events
+from podbay.agent import events, projections
 from podbay.agent.containers import StartFailed, cleanup_container, start_container
 from podbay.agent.deps import Deps
 from podbay.agent.sandbox import (
@@ -113,6 +113,8 @@ class PodWorker:
                 self._set_all_waiting(pod, "ContainerCreating", "")
                 self._publish_status(pod)
                 return time.time() + 2.0
+        elif any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
+            await asyncio.to_thread(projections.refresh_all, self.deps, pod, self.deps.cfg.pod_dir(self.uid))
         if self.sandbox is None:
             self.sandbox = await asyncio.to_thread(setup_sandbox, self.deps, pod)
         records = self.deps.store.containers(self.uid)

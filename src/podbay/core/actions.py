@@ -69,8 +69,8 @@ def restart_backoff(attempts: Sequence[ContainerRecord]) -> float | None:
 
 def failure_retry_delay(f: StartFailure) -> float:
     if f.reason in ("ErrImagePull", "ImagePullBackOff"):
-        return min(BACKOFF_INITIAL * 2 ** (f.count - 1), BACKOFF_MAX)
-    return min(1.0 * 2 ** (f.count - 1), 30.0)
+        return float(min(BACKOFF_INITIAL * 2.0 ** (f.count - 1), BACKOFF_MAX))
+    return float(min(2.0 ** (f.count - 1), 30.0))
 
 
 def crashloop_message(delay: float, ctr: str, pod: Mapping) -> str:

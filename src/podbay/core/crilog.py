@@ -22,6 +22,8 @@ def parse(lines: Iterable[str]) -> Iterator[LogLine]:
         if len(parts) < 3:
             continue
         ts, stream, tag = parts[0], parts[1], parts[2]
+        if stream not in ("stdout", "stderr"):
+            continue  # the kubelet rejects such lines too ("unexpected stream type")
         msg = parts[3] if len(parts) > 3 else ""
         first_ts, acc = pending.pop(stream, (ts, ""))
         if tag == "P":

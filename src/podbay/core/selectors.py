@@ -27,30 +27,41 @@ def _split(sel: str) -> list[str]:
     return parts
 
 
+LabelTest = Callable[[Mapping[str, str]], bool]
+
+
+def _eq(k: str, v: str, want: bool) -> LabelTest:
+    return lambda labels: (labels.get(k) == v) == want
+
+
+def _in(k: str, vs: set[str], want: bool) -> LabelTest:
+    return lambda labels: (labels.get(k) in vs) == want
+
+
+def _has(k: str, want: bool) -> LabelTest:
+    return lambda labels: (k in labels) == want
+
+
 def label_selector(sel: str) -> Predicate:
-    tests: list[Callable[[Mapping[str, str]], bool]] = []
+    tests: list[LabelTest] = []
     for term in _split(sel or ""):
         term = term.strip()
         if "!=" in term:
             k, v = (s.strip() for s in term.split("!=", 1))
-            tests.append(lambda labels, k=k, v=v: labels.get(k) != v)
+            tests.append(_eq(k, v, False))
         elif "==" in term or ("=" in term and " in " not in term):
             k, v = (s.strip() for s in re.split("==?", term, maxsplit=1))
-            tests.append(lambda labels, k=k, v=v: labels.get(k) == v)
+            tests.append(_eq(k, v, True))
         else:
             m = _SET.match(term)
             if not m:
                 raise ValueError(f"unable to parse requirement: {term!r}")
             neg, key, op, values = m.groups()
             vals = {v.strip() for v in (values or "").split(",") if v.strip()}
-            if op == "in":
-                tests.append(lambda labels, k=key, vs=vals: labels.get(k) in vs)
-            elif op == "notin":
-                tests.append(lambda labels, k=key, vs=vals: labels.get(k) not in vs)
-            elif neg:
-                tests.append(lambda labels, k=key: k not in labels)
+            if op in ("in", "notin"):
+                tests.append(_in(key, vals, op == "in"))
             else:
-                tests.append(lambda labels, k=key: k in labels)
+                tests.append(_has(key, not neg))
 
     def pred(obj: Mapping[str, Any]) -> bool:
         labels = obj.get("metadata", {}).get("labels") or {}
@@ -67,13 +78,19 @@ _FIELDS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
+def _field(get: Callable[[Mapping[str, Any]], str], v: str, want: bool) -> Predicate:
+    return lambda obj: (get(obj) == v) == want
+
+
 def field_selector(sel: str) -> Predicate:
-    tests: list[Callable[[Mapping[str, Any]], bool]] = []
+    tests: list[Predicate] = []
     for term in _split(sel or ""):
         neg = "!=" in term
+        if "=" not in term:
+            raise ValueError(f"invalid selector: '{sel}'; can't understand '{term.strip()}'")
         k, v = (s.strip() for s in re.split("!=|==?", term, maxsplit=1))
         if k not in _FIELDS:
             raise ValueError(f'"{k}" is not a known field selector: only "{", ".join(sorted(_FIELDS))}"')
         get = _FIELDS[k]
-        tests.append((lambda o, g=get, v=v: g(o) != v) if neg else (lambda o, g=get, v=v: g(o) == v))
+        tests.append(_field(get, v, not neg))
     return lambda obj: all(t(obj) for t in tests)

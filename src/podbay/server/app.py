@@ -11,8 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from podbay import __version__
+from podbay.agent.objects import KINDS, ObjectService
 from podbay.agent.pods import PodService
 from podbay.api.status import invalid_status, status_object
+from podbay.core.selectors import field_selector, label_selector
 from podbay.errors import (
     AlreadyExists,
     Conflict,
@@ -36,7 +38,7 @@ def json_response(obj: Any, status: int = 200) -> web.Response:
 
 def error_response(exc: Exception) -> web.Response:
     if isinstance(exc, ValidationError):
-        return json_response(invalid_status(exc.kind, exc.name, exc.causes), 422)
+        return json_response(invalid_status(exc.kind, exc.name, exc.causes), 422)  # type: ignore[arg-type]
     if isinstance(exc, NotFound):
         return json_response(status_object(404, "NotFound", str(exc)), 404)
     if isinstance(exc, AlreadyExists):
@@ -75,7 +77,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def build_app(pods: PodService) -> web.Application:
+def build_app(pods: PodService, objects: ObjectService) -> web.Application:
     app = web.Application(middlewares=[errors_middleware], client_max_size=16 * 1024 * 1024)
     r = app.router
 
@@ -136,6 +138,42 @@ def build_app(pods: PodService) -> web.Application:
         return json_response({"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
                               "items": [{"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": n},
                                          "status": {"phase": "Active"}} for n in names]})
+
+    def kind_of(request: web.Request) -> str:
+        return KINDS[request.match_info["res"]]
+
+    async def list_objects(request: web.Request) -> web.Response:
+        kind = kind_of(request)
+        ns = request.match_info.get("ns")
+        try:
+            by_label = label_selector(request.query.get("labelSelector", ""))
+            by_field = field_selector(request.query.get("fieldSelector", ""))
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+        items = [o for o in objects.list(kind, ns) if by_label(o) and by_field(o)]
+        return json_response({"kind": f"{kind}List", "apiVersion": "v1",
+                              "metadata": {"resourceVersion": str(pods.deps.store.current_rv())}, "items": items})
+
+    async def create_object(request: web.Request) -> web.Response:
+        return json_response(objects.create(kind_of(request), request.match_info["ns"], await _body(request)), 201)
+
+    async def get_object(request: web.Request) -> web.Response:
+        return json_response(objects.get(kind_of(request), request.match_info["ns"], request.match_info["name"]))
+
+    async def put_object(request: web.Request) -> web.Response:
+        return json_response(objects.replace(kind_of(request), request.match_info["ns"], request.match_info["name"],
+                                             await _body(request)))
+
+    async def delete_object(request: web.Request) -> web.Response:
+        return json_response(objects.delete(kind_of(request), request.match_info["ns"], request.match_info["name"]))
+
+    res = "{res:configmaps|secrets}"
+    r.add_get(f"/api/v1/{res}", list_objects)
+    r.add_get(f"/api/v1/namespaces/{{ns}}/{res}", list_objects)
+    r.add_post(f"/api/v1/namespaces/{{ns}}/{res}", create_object)
+    r.add_get(f"/api/v1/namespaces/{{ns}}/{res}/{{name}}", get_object)
+    r.add_put(f"/api/v1/namespaces/{{ns}}/{res}/{{name}}", put_object)
+    r.add_delete(f"/api/v1/namespaces/{{ns}}/{res}/{{name}}", delete_object)
 
     r.add_get("/version", version)
     r.add_get("/healthz", healthz)

@@ -18,7 +18,7 @@ FOLLOW_POLL = 0.1
 
 
 def pick_container(pod: dict[str, Any], name: str | None) -> str:
-    names = [c["name"] for c in pod["spec"]["containers"]]
+    names = [str(c["name"]) for c in pod["spec"]["containers"]]
     init_names = [c["name"] for c in pod["spec"].get("initContainers") or []]
     if name:
         if name not in names and name not in init_names:

@@ -74,13 +74,13 @@ async def _watch(request: web.Request, pods: PodService, ns: str | None, match: 
             if left <= 0:
                 break
             try:
-                ev: Event = await asyncio.wait_for(queue.get(), left)
-            except asyncio.TimeoutError:
+                event: Event = await asyncio.wait_for(queue.get(), left)
+            except TimeoutError:
                 break
-            if ev.rv <= last_rv or not match(ev.obj):
+            if event.rv <= last_rv or not match(event.obj):
                 continue
-            last_rv = ev.rv
-            await _send(resp, ev.type, ev.obj)
+            last_rv = event.rv
+            await _send(resp, event.type, event.obj)
         with contextlib.suppress(ConnectionResetError):
             await resp.write_eof()
         return resp

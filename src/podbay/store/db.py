@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from podbay.core.records import ContainerRecord
+from podbay.errors import AlreadyExists
 
 SCHEMA_VERSION = 1
 
@@ -51,6 +52,7 @@ class Store:
         if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif int(version) > SCHEMA_VERSION:
+            self._db.close()
             raise RuntimeError(f"state database schema {version} is newer than this podbay ({SCHEMA_VERSION})")
 
     def close(self) -> None:
@@ -90,12 +92,17 @@ class Store:
     def put_object(self, obj: dict[str, Any], *, create: bool = False) -> dict[str, Any]:
         """Insert or replace obj, stamping a new resourceVersion; returns the stored body."""
         md = obj["metadata"]
-        with self.tx() as db:
-            rv = self.next_rv(db)
-            md["resourceVersion"] = str(rv)
-            verb = "INSERT" if create else "INSERT OR REPLACE"
-            db.execute(f"{verb} INTO objects (kind, namespace, name, uid, rv, body) VALUES (?,?,?,?,?,?)",
-                       (obj["kind"], md.get("namespace", ""), md["name"], md["uid"], rv, json.dumps(obj)))
+        verb = "INSERT" if create else "INSERT OR REPLACE"
+        try:
+            with self.tx() as db:
+                rv = self.next_rv(db)
+                body = json.dumps({**obj, "metadata": {**md, "resourceVersion": str(rv)}})
+                db.execute(f"{verb} INTO objects (kind, namespace, name, uid, rv, body) VALUES (?,?,?,?,?,?)",
+                           (obj["kind"], md.get("namespace", ""), md["name"], md["uid"], rv, body))
+        except sqlite3.IntegrityError as exc:
+            # Only a plain INSERT can hit the (kind, namespace, name) or uid key: the object exists.
+            raise AlreadyExists(f'{str(obj["kind"]).lower()}s "{md["name"]}" already exists') from exc
+        md["resourceVersion"] = str(rv)  # stamp the caller's dict only once the write committed
         return obj
 
     def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -152,16 +159,18 @@ class Store:
 
     # events -------------------------------------------------------------------------------------
     def add_event(self, namespace: str, name: str, uid: str, body: dict[str, Any]) -> None:
+        key = _event_key(body, uid)
         with self.tx() as db:
-            last = db.execute("SELECT id, body FROM events WHERE namespace=? AND involved_name=? "
-                              "ORDER BY id DESC LIMIT 1", (namespace, name)).fetchone()
-            if last is not None:
-                prev = json.loads(last[1])
-                if (prev.get("reason"), prev.get("message"), prev.get("involvedObject", {}).get("uid")) == \
-                        (body.get("reason"), body.get("message"), uid):
+            # Like the kubelet's event correlator: an identical event seen before (not only the
+            # newest one: BackOff alternates with Started) bumps count and lastTimestamp.
+            rows = db.execute("SELECT id, body FROM events WHERE namespace=? AND involved_name=? "
+                              "AND involved_uid=? ORDER BY id DESC", (namespace, name, uid)).fetchall()
+            for row_id, text in rows:
+                prev = json.loads(text)
+                if _event_key(prev, uid) == key:
                     prev["count"] = int(prev.get("count", 1)) + 1
                     prev["lastTimestamp"] = body.get("lastTimestamp")
-                    db.execute("UPDATE events SET body=? WHERE id=?", (json.dumps(prev), last[0]))
+                    db.execute("UPDATE events SET body=? WHERE id=?", (json.dumps(prev), row_id))
                     return
             db.execute("INSERT INTO events (namespace, involved_name, involved_uid, body) VALUES (?,?,?,?)",
                        (namespace, name, uid, json.dumps(body)))
@@ -185,3 +194,8 @@ class Store:
     def delete_events_for(self, uid: str) -> None:
         with self.tx() as db:
             db.execute("DELETE FROM events WHERE involved_uid=?", (uid,))
+
+
+def _event_key(body: dict[str, Any], uid: str) -> tuple[object, ...]:
+    inv = body.get("involvedObject") or {}
+    return (inv.get("uid", uid), inv.get("fieldPath", ""), body.get("type"), body.get("reason"), body.get("message"))

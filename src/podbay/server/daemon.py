@@ -20,6 +20,7 @@ from typing import Any
 from podbay.agent.config import AgentConfig
 from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
+from podbay.agent.objects import ObjectService
 from podbay.agent.pods import PodService
 from podbay.errors import PermanentError
 from podbay.host.hostprep import choose_runtime, host_rlimit_nofile
@@ -93,7 +94,8 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     deps = await asyncio.to_thread(build_deps, cfg)
     pods = PodService(deps)
     await pods.start()
-    app = build_app(pods)
+    objects = ObjectService(deps, pods.object_changed)
+    app = build_app(pods, objects)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
                            shutdown_timeout=2.0)
     await runner.setup()
@@ -143,5 +145,25 @@ def run_agent(opts: dict[str, Any]) -> int:
     return 0
 
 
+def main(argv: list[str]) -> int:
+    """`podbay agent [options]` (argparse: the agent does not need the CLI's click stack)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="podbay agent", description="Run the podbay node agent (root).")
+    ap.add_argument("--root", help="state root (env PODBAY_ROOT, default /var/lib/podbay)")
+    ap.add_argument("--run-dir", dest="run_dir", help="run dir (env PODBAY_RUN_DIR, default /run/podbay)")
+    ap.add_argument("--socket", help="API socket (env PODBAY_SOCKET, default <run dir>/podbay.sock)")
+    ap.add_argument("--runtime", choices=["crun", "runc"], help="OCI runtime (default: crun where it works)")
+    ap.add_argument("--cni-conf-dir", dest="cni_conf_dir", help="CNI config dir (default <root>/cni/net.d)")
+    ap.add_argument("--subnet", help="pod subnet for the default bridge network (default 10.88.0.0/16)")
+    ap.add_argument("--bridge", help="bridge name of the default network (default podbay0)")
+    ap.add_argument("--node-name", dest="node_name", help="node name (default: the host name)")
+    ap.add_argument("--allowed-host-path", dest="allowed_host_path", action="append", default=[],
+                    help="allowed hostPath prefix (repeatable; default: all)")
+    return run_agent(vars(ap.parse_args(argv)))
+
+
 if __name__ == "__main__":
-    raise SystemExit(run_agent({}))
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

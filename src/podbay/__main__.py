@@ -1,0 +1,3 @@
+from podbay.entry import main
+
+main()
