@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import errno
 import mmap
 import os
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from podbay.errors import Conflict, NotFound
+from podbay.volumes import usage as usage_mod
 from podbay.volumes.usage import IN_Q_OVERFLOW, UsageMonitor
 
 MI = 1024**2
@@ -282,3 +286,47 @@ async def test_asyncio_attach(tmp_path: Path) -> None:
 def _kernel_watches(m: UsageMonitor) -> int:
     with open(f"/proc/self/fdinfo/{m.fd}") as f:
         return sum(1 for line in f if line.startswith("inotify wd:"))
+
+
+def test_watch_limit_falls_back_to_1s_walks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fs.inotify.max_user_watches exhausted: the tree is walked every second instead."""
+    real = usage_mod._libc
+
+    class NoWatches:
+        def inotify_add_watch(self, fd: int, path: bytes, mask: int) -> int:
+            ctypes.set_errno(errno.ENOSPC)
+            return -1
+
+        def inotify_rm_watch(self, fd: int, wd: int) -> int:
+            return int(real.inotify_rm_watch(fd, wd))
+
+    with UsageMonitor(rescan_interval=None) as m:
+        monkeypatch.setattr(usage_mod, "_libc", NoWatches())
+        m.watch("v", tmp_path, MI)
+        assert m.watch_count() == 0
+        (tmp_path / "f").write_bytes(b"x" * (2 * MI))
+        t0 = time.monotonic()
+        crossed: list[str] = []
+        while not crossed and time.monotonic() - t0 < 3:
+            crossed = m.poll(0.5)
+        assert crossed == ["v"]
+        assert time.monotonic() - t0 < 1.5
+
+
+@pytest.mark.root
+def test_other_filesystems_not_counted(tmp_path: Path, mon: UsageMonitor) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    inner = tmp_path / "mnt"
+    inner.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(inner)], check=True)
+    try:
+        (inner / "f").write_bytes(b"x" * (2 * MI))
+        before = mon.watch("v", tmp_path, MI)
+        assert before[0] < MI
+        (inner / "g").write_bytes(b"x" * MI)
+        settle(mon)
+        assert mon.usage("v") == before
+        assert mon.watch_count() == 1
+    finally:
+        subprocess.run(["umount", str(inner)], check=True)

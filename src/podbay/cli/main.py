@@ -659,24 +659,14 @@ def doctor_cmd(argv: tuple[str, ...]) -> None:
     sys.exit(int(doctor_main(list(argv)) or 0))
 
 
-@cli.command("agent")
-@click.option("--root", envvar="PODBAY_ROOT", default=DEFAULT_ROOT, show_default=True)
-@click.option("--run-dir", envvar="PODBAY_RUN_DIR", default=DEFAULT_RUN_DIR, show_default=True)
-@click.option("--runtime", default=None, help="crun or runc (path or name).")
-@click.option("--cni-conf-dir", default=None)
-@click.option("--subnet", default=None)
-@click.option("--bridge", default=None)
-@click.option("--node-name", default=None)
-@click.option("--allowed-host-path", multiple=True, help="hostPath prefix pods may use (repeatable).")
-@click.option("--socket", expose_value=False, callback=_set_socket, help="Socket to listen on.")
-def agent_cmd(**options: Any) -> None:
-    """Run the podbay agent (needs root)."""
-    from podbay.agent.main import run_agent
-
-    options["socket"] = settings().socket
-    options["allowed_host_path"] = list(options["allowed_host_path"])
-    rc = run_agent(options)
-    sys.exit(int(rc or 0))
+@cli.command("agent", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                        "help_option_names": []})
+@click.argument("argv", nargs=-1, type=click.UNPROCESSED)
+def agent_cmd(argv: tuple[str, ...]) -> None:
+    """Run the podbay agent (needs root; `podbay agent --help` lists its options)."""
+    # The `podbay` executable (podbay.entry) starts the agent before click is even loaded; reaching
+    # this command means the CLI module was run directly, which cannot load the agent stack.
+    raise fail("start the agent with the podbay executable: podbay agent " + " ".join(argv))
 
 
 @cli.group("image")

@@ -73,15 +73,14 @@ class ExecSession:
         from websockets.exceptions import InvalidStatus
         from websockets.sync.client import unix_connect
 
+        kwargs: dict[str, Any] = {
+            "subprotocols": PROTOCOLS, "compression": None, "ping_interval": None, "max_size": None,
+        }
         try:
-            self._conn = unix_connect(
-                self.socket_path,
-                self.url,
-                subprotocols=PROTOCOLS,  # type: ignore[list-item]
-                compression=None,
-                ping_interval=None,
-                max_size=None,
-            )
+            try:  # websockets >= 17.1 wants legacy=True to connect without a context manager
+                self._conn = unix_connect(self.socket_path, self.url, legacy=True, **kwargs)
+            except TypeError:
+                self._conn = unix_connect(self.socket_path, self.url, **kwargs)
         except (FileNotFoundError, ConnectionRefusedError) as e:
             raise AgentUnreachable(self.socket_path, "is it running? (start it with: podbay agent)") from e
         except PermissionError as e:

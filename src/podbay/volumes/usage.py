@@ -468,33 +468,37 @@ class UsageMonitor:
         stack = [top]
         while stack:
             path = stack.pop()
+            try:  # O_NOFOLLOW: a directory swapped for a symlink mid-walk is not followed
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                continue  # gone, replaced by a symlink or a file, or unreadable
             try:
-                st = os.lstat(path)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            if not stat.S_ISDIR(st.st_mode) or st.st_dev != tree.dev:
-                continue
-            wd = self._add_watch(tree, path)
-            if wd is None:  # unwatched (degraded): a private negative id, walked on every rescan
-                wd = -1 - len(tree.wds)
-                while wd in tree.wds:
-                    wd -= 1
-            tree.wds[wd] = path
-            tree.set_entry((wd, ""), st.st_ino, st.st_blocks * 512)
-            try:
-                it = os.scandir(path)
-            except (FileNotFoundError, NotADirectoryError, PermissionError):
-                continue
-            with it:
-                for entry in it:
-                    try:
-                        est = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    if stat.S_ISDIR(est.st_mode):
-                        stack.append(entry.path)
-                    elif est.st_dev == tree.dev:
-                        tree.set_entry((wd, entry.name), est.st_ino, est.st_blocks * 512)
+                self._walk_dir(tree, path, fd, stack)
+            finally:
+                os.close(fd)
+
+    def _walk_dir(self, tree: _Tree, path: str, fd: int, stack: list[str]) -> None:
+        st = os.fstat(fd)
+        if st.st_dev != tree.dev:
+            return  # a mount point: not this volume's filesystem
+        # Watch before listing, so an entry created after the listing still raises an event.
+        wd = self._add_watch(tree, path)
+        if wd is None:  # unwatched (degraded): a private negative id, walked on every rescan
+            wd = -1 - len(tree.wds)
+            while wd in tree.wds:
+                wd -= 1
+        tree.wds[wd] = path
+        tree.set_entry((wd, ""), st.st_ino, st.st_blocks * 512)
+        with os.scandir(fd) as it:
+            for entry in it:
+                try:
+                    est = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISDIR(est.st_mode):
+                    stack.append(os.path.join(path, entry.name))
+                elif est.st_dev == tree.dev:
+                    tree.set_entry((wd, entry.name), est.st_ino, est.st_blocks * 512)
 
     def _add_watch(self, tree: _Tree, path: str) -> int | None:
         if tree.degraded:

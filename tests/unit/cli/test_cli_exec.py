@@ -29,7 +29,7 @@ class WsExec:
         ws.send(b"\x02warn\n")
         if "stdin=true" in ws.request.path:
             while True:
-                msg = ws.recv()
+                msg = ws.recv(timeout=5)
                 if msg[0] == 255:
                     break
                 if msg[0] == 0:
