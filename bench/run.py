@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -78,17 +79,29 @@ class Podbay:
         self.manifest.write_text(MANIFEST)
 
     def start(self) -> float:
+        # Watch (event-driven, like `kubectl wait`) rather than poll: polling would load the agent.
+        done = threading.Event()
+        seen: list[float] = []
+
+        def watch() -> None:
+            for ev in self.api.watch("/api/v1/namespaces/default/pods", {"fieldSelector": "metadata.name=bench"}):
+                cs = (ev.get("object") or {}).get("status", {}).get("containerStatuses") or []
+                if len(cs) == 2 and all("running" in c["state"] for c in cs):
+                    seen.append(time.perf_counter())
+                    done.set()
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        time.sleep(0.05)   # the watch is established before the clock starts
         t0 = time.perf_counter()
         run([*self.cli, "apply", "-f", str(self.manifest)], self.env)
-        while True:
-            pod = self.api.get("/api/v1/namespaces/default/pods/bench")
-            cs = pod.get("status", {}).get("containerStatuses") or []
-            if len(cs) == 2 and all("running" in c["state"] for c in cs):
-                return time.perf_counter() - t0
-            time.sleep(0.002)
+        if not done.wait(30):
+            raise SystemExit("podbay pod did not start within 30 s")
+        return seen[0] - t0
 
     def stop(self) -> float:
-        return timed([*self.cli, "delete", "pod", "bench", "--grace-period", "0", "--wait"], self.env)
+        return timed([*self.cli, "delete", "pod", "bench", "--grace-period", "0", "--force", "--wait"], self.env)
 
     def close(self) -> None:
         self.agent.terminate()

@@ -15,6 +15,7 @@ from podbay.core.hashing import container_hash
 from podbay.core.records import ContainerKind, ContainerRecord
 from podbay.errors import NotFound, NotSupported, PermanentError, PodbayError, RuntimeFailure
 from podbay.images import rootfs
+from podbay.sys import procfs
 from podbay.volumes import subpath
 
 
@@ -77,9 +78,19 @@ def _pod_file_mounts(ctr: dict[str, Any], sb: Sandbox, user_dests: set[str], ter
     return out
 
 
-def start_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, sb: Sandbox,
-                    volume_paths: dict[str, str]) -> ContainerRecord:
-    """Create and start attempt `attempt` of container `name`; raises StartFailed when nothing was started."""
+def needs_pod_ip(container: dict[str, Any]) -> bool:
+    """Whether the container's env reads the pod IP (then it can only be created after CNI ADD)."""
+    for var in container.get("env") or []:
+        path = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath", "")
+        if path in ("status.podIP", "status.podIPs"):
+            return True
+    return False
+
+
+def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, sb: Sandbox,
+                     volume_paths: dict[str, str]) -> ContainerRecord:
+    """Create attempt `attempt` of container `name` (state "created", or "exited" with StartError);
+    raises StartFailed when nothing was created."""
     ctr, kind = find_container(pod, name)
     md = pod["metadata"]
     try:
@@ -124,18 +135,30 @@ def start_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, sb
                               spec_hash=container_hash(ctr), image=ctr["image"], image_id=image.id,
                               state="created", created_at=now, log_path=str(log_path))
         try:
-            launched = deps.runtime.create_and_start(cid, f"{md['name']}_{name}", spec, log_path)
+            launched = deps.runtime.create(cid, f"{md['name']}_{name}", spec, log_path)
         except RuntimeFailure as exc:
-            # As kubelet: a runtime that cannot start the process gives a terminated StartError attempt.
-            cleanup_container(deps, cid)
-            return rec.with_(state="exited", exit_code=128, reason="StartError", message=_short(str(exc)),
-                             started_at=None, finished_at=time.time())
-        from podbay.sys import procfs
-        return rec.with_(state="running", started_at=time.time(), conmon_pid=launched.conmon_pid,
-                         conmon_start=procfs.start_time(launched.conmon_pid), pid=launched.pid)
+            return _start_error(deps, rec, exc)
+        return rec.with_(conmon_pid=launched.conmon_pid, conmon_start=procfs.start_time(launched.conmon_pid),
+                         pid=launched.pid)
     except StartFailed:
         cleanup_container(deps, cid)
         raise
+
+
+def start_created(deps: Deps, rec: ContainerRecord) -> ContainerRecord:
+    """runtime start of a created attempt -> running, or exited with StartError."""
+    try:
+        deps.runtime.start(rec.id)
+    except RuntimeFailure as exc:
+        return _start_error(deps, rec, exc)
+    return rec.with_(state="running", started_at=time.time())
+
+
+def _start_error(deps: Deps, rec: ContainerRecord, exc: Exception) -> ContainerRecord:
+    # As kubelet: a runtime that cannot start the process gives a terminated StartError attempt.
+    cleanup_container(deps, rec.id)
+    return rec.with_(state="exited", exit_code=128, reason="StartError", message=_short(str(exc)),
+                     started_at=None, finished_at=time.time())
 
 
 def _short(msg: str) -> str:

@@ -36,17 +36,34 @@ def setup_volumes(deps: Deps, pod: dict[str, Any]) -> dict[str, str]:
     return paths
 
 
-def setup_sandbox(deps: Deps, pod: dict[str, Any]) -> Sandbox:
+def prepare_sandbox(deps: Deps, pod: dict[str, Any]) -> Sandbox:
+    """Pinned namespaces and the managed /etc files; the IP too when a cached CNI result exists."""
     md = pod["metadata"]
     uid = md["uid"]
     pod_dir = deps.cfg.pod_dir(uid)
     ns = namespaces.pin(deps.cfg.ns_dir(uid), namespaces.hostname_for(pod))
-    result = deps.network.result(uid)
-    if result is None:
-        result = deps.network.add(uid, str(ns.net), "eth0", pod_cni_args(md["namespace"], md["name"], uid, uid))
-    ips = pod_ips(result)
+    ips = pod_ips(deps.network.result(uid))
     files = podfiles.write_pod_files(pod_dir, pod, ips)
     return Sandbox(pod_dir, ns, ips, files)
+
+
+def attach_network(deps: Deps, pod: dict[str, Any], sb: Sandbox) -> Sandbox:
+    """CNI ADD (unless cached), then the pod IP into /etc/hosts.
+
+    Containers may already be created (not started) with /etc/hosts bind-mounted, so the file is
+    rewritten in place: a rename would leave them holding the old inode.
+    """
+    md = pod["metadata"]
+    uid = md["uid"]
+    result = deps.network.result(uid)
+    if result is None:
+        result = deps.network.add(uid, str(sb.ns.net), "eth0", pod_cni_args(md["namespace"], md["name"], uid, uid))
+    ips = pod_ips(result)
+    if ips != sb.ips:
+        with open(sb.files.hosts, "r+") as f:
+            f.write(podfiles.hosts_file(pod, ips))
+            f.truncate()
+    return Sandbox(sb.pod_dir, sb.ns, ips, sb.files)
 
 
 def teardown_network(deps: Deps, uid: str) -> None:

@@ -16,12 +16,20 @@ import time
 from typing import Any
 
 from podbay.agent import events, projections
-from podbay.agent.containers import StartFailed, cleanup_container, start_container
+from podbay.agent.containers import (
+    StartFailed,
+    cleanup_container,
+    create_container,
+    find_container,
+    needs_pod_ip,
+    start_created,
+)
 from podbay.agent.deps import Deps
 from podbay.agent.sandbox import (
     Sandbox,
+    attach_network,
+    prepare_sandbox,
     remove_pod_dirs,
-    setup_sandbox,
     setup_volumes,
     teardown_network,
     teardown_volumes,
@@ -115,8 +123,24 @@ class PodWorker:
                 return time.time() + 2.0
         elif any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
             await asyncio.to_thread(projections.refresh_all, self.deps, pod, self.deps.cfg.pod_dir(self.uid))
-        if self.sandbox is None:
-            self.sandbox = await asyncio.to_thread(setup_sandbox, self.deps, pod)
+        network: asyncio.Future[Sandbox] | None = None
+        if self.sandbox is None or not self.sandbox.ips:
+            if self.sandbox is None:
+                self.sandbox = await asyncio.to_thread(prepare_sandbox, self.deps, pod)
+            # CNI ADD runs while the containers are created; they are started once it is done.
+            network = asyncio.ensure_future(asyncio.to_thread(attach_network, self.deps, pod, self.sandbox))
+        try:
+            await self._plan_and_execute(pod, network)
+        finally:
+            if network is not None and not network.done():
+                await asyncio.wait([network])
+        if network is not None and network.exception() is None:
+            self.sandbox = network.result()
+        self._publish_status(pod)
+        return self._wake_at
+
+    async def _plan_and_execute(self, pod: dict[str, Any], network: asyncio.Future[Sandbox] | None) -> None:
+        self._wake_at: float | None = None
         records = self.deps.store.containers(self.uid)
         actions = compute_pod_actions(pod, records, self.failures, time.time())
         self.waiting = dict(actions.waiting)
@@ -126,19 +150,32 @@ class PodWorker:
                 events.record(self.deps, pod, "Warning", "BackOff",
                               f"Back-off restarting failed container {name} in pod "
                               f"{md['name']}_{md['namespace']}({md['uid']})")
-        await self._execute(pod, actions, records)
-        self._publish_status(pod)
+        self._wake_at = actions.wake_at
+        await self._execute(pod, actions, records, network)
         if actions.all_done or actions.init_failed:
             self.poke()  # next round notices the terminal phase and tears down
-        return actions.wake_at
 
-    async def _execute(self, pod: dict[str, Any], actions: PodActions, records: list[ContainerRecord]) -> None:
+    async def _execute(self, pod: dict[str, Any], actions: PodActions, records: list[ContainerRecord],
+                       network: asyncio.Future[Sandbox] | None) -> None:
         names = ([actions.start_init] if actions.start_init else []) + list(actions.start)
         if not names:
+            if network is not None:
+                self.sandbox = await network
             return
         attempts = {n: 1 + max((r.attempt for r in records if r.name == n), default=-1) for n in names}
-        self._publish_status(pod)
-        results = await asyncio.gather(*(asyncio.to_thread(self._start_one, pod, n, attempts[n]) for n in names),
+        if network is not None and any(needs_pod_ip(find_container(pod, n)[0]) for n in names):
+            self.sandbox = await network
+        created = await asyncio.gather(*(asyncio.to_thread(self._create_one, pod, n, attempts[n]) for n in names),
+                                       return_exceptions=True)
+        if network is not None:
+            try:
+                self.sandbox = await network
+            except BaseException:
+                await asyncio.gather(*(asyncio.to_thread(self._abandon, r) for r in created
+                                       if isinstance(r, ContainerRecord)))
+                raise
+        results = await asyncio.gather(*(asyncio.to_thread(self._start_created, r)
+                                         if isinstance(r, ContainerRecord) else _returned(r) for r in created),
                                        return_exceptions=True)
         for name, res in zip(names, results, strict=True):
             if isinstance(res, StartFailed):
@@ -152,6 +189,7 @@ class PodWorker:
                 log.error("starting %s/%s failed: %r", pod["metadata"]["name"], name, res)
                 self.waiting[name] = Waiting("ContainerCreating", str(res))
             else:
+                assert isinstance(res, ContainerRecord)
                 self.failures.pop(name, None)
                 self.waiting.pop(name, None)
                 if res.state == "running":
@@ -160,16 +198,34 @@ class PodWorker:
                 else:
                     events.record(self.deps, pod, "Warning", "Failed", res.message, f"spec.containers{{{name}}}")
 
-    def _start_one(self, pod: dict[str, Any], name: str, attempt: int) -> ContainerRecord:
+    def _create_one(self, pod: dict[str, Any], name: str, attempt: int) -> ContainerRecord:
         assert self.sandbox is not None and self.volume_paths is not None
-        rec = start_container(self.deps, pod, name, attempt, self.sandbox, self.volume_paths)
+        rec = create_container(self.deps, pod, name, attempt, self.sandbox, self.volume_paths)
         self.deps.store.put_container(rec)   # commit before anything else may act on it
         return rec
+
+    def _start_created(self, rec: ContainerRecord) -> ContainerRecord:
+        if rec.state != "created":
+            return rec
+        rec = start_created(self.deps, rec)
+        self.deps.store.put_container(rec)
+        return rec
+
+    def _abandon(self, rec: ContainerRecord) -> None:
+        """The network failed after this attempt was created: forget it (it never ran)."""
+        with contextlib.suppress(PodbayError):
+            self.deps.runtime.stop(rec.id, 0, rec.conmon_pid)
+            cleanup_container(self.deps, rec.id)
+        self.deps.store.delete_container(rec.id)
 
     def _observe_exits(self) -> None:
         """Record exits of running attempts (exit file, or a dead conmon) and free their runtime state."""
         for rec in self.deps.store.containers(self.uid):
             if rec.state not in ("running", "created"):
+                continue
+            if rec.state == "created" and self.deps.runtime.is_running(rec.conmon_pid, rec.conmon_start):
+                # The agent stopped between create and start: finish the start now.
+                self.deps.store.put_container(start_created(self.deps, rec))
                 continue
             info = self.deps.runtime.exit_info(rec.id)
             if info is None:
@@ -259,6 +315,10 @@ class PodWorker:
     def evict(self, reason: str, message: str) -> None:
         self.evict_requested = (reason, message)
         self.poke()
+
+
+async def _returned(value: BaseException) -> BaseException:
+    return value
 
 
 def _same_status(a: dict[str, Any], b: dict[str, Any]) -> bool:

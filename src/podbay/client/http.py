@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import time
@@ -45,12 +44,18 @@ class AgentUnreachable(Exception):
         super().__init__(f"cannot reach the podbay agent at {socket_path}: {cause}")
 
 
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTPConnection whose transport is a Unix stream socket."""
+class UnixHTTPConnection:
+    """One HTTP/1.1 request over a Unix stream socket.
+
+    Hand-written instead of http.client: that module pulls in the email package (~25 ms), and the
+    CLI's start-up is measured (a plain verb must stay near Python's own start-up).
+    """
 
     def __init__(self, socket_path: str, timeout: float | None = DEFAULT_TIMEOUT) -> None:
-        super().__init__("localhost", timeout=timeout)
         self.socket_path = socket_path
+        self.timeout = timeout
+        self.sock: socket.socket | None = None
+        self._fp: Any = None
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -61,6 +66,115 @@ class UnixHTTPConnection(http.client.HTTPConnection):
             sock.close()
             raise
         self.sock = sock
+
+    def request(self, method: str, url: str, body: bytes | None = None,
+                headers: Mapping[str, str] | None = None) -> None:
+        if self.sock is None:
+            self.connect()
+        assert self.sock is not None
+        lines = [f"{method} {url} HTTP/1.1", "Host: localhost", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b""))
+
+    def getresponse(self) -> HTTPResponse:
+        assert self.sock is not None
+        self._fp = self.sock.makefile("rb")
+        return HTTPResponse(self._fp)
+
+    def close(self) -> None:
+        if self._fp is not None:
+            self._fp.close()
+            self._fp = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class HTTPResponse:
+    """Status line, headers, and a body read by length, by chunks, or to EOF."""
+
+    def __init__(self, fp: Any) -> None:
+        self.fp = fp
+        status_line = fp.readline().decode("latin-1").rstrip("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+            raise OSError(f"bad HTTP status line from the agent: {status_line!r}")
+        self.status = int(parts[1])
+        self.reason = parts[2] if len(parts) > 2 else ""
+        self.headers: dict[str, str] = {}
+        while True:
+            line = fp.readline().decode("latin-1").rstrip("\r\n")
+            if not line:
+                break
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        self._chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        length = self.headers.get("content-length")
+        self._left: int | None = int(length) if length is not None and not self._chunked else None
+        self._chunk_left = 0
+        self._buf = b""
+        self._eof = False
+
+    def _next_chunk(self) -> bytes:
+        """Up to one chunk (chunked), or a read of at most 64 KiB."""
+        if self._eof:
+            return b""
+        if self._chunked:
+            if self._chunk_left == 0:
+                size_line = self.fp.readline()
+                if not size_line:
+                    self._eof = True
+                    return b""
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.fp.readline()
+                    self._eof = True
+                    return b""
+                self._chunk_left = size
+            data = self.fp.read1(self._chunk_left) if hasattr(self.fp, "read1") else self.fp.read(self._chunk_left)
+            if not data:
+                self._eof = True
+                return b""
+            self._chunk_left -= len(data)
+            if self._chunk_left == 0:
+                self.fp.readline()  # the CRLF after each chunk
+            return bytes(data)
+        if self._left is not None:
+            if self._left <= 0:
+                self._eof = True
+                return b""
+            data = self.fp.read1(min(self._left, 65536))
+            self._left -= len(data)
+        else:
+            data = self.fp.read1(65536)
+        if not data:
+            self._eof = True
+        return bytes(data)
+
+    def read(self) -> bytes:
+        out = [self._buf]
+        self._buf = b""
+        while chunk := self._next_chunk():
+            out.append(chunk)
+        return b"".join(out)
+
+    def read1(self, n: int = 65536) -> bytes:
+        if self._buf:
+            data, self._buf = self._buf[:n], self._buf[n:]
+            return data
+        return self._next_chunk()
+
+    def readline(self) -> bytes:
+        while b"\n" not in self._buf:
+            chunk = self._next_chunk()
+            if not chunk:
+                line, self._buf = self._buf, b""
+                return line
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line + b"\n"
 
 
 def encode_query(query: Query | None) -> str:
@@ -110,7 +224,7 @@ class ApiClient:
     # -- plumbing ---------------------------------------------------------------------------------
     def open(
         self, method: str, path: str, query: Query | None = None, body: Any = None, timeout: float | None = None
-    ) -> tuple[UnixHTTPConnection, http.client.HTTPResponse]:
+    ) -> tuple[UnixHTTPConnection, HTTPResponse]:
         """Send one request; the caller reads and closes the returned connection. Raises ApiError on non-2xx."""
         conn = UnixHTTPConnection(self.socket_path, timeout=self.timeout if timeout is None else timeout)
         qs = encode_query(query)

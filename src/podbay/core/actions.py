@@ -130,6 +130,10 @@ def compute_pod_actions(pod: Mapping, records: Sequence[ContainerRecord],
     policy = spec.get("restartPolicy", "Always")
     by_name = _records_by_name(records)
     plan = _Plan()
+    # Once regular containers exist the pod is initialized: a sidecar's restart (or its back-off)
+    # no longer holds back the regular containers (kubelet computes both in one pass).
+    initialized = any(by_name.get(c["name"]) for c in spec["containers"])
+    sidecar_start: str | None = None
 
     for init in spec.get("initContainers") or []:
         name = init["name"]
@@ -141,6 +145,12 @@ def compute_pod_actions(pod: Mapping, records: Sequence[ContainerRecord],
                     started = _may_start(name, failures, now, plan)
                 else:
                     started = _restart_decision(name, history, pod, now, failures, plan)
+                if initialized:
+                    if started and sidecar_start is None:
+                        sidecar_start = name
+                    elif started:
+                        plan.later(now)  # one init start per sync: come back at once for this one
+                    continue
                 if started:
                     return PodActions(start_init=name, waiting=plan.waiting)
                 return PodActions(waiting=plan.waiting, wake_at=min(plan.wake, default=None))
@@ -179,5 +189,6 @@ def compute_pod_actions(pod: Mapping, records: Sequence[ContainerRecord],
         live += 1
         if _restart_decision(name, history, pod, now, failures, plan):
             to_start.append(name)
-    return PodActions(start=tuple(to_start), waiting=plan.waiting, wake_at=min(plan.wake, default=None),
-                      all_done=live == 0)
+    # Sidecars are not restarted once every regular container is done: the pod is finishing.
+    return PodActions(start_init=sidecar_start if live else None, start=tuple(to_start), waiting=plan.waiting,
+                      wake_at=min(plan.wake, default=None), all_done=live == 0)

@@ -48,8 +48,8 @@ class ContainerRuntime:
         return ConmonPaths(bundle=cdir, persist_dir=cdir / "userdata", exit_dir=self.exit_dir, log_path=log_path,
                            socket_dir=self.socket_dir)
 
-    def create_and_start(self, cid: str, name: str, spec: dict, log_path: Path) -> Launched:
-        """Write the bundle, run conmon (-> runtime create), then runtime start."""
+    def create(self, cid: str, name: str, spec: dict, log_path: Path) -> Launched:
+        """Write the bundle and run conmon (-> runtime create): the process exists but waits for start."""
         paths = self._paths(cid, log_path)
         paths.persist_dir.mkdir(parents=True, exist_ok=True)
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,13 +59,20 @@ class ContainerRuntime:
         tmp.write_text(json.dumps(spec))
         os.replace(tmp, paths.bundle / "config.json")
         argv = conmon_argv(self.conmon, self.oci.binary, self.oci.root, cid, name, paths)
-        launched = launch(argv, before_start=lambda pid: cgroups.move_to(pid, self.conmon_cgroup))
+        return launch(argv, before_start=lambda pid: cgroups.move_to(pid, self.conmon_cgroup))
+
+    def start(self, cid: str) -> None:
+        """runtime start; on failure the created container is killed and deleted."""
         try:
             self.oci.start(cid)
         except RuntimeFailure:
             self.oci.kill(cid, signal.SIGKILL, all_processes=True)
             self.oci.delete(cid)
             raise
+
+    def create_and_start(self, cid: str, name: str, spec: dict, log_path: Path) -> Launched:
+        launched = self.create(cid, name, spec, log_path)
+        self.start(cid)
         return launched
 
     def exit_info(self, cid: str) -> ExitInfo | None:

@@ -253,3 +253,30 @@ def test_start_failure_after_crashloop_expired_keeps_waiting() -> None:
     f = StartFailure("CreateContainerError", "boom", 2, now - 0.5)
     a = compute_pod_actions(p, hist, {"a": f}, now)
     assert a.start == () and a.waiting["a"].reason == "CreateContainerError" and a.wake_at == now - 0.5 + 2
+
+
+def test_sidecar_backoff_does_not_hold_back_regular_restarts() -> None:
+    p = pod(["app"], inits=["proxy"], sidecars=("proxy",))
+    hist = crash_history("proxy", 3, kind="init")   # proxy waits 20 s
+    last = hist[-1]
+    assert last.finished_at is not None
+    app = exited("app", 0, T0, 5)                    # app's first crash: restart now
+    a = compute_pod_actions(p, [*hist, app], {}, last.finished_at + 1)
+    assert a.start == ("app",) and a.start_init is None
+    assert a.waiting["proxy"].reason == "CrashLoopBackOff" and a.wake_at == last.finished_at + 20
+
+
+def test_sidecar_restarts_alongside_regular_containers_once_initialized() -> None:
+    p = pod(["app"], inits=["proxy", "logs"], sidecars=("proxy", "logs"))
+    recs = [exited("proxy", 0, T0, 1, kind="init"), exited("logs", 0, T0, 1, kind="init"),
+            exited("app", 0, T0, 1)]
+    a = compute_pod_actions(p, recs, {}, T0 + 2)
+    assert a.start_init == "proxy" and a.start == ("app",)
+    assert a.wake_at == T0 + 2  # "logs" is due too: resync at once
+
+
+def test_sidecar_not_restarted_when_regular_containers_are_done() -> None:
+    p = pod(["app"], inits=["proxy"], sidecars=("proxy",), policy="Never")
+    recs = [exited("proxy", 0, T0, 1, kind="init"), exited("app", 0, T0, 1, code=0)]
+    a = compute_pod_actions(p, recs, {}, T0 + 2)
+    assert a.all_done and a.start_init is None and a.start == ()
