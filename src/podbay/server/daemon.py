@@ -81,7 +81,8 @@ def build_deps(cfg: AgentConfig) -> Deps:
     network.ensure_config()
     soft, hard = host_rlimit_nofile()
     nofile = (min(1048576, hard), min(1048576, hard))
-    return Deps(cfg=cfg, store=Store(cfg.root / "state.db"), hub=Hub(), images=ImageStore(cfg.root / "images"),
+    store = Store(cfg.root / "state.db")
+    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=ImageStore(cfg.root / "images"),
                 network=network, runtime=runtime, node_allocatable=_node_allocatable(), host_ip=_host_ip(),
                 nofile=nofile)
 

@@ -64,19 +64,23 @@ async def handle(request: web.Request, pods: PodService) -> web.StreamResponse:
     except OSError:
         text = ""
     complete, _, _partial = text.rpartition("\n")
-    lines = list(crilog.parse(complete.splitlines() if complete else []))
+    parser = crilog.CriParser()
+    lines = list(parser.feed(complete.splitlines() if complete else []))
     pos -= len(_partial.encode(errors="replace"))
+    if not follow or not _still_running(pods, rec):
+        lines += list(parser.flush())
+        follow = False
     for line in crilog.tail(lines, tail_n):
         await resp.write(crilog.render(line, timestamps).encode())
     if follow:
-        await _follow(resp, pods, rec, path, pos, timestamps)
+        await _follow(resp, pods, rec, path, pos, timestamps, parser)
     with contextlib.suppress(ConnectionResetError):
         await resp.write_eof()
     return resp
 
 
 async def _follow(resp: web.StreamResponse, pods: PodService, rec: ContainerRecord, path: Path, pos: int,
-                  timestamps: bool) -> None:
+                  timestamps: bool, parser: crilog.CriParser) -> None:
     buf = b""
     while True:
         try:
@@ -90,10 +94,12 @@ async def _follow(resp: web.StreamResponse, pods: PodService, rec: ContainerReco
             buf += chunk
             complete, sep, buf = buf.rpartition(b"\n")
             if sep:
-                for line in crilog.parse(complete.decode(errors="replace").splitlines()):
+                for line in parser.feed(complete.decode(errors="replace").splitlines()):
                     await resp.write(crilog.render(line, timestamps).encode())
             continue
         if not _still_running(pods, rec):
+            for line in parser.flush():
+                await resp.write(crilog.render(line, timestamps).encode())
             return
         await asyncio.sleep(FOLLOW_POLL)
 

@@ -158,4 +158,6 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-answer (a CLI timeout) is expected: print nothing to stderr."""
     daemon_threads = True
