@@ -12,6 +12,7 @@ from typing import Any
 from podbay.agent import projections
 from podbay.agent.deps import Deps
 from podbay.agent.events import iso
+from podbay.agent.eviction import EvictionManager
 from podbay.agent.worker import PodWorker
 from podbay.api.defaults import default_pod
 from podbay.api.validation import validate_pod, validate_pod_update
@@ -28,10 +29,12 @@ class PodService:
         self.workers: dict[str, PodWorker] = {}
         self._inotify: Inotify | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self.evictions = EvictionManager(self.evict_pod)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Adopt every stored pod (nothing is killed), then watch conmon's exit dir."""
+        self.evictions.attach(asyncio.get_running_loop())
         for pod in self.deps.store.list_objects("Pod"):
             self._spawn(pod["metadata"]["uid"])
         self._watch_exits()
@@ -50,6 +53,7 @@ class PodService:
         """Stop the workers only: containers, conmon and mounts stay as they are."""
         if self._reaper is not None:
             self._reaper.cancel()
+        self.evictions.close()
         if self._inotify is not None:
             asyncio.get_running_loop().remove_reader(self._inotify.fd)
             self._inotify.close()
@@ -59,7 +63,7 @@ class PodService:
         await asyncio.gather(*(w.task for w in self.workers.values() if w.task), return_exceptions=True)
 
     def _spawn(self, uid: str) -> PodWorker:
-        w = PodWorker(self.deps, uid)
+        w = PodWorker(self.deps, uid, self.evictions)
         self.workers[uid] = w
         w.start()
         assert w.task is not None
@@ -185,7 +189,7 @@ class PodService:
                 if w is not None:
                     w.poke()
 
-    def evict(self, uid: str, reason: str, message: str) -> None:
+    def evict_pod(self, uid: str, message: str) -> None:
         w = self.workers.get(uid)
         if w is not None:
-            w.evict(reason, message)
+            w.evict("Evicted", message)

@@ -25,6 +25,7 @@ from podbay.agent.containers import (
     start_created,
 )
 from podbay.agent.deps import Deps
+from podbay.agent.eviction import EvictionManager
 from podbay.agent.sandbox import (
     Sandbox,
     attach_network,
@@ -45,8 +46,9 @@ VOLUME_PATHS_ANNOTATION = "podbay.io/volume-paths"
 
 
 class PodWorker:
-    def __init__(self, deps: Deps, uid: str) -> None:
+    def __init__(self, deps: Deps, uid: str, evictions: EvictionManager) -> None:
         self.deps = deps
+        self.evictions = evictions
         self.uid = uid
         self.wake = asyncio.Event()
         self.failures: dict[str, StartFailure] = {}
@@ -105,12 +107,14 @@ class PodWorker:
     # ------------------------------------------------------------------ sync
     async def _sync(self, pod: dict[str, Any]) -> float | None:
         await asyncio.to_thread(self._observe_exits)
-        if self.evict_requested is not None:
+        if self.evict_requested is not None and not self.terminal_reason:
             self.terminal_reason, self.terminal_message = self.evict_requested
+            events.record(self.deps, pod, "Warning", self.terminal_reason, self.terminal_message)
         if self.terminal_reason or self._is_terminal(pod):
             self._publish_status(pod)
             if not self.torn_down:
-                await self._teardown(pod, grace=0 if self.terminal_reason else 2)
+                # Evictions override the pod's grace period with 1 s, as the kubelet does.
+                await self._teardown(pod, grace=1 if self.terminal_reason else 2)
                 self._publish_status(pod)
             return None
         if self.volume_paths is None:
@@ -121,6 +125,7 @@ class PodWorker:
                 self._set_all_waiting(pod, "ContainerCreating", "")
                 self._publish_status(pod)
                 return time.time() + 2.0
+            await asyncio.to_thread(self.evictions.track, pod, self.volume_paths, self.deps.cfg.pod_log_dir(pod))
         elif any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
             await asyncio.to_thread(projections.refresh_all, self.deps, pod, self.deps.cfg.pod_dir(self.uid))
         network: asyncio.Future[Sandbox] | None = None
@@ -246,6 +251,8 @@ class PodWorker:
         return False
 
     def _is_terminal(self, pod: dict[str, Any]) -> bool:
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return True   # terminal is forever (and survives agent restarts)
         view = self._view(pod)
         return phase.pod_phase(pod, view) in ("Succeeded", "Failed")
 
@@ -278,6 +285,7 @@ class PodWorker:
 
     # ------------------------------------------------------------------ termination
     async def _teardown(self, pod: dict[str, Any], grace: float) -> None:
+        self.evictions.untrack(self.uid)
         await self._stop_all(grace)
         await asyncio.to_thread(self._observe_exits)
         await asyncio.to_thread(teardown_volumes, self.deps, self.uid)
