@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from podbay.agent import projections
+from podbay.agent import claims, projections
 from podbay.agent.deps import Deps
 from podbay.network import namespaces, podfiles
 from podbay.network.cniconf import pod_cni_args, pod_ips
 from podbay.sys import cgroups
 from podbay.sys.mount import mounts_under, unmount_all_under
 from podbay.volumes import manager as volumes
+from podbay.volumes import nfs
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,19 @@ class Sandbox:
 
 
 def setup_volumes(deps: Deps, pod: dict[str, Any]) -> dict[str, str]:
-    """Every pod volume, idempotently: emptyDir/hostPath by the volume manager, then atomic-writer ones."""
+    """Every pod volume, idempotently: emptyDir/hostPath by the volume manager, then claims, nfs and
+    atomic-writer ones."""
     pod_dir = deps.cfg.pod_dir(pod["metadata"]["uid"])
+
+    def special(v: dict[str, Any]) -> bool:
+        return projections.is_projection(v) or claims.is_claim_volume(v) or nfs.is_nfs_volume(v)
+
     plain = {**pod, "spec": {**pod["spec"], "volumes": [v for v in pod["spec"].get("volumes") or []
-                                                        if not projections.is_projection(v)]}}
+                                                        if not special(v)]}}
     paths = volumes.setup_pod_volumes(plain, pod_dir, deps.node_allocatable,
                                       list(deps.cfg.allowed_host_paths) or None)
+    paths.update(claims.setup_all(deps, pod, pod_dir))
+    paths.update(nfs.setup_all(pod, pod_dir))
     paths.update(projections.setup_all(deps, pod, pod_dir))
     return paths
 
@@ -75,6 +83,8 @@ def teardown_network(deps: Deps, uid: str) -> None:
 
 def teardown_volumes(deps: Deps, uid: str) -> None:
     projections.teardown_all(deps.cfg.pod_dir(uid))
+    nfs.teardown_all(deps.cfg.pod_dir(uid))
+    claims.teardown_all(deps.cfg.pod_dir(uid))   # unmounts only: claim data outlives the pod
     volumes.teardown_pod_volumes(deps.cfg.pod_dir(uid))
 
 

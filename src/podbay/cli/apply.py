@@ -3,16 +3,23 @@
 A light three-way merge: fields the manifest sets win; labels/annotations that the previous apply set
 (``kubectl.kubernetes.io/last-applied-configuration``) and the manifest dropped are removed; other
 live fields (defaults, status) are kept. Lists of named objects (containers, volumes, env...) merge
-by ``name``; other lists are replaced.
+by ``name``; other lists are replaced. Top-level fields other than ``spec`` (a ConfigMap's ``data``,
+a Secret's ``type``...) are set from the manifest and removed when the previous apply set them and
+this one does not; key maps (``data``, ``binaryData``) merge key by key the same three-way way. A
+Secret's ``stringData`` is folded into base64 ``data`` first, as the API server stores it, so an
+unchanged Secret applies as ``unchanged``.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_NOT_BODY = {"apiVersion", "kind", "metadata", "status", "spec"}
+_KEY_MAPS = {"data", "binaryData"}
 
 
 def last_applied(manifest: dict[str, Any]) -> str:
@@ -54,6 +61,16 @@ def _merge_map(live: dict[str, str] | None, desired: dict[str, str] | None, prev
     return out
 
 
+def secret_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Secret with ``stringData`` folded into base64 ``data`` (what the API server stores)."""
+    if not obj.get("stringData"):
+        return {k: v for k, v in obj.items() if k != "stringData"}
+    data = dict(obj.get("data") or {})
+    for key, value in (obj.get("stringData") or {}).items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    return {**{k: v for k, v in obj.items() if k != "stringData"}, "data": data}
+
+
 def merged(live: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
     """The object to PUT: live + manifest (see module doc), with the new last-applied annotation."""
     live_meta = live.get("metadata") or {}
@@ -74,14 +91,25 @@ def merged(live: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
             del meta[key]
     if "spec" in manifest:
         out["spec"] = _merge(live.get("spec") or {}, manifest["spec"])
+    desired, before = manifest, previous if isinstance(previous, dict) else {}
+    if manifest.get("kind") == "Secret":
+        desired, before = secret_view(manifest), secret_view(before)
+    for key in sorted((set(desired) | set(before)) - _NOT_BODY):
+        if key not in desired:
+            out.pop(key, None)  # the previous apply set it; this manifest dropped it
+        elif key in _KEY_MAPS and isinstance(desired[key], dict):
+            out[key] = _merge_map(live.get(key), desired[key], before.get(key))
+        else:
+            out[key] = copy.deepcopy(desired[key])
     return out
 
 
 def changed(live: dict[str, Any], new: dict[str, Any]) -> bool:
-    """True when the PUT would change spec, labels or annotations."""
+    """True when the PUT would change the body (spec, data...), labels or annotations."""
     lm, nm = live.get("metadata") or {}, new.get("metadata") or {}
+    body = (set(live) | set(new)) - {"apiVersion", "kind", "metadata", "status"}
     return (
-        (live.get("spec") or {}) != (new.get("spec") or {})
+        any((live.get(k) or None) != (new.get(k) or None) for k in body)
         or (lm.get("labels") or {}) != (nm.get("labels") or {})
         or (lm.get("annotations") or {}) != (nm.get("annotations") or {})
     )

@@ -1,6 +1,7 @@
 """``describe pod``: kubectl's describePod text (pkg/describe/describe.go), pure of (pod, events, now).
 
-Additions for podbay: each volume shows its ``Host Path`` from the ``podbay.io/volume-paths`` annotation.
+Additions for podbay: each volume shows its ``Host Path`` from the ``podbay.io/volume-paths`` annotation,
+and ``Used`` / ``Inodes Used`` from the agent's stats summary when the caller has one.
 """
 
 from __future__ import annotations
@@ -222,7 +223,39 @@ def _containers(o: _Out, title: str, specs: list[dict[str, Any]], statuses: list
             o.w(3, f"{m.get('mountPath')} from {m.get('name')} ({','.join(flags)})\n")
 
 
-def _volumes(o: _Out, pod: dict[str, Any]) -> None:
+def human_bytes(n: int | float) -> str:
+    """Binary-suffixed size with one decimal (``1.2Mi``, ``4Ki``, ``512``), for ``Used:``."""
+    value = float(n)
+    for unit in ("", "Ki", "Mi", "Gi", "Ti"):
+        if abs(value) < 1024 or unit == "Ti":
+            text = f"{value:.1f}".removesuffix(".0") if unit else str(int(value))
+            return text + unit
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def volume_stats(summary: dict[str, Any], pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The stats/v1alpha1 Summary's volume entries of ``pod`` (matched by uid, else namespace/name), by name."""
+    meta = pod.get("metadata") or {}
+    for entry in summary.get("pods") or []:
+        ref = entry.get("podRef") or {}
+        same = ref.get("uid") == meta.get("uid") if ref.get("uid") and meta.get("uid") else (
+            ref.get("name") == meta.get("name") and ref.get("namespace") == meta.get("namespace"))
+        if same:
+            return {str(v.get("name")): v for v in entry.get("volume") or [] if isinstance(v, dict)}
+    return {}
+
+
+def _usage(o: _Out, stats: dict[str, Any] | None) -> None:
+    if not stats:
+        return
+    if isinstance(stats.get("usedBytes"), int | float):
+        o.w(2, f"Used:\t{human_bytes(stats['usedBytes'])}\n")
+    if isinstance(stats.get("inodesUsed"), int | float):
+        o.w(2, f"Inodes Used:\t{int(stats['inodesUsed'])}\n")
+
+
+def _volumes(o: _Out, pod: dict[str, Any], stats: dict[str, dict[str, Any]] | None = None) -> None:
     volumes = (pod.get("spec") or {}).get("volumes") or []
     if not volumes:
         o.w(0, "Volumes:\t<none>\n")
@@ -257,10 +290,16 @@ def _volumes(o: _Out, pod: dict[str, Any]) -> None:
             o.w(2, "Type:\tSecret (a volume populated by a Secret)\n")
             o.w(2, f"SecretName:\t{s.get('secretName', '')}\n")
             o.w(2, f"Optional:\t{'true' if s.get('optional') else 'false'}\n")
+        elif "persistentVolumeClaim" in v:
+            claim = v["persistentVolumeClaim"] or {}
+            o.w(2, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)\n")
+            o.w(2, f"ClaimName:\t{claim.get('claimName', '')}\n")
+            o.w(2, f"ReadOnly:\t{'true' if claim.get('readOnly') else 'false'}\n")
         else:
             o.w(1, "<unknown>\n")
         if v.get("name") in host_paths:
             o.w(2, f"Host Path:\t{host_paths[v['name']]}\n")
+        _usage(o, (stats or {}).get(str(v.get("name"))))
 
 
 def qos_class(pod: dict[str, Any]) -> str:
@@ -313,7 +352,11 @@ def _events(o: _Out, events: list[dict[str, Any]], now: datetime) -> None:
         o.w(1, f"{e.get('type', '')}\t{e.get('reason', '')}\t{interval}\t{source}\t{str(e.get('message', '')).strip()}\n")
 
 
-def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]] | None, now: datetime) -> str:
+def describe_pod(
+    pod: dict[str, Any], events: list[dict[str, Any]] | None, now: datetime,
+    stats: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """``stats``: volume name -> stats/v1alpha1 VolumeStats (see volume_stats); None prints no usage."""
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     o = _Out()
     o.w(0, f"Name:\t{meta.get('name', '')}\n")
@@ -358,7 +401,7 @@ def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]] | None, now: 
         o.w(0, "Conditions:\n  Type\tStatus\n")
         for c in conditions:
             o.w(1, f"{c.get('type')} \t{c.get('status')} \n")
-    _volumes(o, pod)
+    _volumes(o, pod, stats)
     o.w(0, f"QoS Class:\t{qos_class(pod)}\n")
     _labels(o, "Node-Selectors", spec.get("nodeSelector"))
     tolerations = spec.get("tolerations") or []

@@ -1,4 +1,4 @@
-"""``podbay``: kubectl's verbs for pods, against the agent's Unix socket.
+"""``podbay``: kubectl's verbs for pods (and ConfigMaps, Secrets, PVCs), against the agent's Unix socket.
 
 Only click and the stdlib HTTP client load at start; yaml, websockets and the agent load inside the
 commands that need them, so ``podbay get pods`` stays fast.
@@ -18,7 +18,8 @@ import click
 from podbay import __version__
 from podbay.cli import printers
 from podbay.cli.errors import CliError, fail, server_error_line, with_source
-from podbay.client.http import AgentUnreachable, ApiClient, ApiError, pods_path
+from podbay.cli.resources import POD, Resource, by_kind, lookup
+from podbay.client.http import AgentUnreachable, ApiClient, ApiError, objects_path, pods_path
 
 DEFAULT_SOCKET = "/run/podbay/podbay.sock"
 DEFAULT_ROOT = "/var/lib/podbay"
@@ -26,6 +27,7 @@ DEFAULT_RUN_DIR = "/run/podbay"
 POD_TYPES = {"pod", "pods", "po"}
 OUTPUTS = ("json", "name", "wide", "yaml")
 FOREVER = 7 * 24 * 3600.0  # kubectl's "no timeout" (168h)
+STATS_TIMEOUT = 5.0  # describe's optional volume usage must never hold it up for long
 
 
 def now() -> datetime:
@@ -138,6 +140,34 @@ def pod_names(args: tuple[str, ...], *, allow_empty: bool = True) -> list[str]:
     return names
 
 
+def _resource(type_name: str) -> Resource:
+    res = lookup(type_name)
+    if res is None:
+        if "," in type_name:
+            raise fail(f'podbay does not support several resource types at once ("{type_name}")')
+        raise fail(f'the server doesn\'t have a resource type "{type_name}"')
+    return res
+
+
+def resource_args(args: tuple[str, ...], verb: str = "get") -> tuple[Resource, list[str]]:
+    """``cm a b`` / ``cm/a cm/b`` -> (ConfigMap, names); one resource type per command."""
+    if not args:
+        raise fail(f'You must specify the type of resource to {verb}. Use "podbay {verb} pods".')
+    if "/" not in args[0]:
+        return _resource(args[0]), list(args[1:])
+    found: list[Resource] = []
+    names = []
+    for a in args:
+        kind, _, name = a.partition("/")
+        if not name:
+            raise fail(f'arguments in resource/name form must have a single resource and name: "{a}"')
+        found.append(_resource(kind))
+        names.append(name)
+    if any(r is not found[0] for r in found):
+        raise fail("podbay does not support several resource types in one command; run one per type")
+    return found[0], names
+
+
 def parse_duration(text: str) -> float:
     """Go duration (``30s``, ``1m30s``, ``500ms``, ``0``) -> seconds; a bare number is seconds."""
     import re
@@ -165,6 +195,17 @@ def get_pod(client: ApiClient, ns: str, name: str) -> dict[str, Any]:
     return client.get(pods_path(ns, name))
 
 
+def get_object(client: ApiClient, res: Resource, ns: str, name: str) -> dict[str, Any]:
+    return client.get(objects_path(res.plural, ns, name))
+
+
+def _sorted_items(lst: dict[str, Any], match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    return sorted(
+        (o for o in lst.get("items") or [] if match(o)),
+        key=lambda o: ((o.get("metadata") or {}).get("namespace", ""), (o.get("metadata") or {}).get("name", "")),
+    )
+
+
 # -- get ------------------------------------------------------------------------------------------
 @cli.command("get")
 @click.argument("args", nargs=-1)
@@ -174,13 +215,17 @@ def get_pod(client: ApiClient, ns: str, name: str) -> dict[str, Any]:
 @click.option("-l", "--selector", default=None)
 @common
 def get_cmd(args: tuple[str, ...], output: str, all_namespaces: bool, watch: bool, selector: str | None) -> None:
-    """Display one or many pods."""
+    """Display one or many resources (pods, configmaps, secrets, persistentvolumeclaims)."""
     if output and output not in OUTPUTS:
         raise fail(
             f'unable to match a printer suitable for the output format "{output}", '
             f"allowed formats are: {','.join(OUTPUTS)}"
         )
-    names = pod_names(args)
+    res, names = resource_args(args)
+    if res is not POD:
+        if watch:
+            raise fail(f"podbay get --watch supports pods only, not {res.plural}")
+        return _get_objects(res, names, output, all_namespaces, selector)
     s = settings()
     client = s.client()
     ns = None if all_namespaces and not names else s.namespace
@@ -221,6 +266,44 @@ def get_cmd(args: tuple[str, ...], output: str, all_namespaces: bool, watch: boo
         out(tw.flush())
     if watch:
         _watch_rows(client, ns, names, resource_version, output, match, tw, wide, with_ns)
+    if failed:
+        sys.exit(1)
+
+
+def _get_objects(res: Resource, names: list[str], output: str, all_namespaces: bool, selector: str | None) -> None:
+    """``get`` for the non-pod kinds: same flow as pods, with that kind's table."""
+    from podbay.cli import tables
+
+    s = settings()
+    client = s.client()
+    ns = None if all_namespaces and not names else s.namespace
+    failed = False
+    objs: list[dict[str, Any]] = []
+    if names:
+        for name in names:
+            try:
+                objs.append(get_object(client, res, s.namespace, name))
+            except ApiError as e:
+                err(server_error_line(e.status))
+                failed = True
+    else:
+        query: dict[str, Any] = {"labelSelector": selector} if selector else {}
+        objs = _sorted_items(client.get(objects_path(res.plural, ns), query), _selector(selector))
+    with_ns = ns is None
+    if output in ("json", "yaml"):
+        obj = objs[0] if len(names) == 1 and objs else printers.as_list(objs)
+        if objs or not names:
+            out(printers.to_json(obj) if output == "json" else printers.to_yaml(obj))
+    elif not objs and not names:
+        err("No resources found" if ns is None else f"No resources found in {ns} namespace.")
+    elif output == "name":
+        for o in objs:
+            out(res.name_of(o["metadata"]["name"]) + "\n")
+    elif objs:
+        wide = output == "wide"
+        rows = [tables.header(res.kind, wide=wide, with_namespace=with_ns)]
+        rows += [tables.row(res.kind, o, now(), wide=wide, with_namespace=with_ns) for o in objs]
+        out(printers.render_table(rows))
     if failed:
         sys.exit(1)
 
@@ -277,31 +360,54 @@ def _watch_rows(
 @click.option("-l", "--selector", default=None)
 @common
 def describe_cmd(args: tuple[str, ...], selector: str | None) -> None:
-    """Show details of pods."""
-    from podbay.cli.describe import describe_pod
-
+    """Show details of pods, configmaps, secrets or persistentvolumeclaims."""
     s = settings()
     client = s.client()
-    names = pod_names(args)
+    res, names = resource_args(args, "describe")
     if names:
-        pods = [get_pod(client, s.namespace, n) for n in names]
+        objs = [get_object(client, res, s.namespace, n) for n in names]
     else:
-        match = _selector(selector)
-        pods = [p for p in client.get(pods_path(s.namespace)).get("items") or [] if match(p)]
-        if not pods:
+        objs = _sorted_items(client.get(objects_path(res.plural, s.namespace)), _selector(selector))
+        if not objs:
             err(f"No resources found in {s.namespace} namespace.")
             return
-    texts = []
-    for pod in pods:
-        name = pod["metadata"]["name"]
-        try:
-            events = client.get(
-                f"/api/v1/namespaces/{s.namespace}/events", {"fieldSelector": f"involvedObject.name={name}"}
-            ).get("items") or []
-        except ApiError:
-            events = []
-        texts.append(describe_pod(pod, events, now()))
-    out("\n\n".join(texts))
+    out("\n\n".join(_describe(client, res, s.namespace, objs)))
+
+
+def _describe(client: ApiClient, res: Resource, ns: str, objs: list[dict[str, Any]]) -> list[str]:
+    from podbay.cli import describe, describe_objects
+
+    if res is POD:
+        summary = _stats_summary(settings().socket) if any((p.get("spec") or {}).get("volumes") for p in objs) else {}
+        return [describe.describe_pod(p, _events(client, ns, p, res), now(), describe.volume_stats(summary, p))
+                for p in objs]
+    if res.kind == "ConfigMap":
+        return [describe_objects.describe_configmap(o, _events(client, ns, o, res), now()) for o in objs]
+    if res.kind == "Secret":
+        return [describe_objects.describe_secret(o) for o in objs]
+    pods = client.get(pods_path(ns)).get("items") or []
+    return [describe_objects.describe_pvc(o, describe_objects.pods_using_claim(o["metadata"]["name"], pods),
+                                          _events(client, ns, o, res), now()) for o in objs]
+
+
+def _events(client: ApiClient, ns: str, obj: dict[str, Any], res: Resource) -> list[dict[str, Any]]:
+    """Events about ``obj`` (by name; events naming another kind are dropped); [] if the API fails."""
+    name = obj["metadata"]["name"]
+    try:
+        items = client.get(f"/api/v1/namespaces/{ns}/events",
+                           {"fieldSelector": f"involvedObject.name={name}"}).get("items") or []
+    except ApiError:
+        return []
+    return [e for e in items if (e.get("involvedObject") or {}).get("kind") in (None, "", res.kind)]
+
+
+def _stats_summary(socket_path: str) -> dict[str, Any]:
+    """The agent's stats/v1alpha1 Summary, or {} when it has none (404, unreachable, bad answer)."""
+    try:
+        summary = ApiClient(socket_path, timeout=STATS_TIMEOUT).get("/stats/summary")
+    except (ApiError, AgentUnreachable, OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 # -- logs -----------------------------------------------------------------------------------------
@@ -417,21 +523,22 @@ def load_documents(text: str) -> list[dict[str, Any]]:
     return list(loader(text))
 
 
-def manifest_target(source: str, doc: dict[str, Any]) -> tuple[str, str]:
-    """(namespace, name) of a Pod document; unsupported kinds and versions fail like kubectl."""
+def manifest_target(source: str, doc: dict[str, Any]) -> tuple[Resource, str, str]:
+    """(resource, namespace, name) of a document; unsupported kinds and versions fail like kubectl."""
     kind, version = doc.get("kind"), doc.get("apiVersion")
     if not kind:
         raise fail(f'error validating "{source}": error validating data: kind not set')
     if not version:
         raise fail(f'error validating "{source}": error validating data: apiVersion not set')
-    if kind != "Pod":
+    res = by_kind(str(kind))
+    if res is None:
         raise fail(f'podbay does not support kind "{kind}" yet')
     meta = doc.get("metadata") or {}
     name = meta.get("name")
     if version != "v1":
         raise fail(
             f'resource mapping not found for name: "{name}" namespace: "{meta.get("namespace", "")}" '
-            f'from "{source}": no matches for kind "Pod" in version "{version}"'
+            f'from "{source}": no matches for kind "{kind}" in version "{version}"'
         )
     if not name:
         raise fail(f'error when retrieving current configuration from "{source}": resource name may not be empty')
@@ -442,21 +549,21 @@ def manifest_target(source: str, doc: dict[str, Any]) -> tuple[str, str]:
             f'the namespace from the provided object "{ns}" does not match the namespace "{s.namespace}". '
             f"You must pass '--namespace={ns}' to perform this operation."
         )
-    return str(ns), str(name)
+    return res, str(ns), str(name)
 
 
 @cli.command("apply")
 @click.option("-f", "--filename", "files", multiple=True, required=True)
 @common
 def apply_cmd(files: tuple[str, ...]) -> None:
-    """Create or update pods from manifests."""
+    """Create or update pods, configmaps, secrets and persistentvolumeclaims from manifests, in order."""
     from podbay.cli import apply as merge
 
     client = settings().client()
     failed = False
     for source, doc in read_manifests(files):
         try:
-            ns, name = manifest_target(source, doc)
+            res, ns, name = manifest_target(source, doc)
         except CliError as e:
             err(str(e))
             failed = True
@@ -465,21 +572,21 @@ def apply_cmd(files: tuple[str, ...]) -> None:
         verb = "retrieving current configuration of"
         try:
             try:
-                live = get_pod(client, ns, name)
+                live = get_object(client, res, ns, name)
             except ApiError as e:
                 if e.code != 404:
                     raise
                 verb = "creating"
-                client.post(pods_path(ns), merge.with_last_applied(doc))
-                out(f"pod/{name} created\n")
+                client.post(objects_path(res.plural, ns), merge.with_last_applied(doc))
+                out(f"{res.name_of(name)} created\n")
                 continue
             new = merge.merged(live, doc)
             if not merge.changed(live, new):
-                out(f"pod/{name} unchanged\n")
+                out(f"{res.name_of(name)} unchanged\n")
                 continue
             verb = "patching"
-            client.put(pods_path(ns, name), new)
-            out(f"pod/{name} configured\n")
+            client.put(objects_path(res.plural, ns, name), new)
+            out(f"{res.name_of(name)} configured\n")
         except ApiError as e:
             err(server_error_line(with_source(e.status, verb, source)))
             failed = True
@@ -501,7 +608,7 @@ def delete_cmd(
     args: tuple[str, ...], files: tuple[str, ...], grace_period: int, now_: bool, force: bool, wait: str,
     timeout: str, ignore_not_found: bool,
 ) -> None:
-    """Delete pods by name or from manifests."""
+    """Delete pods, configmaps, secrets or persistentvolumeclaims by name or from manifests."""
     s = settings()
     client = s.client()
     if now_:
@@ -512,38 +619,39 @@ def delete_cmd(
         grace_period = 1  # kubectl: --grace-period=0 without --force means 1
     if force and grace_period < 0:
         grace_period = 0
-    targets: list[tuple[str, str]] = []
+    targets: list[tuple[Resource, str, str]] = []
     if files:
         if args:
             raise fail("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form")
         targets = [manifest_target(src, doc) for src, doc in read_manifests(files)]
     else:
-        names = pod_names(args) if args else []
+        if not args:
+            raise fail("You must provide one or more resources by argument or filename.")
+        res, names = resource_args(args, "delete")
         if not names:
-            raise fail("resource(s) were provided, but no name was specified" if args else
-                       "You must provide one or more resources by argument or filename.")
-        targets = [(s.namespace, n) for n in names]
+            raise fail("resource(s) were provided, but no name was specified")
+        targets = [(res, s.namespace, n) for n in names]
     if force and grace_period == 0:
         err("Warning: Immediate deletion does not wait for confirmation that the running resource has been "
             "terminated. The resource may continue to run on the cluster indefinitely.")
     failed = False
     pending: list[tuple[str, str, str]] = []
-    for ns, name in targets:
+    for res, ns, name in targets:
         query: dict[str, Any] = {}
         body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if grace_period >= 0:
             query["gracePeriodSeconds"] = grace_period
             body["gracePeriodSeconds"] = grace_period
         try:
-            result = client.delete(pods_path(ns, name), query, body)
+            result = client.delete(objects_path(res.plural, ns, name), query, body)
         except ApiError as e:
             if e.code == 404 and ignore_not_found:
                 continue
             err(server_error_line(e.status))
             failed = True
             continue
-        out(f'pod "{name}" {"force deleted" if force and grace_period == 0 else "deleted"}\n')
-        if result.get("kind") != "Status":
+        out(f'{res.singular} "{name}" {"force deleted" if force and grace_period == 0 else "deleted"}\n')
+        if res is POD and result.get("kind") != "Status":  # other kinds go at once: nothing to wait for
             pending.append((ns, name, str((result.get("metadata") or {}).get("uid") or "")))
     if bool_flag(wait, "wait") and pending:
         limit = parse_duration(timeout) or FOREVER

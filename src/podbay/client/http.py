@@ -319,11 +319,16 @@ class ApiClient:
                     yield event
 
 
-def pods_path(namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
-    """``/api/v1/namespaces/{ns}/pods[/{name}[/{sub}]]``; no namespace = all namespaces."""
-    base = "/api/v1/pods" if namespace is None else f"/api/v1/namespaces/{quote(namespace, safe='')}/pods"
+def objects_path(plural: str, namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
+    """``/api/v1/namespaces/{ns}/{plural}[/{name}[/{sub}]]``; no namespace = all namespaces."""
+    base = f"/api/v1/{plural}" if namespace is None else f"/api/v1/namespaces/{quote(namespace, safe='')}/{plural}"
     if name is not None:
         base += "/" + quote(name, safe="")
         if sub:
             base += "/" + sub
     return base
+
+
+def pods_path(namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
+    """``/api/v1/namespaces/{ns}/pods[/{name}[/{sub}]]``; no namespace = all namespaces."""
+    return objects_path("pods", namespace, name, sub)

@@ -13,6 +13,7 @@ from aiohttp import web
 from podbay import __version__
 from podbay.agent.objects import KINDS, ObjectService
 from podbay.agent.pods import PodService
+from podbay.agent.stats import summary
 from podbay.api.status import invalid_status, status_object
 from podbay.core.selectors import field_selector, label_selector
 from podbay.errors import (
@@ -167,7 +168,7 @@ def build_app(pods: PodService, objects: ObjectService) -> web.Application:
     async def delete_object(request: web.Request) -> web.Response:
         return json_response(objects.delete(kind_of(request), request.match_info["ns"], request.match_info["name"]))
 
-    res = "{res:configmaps|secrets}"
+    res = "{res:configmaps|secrets|persistentvolumeclaims}"
     r.add_get(f"/api/v1/{res}", list_objects)
     r.add_get(f"/api/v1/namespaces/{{ns}}/{res}", list_objects)
     r.add_post(f"/api/v1/namespaces/{{ns}}/{res}", create_object)
@@ -175,6 +176,10 @@ def build_app(pods: PodService, objects: ObjectService) -> web.Application:
     r.add_put(f"/api/v1/namespaces/{{ns}}/{res}/{{name}}", put_object)
     r.add_delete(f"/api/v1/namespaces/{{ns}}/{res}/{{name}}", delete_object)
 
+    async def stats_summary(_: web.Request) -> web.Response:
+        return json_response(await asyncio.to_thread(summary, pods.deps, pods.evictions))
+
+    r.add_get("/stats/summary", stats_summary)
     r.add_get("/version", version)
     r.add_get("/healthz", healthz)
     r.add_get("/api", api_versions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import socketserver
@@ -38,6 +39,25 @@ def make_pod(name: str, ns: str = "default", *, containers: tuple[str, ...] = ("
     }
 
 
+OBJECT_KINDS = {"configmaps": "ConfigMap", "secrets": "Secret", "persistentvolumeclaims": "PersistentVolumeClaim"}
+
+
+def make_object(kind: str, name: str, ns: str = "default", age: int = 65, **body: Any) -> dict[str, Any]:
+    """A stored ConfigMap / Secret / PersistentVolumeClaim as the agent returns it."""
+    return {"apiVersion": "v1", "kind": kind,
+            "metadata": {"name": name, "namespace": ns, "uid": f"uid-{name}", "resourceVersion": "7",
+                         "creationTimestamp": ts(age)}, **body}
+
+
+def make_pvc(name: str, ns: str = "default", *, storage: str = "1Gi", age: int = 65) -> dict[str, Any]:
+    return make_object(
+        "PersistentVolumeClaim", name, ns, age,
+        spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}},
+              "storageClassName": "podbay-local", "volumeMode": "Filesystem", "volumeName": f"pvc-uid-{name}"},
+        status={"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": storage}},
+    )
+
+
 def status(code: int, reason: str, message: str) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message,
             "reason": reason, "code": code}
@@ -55,6 +75,12 @@ class FakeApi:
         self.delete_removes = False  # True: DELETE removes at once (returns a Status)
         self.lock = threading.Lock()
         self.socket = ""
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}  # (plural, ns, name)
+        self.stats_summary: dict[str, Any] | None = None  # None: /stats/summary answers 404
+
+    def add_object(self, obj: dict[str, Any]) -> None:
+        plural = {v: k for k, v in OBJECT_KINDS.items()}[obj["kind"]]
+        self.objects[(plural, obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
 
     def add(self, pod: dict[str, Any]) -> None:
         self.pods[(pod["metadata"]["namespace"], pod["metadata"]["name"])] = pod
@@ -99,6 +125,16 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             parts = url.path.strip("/").split("/")
             if url.path == "/version":
                 return self._send(200, {"gitVersion": "v0.1.0-podbay", "platform": "linux/amd64"})
+            if url.path == "/stats/summary":
+                if api.stats_summary is None:
+                    return self._send(404, status(404, "NotFound", "the server could not find the requested resource"))
+                return self._send(200, api.stats_summary)
+            if len(parts) == 3 and parts[:2] == ["api", "v1"] and parts[2] in OBJECT_KINDS:
+                items = [o for (pl, _, _), o in sorted(api.objects.items()) if pl == parts[2]]
+                return self._send(200, {"kind": OBJECT_KINDS[parts[2]] + "List", "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": "42"}, "items": items})
+            if len(parts) >= 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] in OBJECT_KINDS:
+                return self._object(method, parts, body)
             if url.path == "/api/v1/pods":
                 return self._send(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "42"},
                                         "items": list(api.pods.values())})
@@ -142,6 +178,38 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, pod)
             return self._send(405, status(405, "MethodNotAllowed", "method not allowed"))
 
+        def _object(self, method: str, parts: list[str], body: Any) -> None:
+            """ConfigMaps, Secrets and PVCs like the agent: stringData folded, DELETE answers a Status."""
+            ns, plural = parts[3], parts[4]
+            kind = OBJECT_KINDS[plural]
+            if len(parts) == 5:
+                if method == "POST":
+                    obj = _stored(kind, ns, body)
+                    if (plural, ns, obj["metadata"]["name"]) in api.objects:
+                        return self._send(409, status(409, "AlreadyExists",
+                                                      f'{plural} "{obj["metadata"]["name"]}" already exists'))
+                    obj["metadata"].setdefault("uid", "uid-new")
+                    api.add_object(obj)
+                    return self._send(201, obj)
+                items = [o for (pl, n, _), o in sorted(api.objects.items()) if pl == plural and n == ns]
+                return self._send(200, {"kind": kind + "List", "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": "42"}, "items": items})
+            name = parts[5]
+            obj = api.objects.get((plural, ns, name))
+            if obj is None:
+                return self._send(404, status(404, "NotFound", f'{plural} "{name}" not found'))
+            if method == "GET":
+                return self._send(200, obj)
+            if method == "PUT":
+                new = _stored(kind, ns, body)
+                api.add_object(new)
+                return self._send(200, new)
+            if method == "DELETE":
+                del api.objects[(plural, ns, name)]
+                return self._send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success",
+                                        "details": {"name": name, "kind": plural}})
+            return self._send(405, status(405, "MethodNotAllowed", "method not allowed"))
+
         def do_GET(self) -> None:
             self._handle("GET")
 
@@ -155,6 +223,18 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             self._handle("DELETE")
 
     return Handler
+
+
+def _stored(kind: str, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+    obj = copy.deepcopy(body)
+    obj.update(apiVersion="v1", kind=kind)
+    obj["metadata"]["namespace"] = ns
+    if kind == "Secret":
+        obj.setdefault("type", "Opaque")
+        data = obj.setdefault("data", {})
+        for k, v in (obj.pop("stringData", None) or {}).items():
+            data[k] = base64.b64encode(v.encode()).decode()
+    return obj
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

@@ -1,0 +1,184 @@
+"""PersistentVolumeClaims with podbay's built-in local provisioner (storage class ``podbay-local``).
+
+Like the local-path provisioners, a claim is bound at creation to a fresh directory
+``<root>/pv/pvc-<claim uid>`` (0777, so any container user can write). Data outlives pods and is
+removed when the claim is deleted. Deletion honours the ``kubernetes.io/pvc-protection``
+finalizer: while a pod object references the claim it only gets a deletionTimestamp
+(Terminating); ``release_unused_claims`` finishes it once the last such pod is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from podbay.agent.deps import Deps
+from podbay.agent.events import iso
+from podbay.api.pvc import PROTECTION_FINALIZER, requested_storage
+from podbay.errors import MountFailure, PermanentError
+from podbay.sys import mount as sysmount
+from podbay.volumes.fsutil import ensure_dir, remove_tree
+from podbay.volumes.plan import setup_failed
+
+KIND = "PersistentVolumeClaim"
+PV_DIR = "pv"
+PLUGIN_DIR = "kubernetes.io~pvc"   # read-only views of claims live here, under the pod dir
+PV_MODE = 0o777
+PROVISIONER = "podbay.io/local-path"
+
+Obj = dict[str, Any]
+
+
+def volume_name(claim: Obj) -> str:
+    return f"pvc-{claim['metadata']['uid']}"
+
+
+def claim_dir(root: Path, claim: Obj) -> Path:
+    return root / PV_DIR / volume_name(claim)
+
+
+def is_claim_volume(volume: Obj) -> bool:
+    return volume.get("persistentVolumeClaim") is not None
+
+
+# --- provisioning ---------------------------------------------------------------------------------
+
+def provision(root: Path, claim: Obj) -> Obj:
+    """Create the claim's directory and return the claim bound to it (Bound, capacity = request)."""
+    path = claim_dir(root, claim)
+    ensure_dir(path.parent, 0o700)
+    if not path.is_dir():
+        path.mkdir()
+        os.chmod(path, PV_MODE)  # the umask would clear group/other bits
+    claim["spec"]["volumeName"] = volume_name(claim)
+    annotations = claim["metadata"]["annotations"] = dict(claim["metadata"].get("annotations") or {})
+    annotations.update({"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
+                        "volume.kubernetes.io/storage-provisioner": PROVISIONER})
+    return set_bound_status(claim)
+
+
+def set_bound_status(claim: Obj) -> Obj:
+    spec = claim["spec"]
+    claim["status"] = {
+        "phase": "Bound",
+        "accessModes": list(spec.get("accessModes") or []),
+        "capacity": {"storage": requested_storage(claim) or "0"},
+    }
+    return claim
+
+
+# --- deletion with pvc-protection -------------------------------------------------------------------
+
+def uses_claim(pod: Obj, claim_name: str) -> bool:
+    vols = (pod.get("spec") or {}).get("volumes") or []
+    return any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim_name for v in vols)
+
+
+def pods_using(deps: Deps, namespace: str, claim_name: str) -> list[Obj]:
+    """Every pod object that still references the claim (pvc-protection counts terminal pods too)."""
+    return [p for p in deps.store.list_objects("Pod", namespace) if uses_claim(p, claim_name)]
+
+
+def request_delete(deps: Deps, namespace: str, name: str) -> Obj | None:
+    """Delete the claim now if unused (returns None), else mark it Terminating (returns it)."""
+    claim = deps.store.get_object(KIND, namespace, name)
+    if claim is None:
+        return None
+    if not pods_using(deps, namespace, name):
+        _finish_delete(deps, claim)
+        return None
+    md = claim["metadata"]
+    if not md.get("deletionTimestamp"):
+        md["deletionTimestamp"] = iso(time.time())
+        md["deletionGracePeriodSeconds"] = 0
+        deps.store.put_object(claim)
+        deps.hub.publish("MODIFIED", claim)
+    return claim
+
+
+def _finish_delete(deps: Deps, claim: Obj) -> None:
+    # reclaimPolicy Delete: the data goes with the claim. remove_tree refuses to cross a mount.
+    remove_tree(claim_dir(deps.cfg.root, claim))
+    md = claim["metadata"]
+    md["finalizers"] = [f for f in md.get("finalizers") or [] if f != PROTECTION_FINALIZER]
+    rv = deps.store.delete_object(KIND, md["namespace"], md["name"])
+    md["resourceVersion"] = str(rv)
+    deps.hub.publish("DELETED", claim)
+
+
+def release_unused_claims(deps: Deps) -> list[str]:
+    """Finish deleting every Terminating claim no pod references any more; returns "ns/name"s.
+
+    Call after a pod object is removed from the store (cheap: one scan of claims and pods).
+    """
+    done = []
+    for claim in deps.store.list_objects(KIND, None):
+        md = claim["metadata"]
+        if md.get("deletionTimestamp") and not pods_using(deps, md["namespace"], md["name"]):
+            _finish_delete(deps, claim)
+            done.append(f"{md['namespace']}/{md['name']}")
+    return done
+
+
+# --- pod volumes -----------------------------------------------------------------------------------
+
+def resolve(deps: Deps, pod: Obj, volume: Obj) -> Path:
+    """The host directory behind a pod's persistentVolumeClaim volume (kubelet's PVC checks)."""
+    name = volume["name"]
+    ns = pod["metadata"]["namespace"]
+    claim_name = str((volume.get("persistentVolumeClaim") or {}).get("claimName", ""))
+    claim = deps.store.get_object(KIND, ns, claim_name)
+    # Wording of the scheduler's volume-binding checks, which is where upstream stops such pods.
+    if claim is None:
+        raise PermanentError(f'persistentvolumeclaim "{claim_name}" not found')
+    deleting = claim["metadata"].get("deletionTimestamp")
+    if deleting and str(pod["metadata"].get("creationTimestamp") or "") > str(deleting):
+        # Pods that already used the claim keep it (pvc-protection); new ones may not start on it.
+        raise PermanentError(f'persistentvolumeclaim "{claim_name}" is being deleted')
+    if (claim.get("status") or {}).get("phase") != "Bound" or not (claim.get("spec") or {}).get("volumeName"):
+        raise PermanentError(f'persistentvolumeclaim "{claim_name}" is not bound')
+    path = claim_dir(deps.cfg.root, claim)
+    if not path.is_dir():
+        raise setup_failed(name, f'persistentvolumeclaim "{claim_name}": volume directory {path} is missing')
+    return path
+
+
+def setup_all(deps: Deps, pod: Obj, pod_dir: Path) -> dict[str, str]:
+    """volume name -> host path for every claim volume of the pod (idempotent).
+
+    A readOnly claim source gets a read-only bind of the claim directory under the pod dir; binds
+    the runtime makes from it inherit the read-only flag, whatever the volumeMount says.
+    """
+    out: dict[str, str] = {}
+    for vol in (pod.get("spec") or {}).get("volumes") or []:
+        if not is_claim_volume(vol):
+            continue
+        path = resolve(deps, pod, vol)
+        if not vol["persistentVolumeClaim"].get("readOnly"):
+            out[vol["name"]] = str(path)
+            continue
+        view = pod_dir / "volumes" / PLUGIN_DIR / vol["name"]
+        ensure_dir(view.parent)
+        view.mkdir(exist_ok=True)
+        if not sysmount.is_mount_point(str(view)):
+            try:
+                sysmount.bind(str(path), str(view), readonly=True, recursive=False)
+            except MountFailure as exc:
+                sysmount.umount(str(view))
+                raise setup_failed(vol["name"], str(exc)) from exc
+        out[vol["name"]] = str(view)
+    return out
+
+
+def teardown_all(pod_dir: Path) -> None:
+    """Unmount the read-only claim views found on disk (works without the pod spec). Data stays."""
+    base = pod_dir / "volumes" / PLUGIN_DIR
+    if not base.is_dir() or base.is_symlink():
+        return
+    for entry in base.iterdir():
+        sysmount.umount(str(entry))
+        with contextlib.suppress(OSError):
+            entry.rmdir()
