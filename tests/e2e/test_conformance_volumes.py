@@ -224,7 +224,8 @@ for _user in ("root", "non-root"):
         EMPTYDIR_CASES[f"fsgroup-new-file-{_user}-{_medium}"] = EmptyDirCase(
             {"fs_type": VOL, "new_file": ("0660", FILE), "file_perm": FILE, "file_owner": FILE},
             [f'perms of file "{FILE}": -rw-rw----', f'content of file "{FILE}": {CONTENT}',
-             f'owner GID of "{FILE}": 123'] + ([TMPFS_LINE] if _medium == "tmpfs" else []),
+             f'owner UID of "{FILE}": {1001 if _user == "non-root" else 0}', f'owner GID of "{FILE}": 123']
+            + ([TMPFS_LINE] if _medium == "tmpfs" else []),
             medium="Memory" if _medium == "tmpfs" else "", run_as=1001 if _user == "non-root" else None,
             fs_group=123)
 
@@ -311,7 +312,7 @@ def subpath_pod(key: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def subpath_outcomes(agent: Agent) -> Iterator[tuple[dict[str, dict[str, Any]], dict[str, Outcome]]]:
     client = api(agent)
-    objects = [
+    objects: list[tuple[str, dict[str, Any]]] = [
         ("secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "my-secret"},
                      "data": {"secret-key": base64.b64encode(b"secret-value").decode()}}),
         ("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "my-configmap"},
@@ -379,14 +380,17 @@ def test_subpathexpr_bad_value_is_a_config_error(agent: Agent, value: str) -> No
         pod = agent.wait_for(name, lambda p: waiting(p).get("reason") == "CreateContainerConfigError")
         msg = str(waiting(pod).get("message", ""))
         assert "subpath" in msg.lower(), msg
+        # Kubernetes' own words (SEMANTICS §4.4 step 2); upstream only checks the reason.
+        assert msg == {"..": "unable to provision SubPath `..`: must not contain '..'",
+                       "/tmp": "error SubPath `/tmp` must not be an absolute path"}[value]
         assert pod["status"]["phase"] == "Pending"
     finally:
         delete(agent, name)
 
 
-ANNOTATION_ENV = [{"name": "POD_NAME", "value": "foo"},
+ANNOTATION_ENV: list[dict[str, Any]] = [{"name": "POD_NAME", "value": "foo"},
                   {"name": "ANNOTATION", "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['mysubpath']"}}}]
-ANNOTATION_MOUNTS = [{"name": "workdir1", "mountPath": "/subpath_mount", "subPathExpr": "$(ANNOTATION)/$(POD_NAME)"},
+ANNOTATION_MOUNTS: list[dict[str, Any]] = [{"name": "workdir1", "mountPath": "/subpath_mount", "subPathExpr": "$(ANNOTATION)/$(POD_NAME)"},
                      {"name": "workdir1", "mountPath": "/volume_mount"}]
 
 
@@ -450,7 +454,7 @@ if [ $count -eq 2 ]; then
 fi
 while true; do sleep 1; done
 """
-RESTART_CASES = {
+RESTART_CASES: dict[str, tuple[str, str, str, int, bool]] = {
     # container name: (restartPolicy, phase, state, restartCount, ready)
     "terminate-cmd-rpa": ("Always", "Running", "running", 2, True),
     "terminate-cmd-rpof": ("OnFailure", "Succeeded", "terminated", 1, False),

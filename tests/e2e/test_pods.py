@@ -213,3 +213,157 @@ def test_unreachable_agent_gives_one_line(tmp_path: Path) -> None:
                          text=True)
     assert res.returncode == 1
     assert len(res.stderr.strip().splitlines()) == 1 and "cannot reach the podbay agent" in res.stderr
+
+
+def test_share_process_namespace(agent: Agent) -> None:
+    a = {"name": "a", "image": "busybox:1.35", "command": ["sleep", "3600"]}
+    b = {"name": "b", "image": "busybox:1.35", "command": ["sleep", "3601"]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("spn", [a, b], shareProcessNamespace=True))
+    agent.wait_for("spn", running)
+    ps = agent.pb("exec", "spn", "-c", "a", "--", "ps", "-o", "pid,args").stdout
+    assert "1 /catatonit -P" in " ".join(ps.split())
+    assert "sleep 3601" in ps   # the other container's process is visible
+    alone = {"name": "c", "image": "busybox:1.35", "command": ["sleep", "3602"]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("nospn", [alone, b]))
+    agent.wait_for("nospn", running)
+    ps = agent.pb("exec", "nospn", "-c", "c", "--", "ps", "-o", "pid,args").stdout
+    assert "sleep 3601" not in ps and "1 sleep 3602" in " ".join(ps.split())
+    agent.pb("delete", "pod", "spn", "nospn", "--now", "--wait")
+
+
+def test_missing_image_is_err_image_pull_then_back_off(agent: Agent) -> None:
+    agent.pb("apply", "-f", "-", input=pod_manifest(
+        "noimage", [{"name": "c", "image": "example.invalid/nope:1", "command": ["true"]}]))
+    pod = agent.wait_for("noimage", lambda p: "waiting" in p["status"]["containerStatuses"][0]["state"]
+                         and p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "ErrImagePull")
+    msg = pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+    assert "example.invalid/nope:1" in msg and "not found" in msg
+    assert agent.pb("get", "pod", "noimage").stdout.split()[7] == "ErrImagePull"
+    agent.wait_for("noimage", lambda p: p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                   == "ImagePullBackOff", timeout=20)
+    agent.pb("delete", "pod", "noimage", "--now", "--wait")
+
+
+def test_resources_and_security_context_reach_the_container(agent: Agent) -> None:
+    ctr = {"name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"],
+           "resources": {"limits": {"memory": "64Mi", "cpu": "500m"}},
+           "securityContext": {"runAsUser": 1001, "runAsGroup": 1001, "readOnlyRootFilesystem": True,
+                               "capabilities": {"drop": ["ALL"]}, "allowPrivilegeEscalation": False}}
+    agent.pb("apply", "-f", "-", input=pod_manifest("limited", [ctr]))
+    agent.wait_for("limited", running)
+    out = agent.pb("exec", "limited", "--", "sh", "-c",
+                   "id -u; id -g; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                   "cat /sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us; "
+                   "grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; touch /x 2>&1; true").stdout
+    lines = out.splitlines()
+    assert lines[0] == "1001" and lines[1] == "1001"
+    assert lines[2] == str(64 * 1024 * 1024)
+    assert lines[3] == "50000"
+    assert "0000000000000000" in lines[4]
+    assert lines[5].split()[-1] == "1"
+    assert "Read-only file system" in out
+    agent.pb("delete", "pod", "limited", "--now", "--wait")
+
+
+def _base() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad"},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.35",
+                                     "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                     "volumes": [{"name": "data", "emptyDir": {}}]}}
+
+
+def _c(**kw: Any) -> Any:
+    def apply(p: dict[str, Any]) -> None:
+        p["spec"]["containers"][0].update(kw)
+    return apply
+
+
+def _spec(**kw: Any) -> Any:
+    def apply(p: dict[str, Any]) -> None:
+        p["spec"].update(kw)
+    return apply
+
+
+def _vol(v: dict[str, Any]) -> Any:
+    def apply(p: dict[str, Any]) -> None:
+        p["spec"]["volumes"][0] = v
+    return apply
+
+
+def _mount(**kw: Any) -> Any:
+    def apply(p: dict[str, Any]) -> None:
+        p["spec"]["containers"][0]["volumeMounts"][0].update(kw)
+    return apply
+
+
+API_INVALID: list[tuple[str, Any, str]] = [
+    ("pod-name", lambda p: p["metadata"].update(name="Bad_Name"),
+     'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of'),
+    ("no-containers", _spec(containers=[]), "spec.containers: Required value"),
+    ("restart-policy", _spec(restartPolicy="Sometimes"),
+     'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"'),
+    ("dup-volume", _spec(volumes=[{"name": "data", "emptyDir": {}}, {"name": "data", "emptyDir": {}}]),
+     'spec.volumes[1].name: Duplicate value: "data"'),
+    ("volume-name", _vol({"name": "My_Vol", "emptyDir": {}}),
+     'spec.volumes[0].name: Invalid value: "My_Vol": a lowercase RFC 1123 label must consist of'),
+    ("two-sources", _vol({"name": "data", "emptyDir": {}, "hostPath": {"path": "/tmp"}}),
+     "spec.volumes[0].hostPath: Forbidden: may not specify more than 1 volume type"),
+    ("size-limit", _vol({"name": "data", "emptyDir": {"sizeLimit": "-1"}}),
+     "spec.volumes[0].emptyDir.sizeLimit: Forbidden: SizeLimit field must be a valid resource quantity"),
+    ("hostpath-dotdot", _vol({"name": "data", "hostPath": {"path": "/a/../b"}}),
+     "spec.volumes[0].hostPath.path: Invalid value: \"/a/../b\": must not contain '..'"),
+    ("hostpath-type", _vol({"name": "data", "hostPath": {"path": "/tmp", "type": "Dir"}}),
+     'spec.volumes[0].hostPath.type: Unsupported value: "Dir": supported values: "", "BlockDevice", "CharDevice", '
+     '"Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"'),
+    ("mount-not-found", _mount(name="nope"), 'spec.containers[0].volumeMounts[0].name: Not found: "nope"'),
+    ("mount-path", _mount(mountPath=""), "spec.containers[0].volumeMounts[0].mountPath: Required value"),
+    ("subpath-abs", _mount(subPath="/etc"),
+     'spec.containers[0].volumeMounts.subPath: Invalid value: "/etc": must be a relative path'),
+    ("subpath-dotdot", _mount(subPath="a/../b"),
+     "spec.containers[0].volumeMounts.subPath: Invalid value: \"a/../b\": must not contain '..'"),
+    ("subpathexpr-both", _mount(subPath="a", subPathExpr="$(X)"),
+     'spec.containers[0].volumeMounts[0].subPathExpr: Invalid value: "$(X)": subPathExpr and subPath are '
+     "mutually exclusive"),
+    ("propagation", _mount(mountPropagation="Foo"),
+     'spec.containers[0].volumeMounts.mountPropagation: Unsupported value: "Foo": supported values: '
+     '"Bidirectional", "HostToContainer", "None"'),
+    ("bidirectional", _mount(mountPropagation="Bidirectional"),
+     "spec.containers[0].volumeMounts.mountPropagation: Forbidden: Bidirectional mount propagation is available "
+     "only to privileged containers"),
+    ("container-name", _c(name="Web"), 'spec.containers[0].name: Invalid value: "Web"'),
+    ("image-missing", _c(image=""), "spec.containers[0].image: Required value"),
+    ("image-space", _c(image=" busybox"),
+     'spec.containers[0].image: Invalid value: " busybox": must not have leading or trailing whitespace'),
+    ("dup-container", _spec(containers=[{"name": "c", "image": "busybox:1.35"}, {"name": "c", "image": "x"}]),
+     'spec.containers[1].name: Duplicate value: "c"'),
+    ("init-collision", _spec(initContainers=[{"name": "c", "image": "busybox:1.35"}]),
+     'spec.initContainers[0].name: Duplicate value: "c"'),
+    ("deadline", _spec(activeDeadlineSeconds=0),
+     "spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive"),
+    ("hostname", _spec(hostname="Not_A_Label"), 'spec.hostname: Invalid value: "Not_A_Label"'),
+    ("limits", _c(resources={"limits": {"cpu": "1"}, "requests": {"cpu": "2"}}),
+     'spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1'),
+    ("spn-hostpid", _spec(shareProcessNamespace=True, hostPID=True),
+     "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot "
+     "both be enabled"),
+]
+
+
+@pytest.mark.parametrize(("case", "mutate", "expected"), API_INVALID, ids=[c[0] for c in API_INVALID])
+def test_api_rejects_invalid_pods_with_kubernetes_messages(agent: Agent, case: str, mutate: Any,
+                                                          expected: str) -> None:
+    from podbay.client.http import ApiClient, ApiError
+
+    body = _base()
+    mutate(body)
+    api = ApiClient(str(agent.socket))
+    with pytest.raises(ApiError) as info:
+        api.post("/api/v1/namespaces/default/pods", body)
+    status = info.value.status
+    assert status["code"] == 422 and status["reason"] == "Invalid"
+    assert expected in status["message"], status["message"]
+    assert status["message"].startswith(f'Pod "{body["metadata"]["name"]}" is invalid: ')
+    assert any(expected.split(": ", 1)[0] == c["field"] for c in status["details"]["causes"])
+    with pytest.raises(ApiError):
+        api.get(f"/api/v1/namespaces/default/pods/{body['metadata']['name']}")
+    assert not list((agent.root / "pods").glob("*")) if (agent.root / "pods").exists() else True

@@ -88,7 +88,7 @@ def needs_pod_ip(container: dict[str, Any]) -> bool:
 
 
 def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, sb: Sandbox,
-                     volume_paths: dict[str, str]) -> ContainerRecord:
+                     volume_paths: dict[str, str], pid_ns: str | None = None) -> ContainerRecord:
     """Create attempt `attempt` of container `name` (state "created", or "exited" with StartError);
     raises StartFailed when nothing was created."""
     ctr, kind = find_container(pod, name)
@@ -123,6 +123,7 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
                 container_id=cid, pod=pod, container=ctr, argv=tuple(argv), env=tuple(env),
                 cwd=command.resolve_cwd(ctr, image.config), user=user,
                 rootfs=str(root), net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts),
+                pid_ns=pid_ns,
                 mounts=tuple(mounts), cgroups_path=f"/{deps.cfg.pod_cgroup(md['uid'])}/{cid[:12]}",
                 rlimit_nofile=deps.nofile,
             )

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from podbay.agent.deps import Deps
-from podbay.agent.eviction import EvictionManager
 from podbay.agent.events import iso
+from podbay.agent.eviction import EvictionManager
 from podbay.volumes.manager import volume_capacity, volume_usage
 
 VOLUME_PATHS_ANNOTATION = "podbay.io/volume-paths"

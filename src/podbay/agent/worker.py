@@ -15,7 +15,7 @@ import logging
 import time
 from typing import Any
 
-from podbay.agent import events, projections
+from podbay.agent import claims, events, infra, projections
 from podbay.agent.containers import (
     StartFailed,
     cleanup_container,
@@ -170,8 +170,15 @@ class PodWorker:
         attempts = {n: 1 + max((r.attempt for r in records if r.name == n), default=-1) for n in names}
         if network is not None and any(needs_pod_ip(find_container(pod, n)[0]) for n in names):
             self.sandbox = await network
-        created = await asyncio.gather(*(asyncio.to_thread(self._create_one, pod, n, attempts[n]) for n in names),
-                                       return_exceptions=True)
+        pid_ns = None
+        if infra.wants_infra(pod):
+            assert self.sandbox is not None
+            pause = infra.running_infra(self.deps, self.uid)
+            if pause is None:
+                pause = await asyncio.to_thread(infra.start_infra, self.deps, pod, self.sandbox)
+            pid_ns = infra.pid_ns_path(pause)
+        created = await asyncio.gather(*(asyncio.to_thread(self._create_one, pod, n, attempts[n], pid_ns)
+                                         for n in names), return_exceptions=True)
         if network is not None:
             try:
                 self.sandbox = await network
@@ -203,9 +210,9 @@ class PodWorker:
                 else:
                     events.record(self.deps, pod, "Warning", "Failed", res.message, f"spec.containers{{{name}}}")
 
-    def _create_one(self, pod: dict[str, Any], name: str, attempt: int) -> ContainerRecord:
+    def _create_one(self, pod: dict[str, Any], name: str, attempt: int, pid_ns: str | None) -> ContainerRecord:
         assert self.sandbox is not None and self.volume_paths is not None
-        rec = create_container(self.deps, pod, name, attempt, self.sandbox, self.volume_paths)
+        rec = create_container(self.deps, pod, name, attempt, self.sandbox, self.volume_paths, pid_ns)
         self.deps.store.put_container(rec)   # commit before anything else may act on it
         return rec
 
@@ -294,10 +301,12 @@ class PodWorker:
         self.sandbox = None
 
     async def _stop_all(self, grace: float) -> None:
-        running = [r for r in self.deps.store.containers(self.uid) if r.state in ("running", "created")]
-        if running:
-            await asyncio.gather(*(asyncio.to_thread(self.deps.runtime.stop, r.id, grace, r.conmon_pid)
-                                   for r in running))
+        live = [r for r in self.deps.store.containers(self.uid) if r.state in ("running", "created")]
+        # The infra process goes last: when PID 1 of a shared PID namespace dies, the kernel SIGKILLs the rest.
+        for group in ([r for r in live if r.kind != "infra"], [r for r in live if r.kind == "infra"]):
+            if group:
+                await asyncio.gather(*(asyncio.to_thread(self.deps.runtime.stop, r.id, grace, r.conmon_pid)
+                                       for r in group))
 
     async def _terminate(self, pod: dict[str, Any], deleting: bool) -> None:
         grace = float(pod["metadata"].get("deletionGracePeriodSeconds",
@@ -311,6 +320,7 @@ class PodWorker:
             gone = copy.deepcopy(pod)
             gone["metadata"]["resourceVersion"] = str(rv)
             self.deps.hub.publish("DELETED", gone)
+            await asyncio.to_thread(claims.release_unused_claims, self.deps)   # pvc-protection finalizer
 
     def _forget(self, pod: dict[str, Any]) -> None:
         for rec in self.deps.store.containers(self.uid):

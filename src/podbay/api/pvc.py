@@ -13,7 +13,15 @@ from fractions import Fraction
 from typing import Any
 
 from podbay.api import names
-from podbay.api.fielderror import FieldError, forbidden, invalid, not_supported, required, unsupported
+from podbay.api.fielderror import (
+    FieldError,
+    forbidden,
+    go_quote,
+    invalid,
+    not_supported,
+    required,
+    unsupported,
+)
 from podbay.api.quantity import parse_quantity
 from podbay.api.validation import validate_object_meta, validate_object_meta_update
 
@@ -121,15 +129,15 @@ def _validate_class(cls: Any) -> list[FieldError]:
         msgs = names.is_dns1123_subdomain(cls)
         if msgs:
             return [invalid("spec.storageClassName", cls, m) for m in msgs]
-    shown = cls or '""'
-    return [unsupported("spec.storageClassName", f"storage class {shown} is")]
+    return [unsupported("spec.storageClassName", f"storage class {go_quote(cls)} is")]
 
 
 def validate_pvc_update(old: Obj, new: Obj) -> list[FieldError]:
     """Metadata immutability, then spec immutability except growing resources.requests.storage."""
     errs = validate_object_meta_update(new.get("metadata"), old.get("metadata"))
-    old_spec = copy.deepcopy(old.get("spec") or {})
-    new_spec = copy.deepcopy(new.get("spec") or {})
+    old_spec, new_spec = (copy.deepcopy(o.get("spec")) for o in (old, new))
+    old_spec = old_spec if isinstance(old_spec, dict) else {}
+    new_spec = new_spec if isinstance(new_spec, dict) else {}
     # A PUT may omit server-set fields; compare what the user can actually change.
     for s in (old_spec, new_spec):
         requests = (s.get("resources") or {}).get("requests")

@@ -237,12 +237,16 @@ def human_bytes(n: int | float) -> str:
 def volume_stats(summary: dict[str, Any], pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The stats/v1alpha1 Summary's volume entries of ``pod`` (matched by uid, else namespace/name), by name."""
     meta = pod.get("metadata") or {}
-    for entry in summary.get("pods") or []:
-        ref = entry.get("podRef") or {}
+    entries = summary.get("pods") if isinstance(summary, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        ref = entry.get("podRef") if isinstance(entry, dict) else None
+        if not isinstance(ref, dict):
+            continue
         same = ref.get("uid") == meta.get("uid") if ref.get("uid") and meta.get("uid") else (
             ref.get("name") == meta.get("name") and ref.get("namespace") == meta.get("namespace"))
         if same:
-            return {str(v.get("name")): v for v in entry.get("volume") or [] if isinstance(v, dict)}
+            volumes = entry.get("volume")
+            return {str(v.get("name")): v for v in volumes if isinstance(v, dict)} if isinstance(volumes, list) else {}
     return {}
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-ContainerKind = Literal["init", "regular"]
+# "infra" is the pause process holding a shared PID namespace (shareProcessNamespace), not a spec container.
+ContainerKind = Literal["init", "regular", "infra"]
 # created: bundle + conmon exist, not started; running; exited: conmon wrote an exit code;
 # failed: could not be created/started (reason/message say why).
 RunState = Literal["created", "running", "exited", "failed"]

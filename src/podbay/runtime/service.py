@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,23 @@ class ContainerRuntime:
                 procfs.reap_if_child(pid)
                 return
             time.sleep(0.005)
+
+    def exec_argv(self, cid: str, argv: list[str], *, tty: bool) -> tuple[list[str], Path]:
+        """`runtime exec --process F`: the container's own process spec (user, groups, env, cwd,
+        capabilities, no_new_privs, rlimits) with argv swapped in, as CRI-O runs exec. The caller
+        deletes the returned process file when the exec ends."""
+        config = json.loads((self.container_dir(cid) / "config.json").read_text())
+        process = dict(config["process"])
+        process["args"] = list(argv)
+        process["terminal"] = tty
+        process.pop("consoleSize", None)
+        fd, path = tempfile.mkstemp(prefix="exec-", suffix=".json", dir=self.container_dir(cid))
+        with os.fdopen(fd, "w") as f:
+            json.dump(process, f)
+        cmd = [*self.oci.base(), "exec", "--process", path]
+        if tty:
+            cmd.append("--tty")
+        return [*cmd, cid], Path(path)
 
     def remove(self, cid: str) -> None:
         """runtime delete + drop the bundle. The rootfs must be unmounted by the caller first."""

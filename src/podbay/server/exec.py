@@ -63,13 +63,15 @@ async def handle(request: web.Request, pods: PodService) -> web.StreamResponse:
                                       "or v4.channel.k8s.io")
     await ws.prepare(request)
     v5 = ws.ws_protocol == "v5.channel.k8s.io"
-    cmd = pods.deps.runtime.oci.exec_argv(cid, list(argv), tty=tty)
+    cmd, process_file = pods.deps.runtime.exec_argv(cid, list(argv), tty=tty)
     try:
         code = await (_run_tty(ws, cmd) if tty else _run_pipes(ws, cmd, want_stdin, v5))
     except NotFound as exc:
         await ws.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Failure",
                                                          "message": str(exc)}).encode())
         code = None
+    finally:
+        process_file.unlink(missing_ok=True)
     if code is not None:
         await ws.send_bytes(_status(code))
     await ws.close()

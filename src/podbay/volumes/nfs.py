@@ -117,7 +117,10 @@ def teardown_nfs(pod_dir: Path | str, name: str, *, mounter: Mounter | None = No
             m.unmount(str(target), False)
         except MountFailure:
             m.unmount(str(target), True)  # busy (a dead server, a process inside): detach lazily
-    target.rmdir()  # fails loudly if still mounted or not empty: never delete remote files
+    try:
+        target.rmdir()   # never rm -rf here: files in it mean it is somehow still someone's data
+    except OSError as exc:
+        raise MountFailure(f"cannot remove nfs mount point {target}: {exc.strerror}") from exc
 
 
 def setup_all(pod: dict[str, Any], pod_dir: Path | str, *, mounter: Mounter | None = None) -> dict[str, str]:

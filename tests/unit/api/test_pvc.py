@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from podbay.api.pvc import DEFAULT_STORAGE_CLASS, PROTECTION_FINALIZER, default_pvc, validate_pvc, validate_pvc_update
+from podbay.api.pvc import (
+    DEFAULT_STORAGE_CLASS,
+    PROTECTION_FINALIZER,
+    default_pvc,
+    validate_pvc,
+    validate_pvc_update,
+)
 
 
 def claim(**spec: Any) -> dict[str, Any]:
@@ -78,7 +84,7 @@ def test_volume_mode() -> None:
 
 def test_storage_classes_other_than_podbay_local_are_forbidden() -> None:
     assert errors(claim(storageClassName="fast-ssd")) == [
-        "spec.storageClassName: Forbidden: storage class fast-ssd is not supported by podbay"
+        'spec.storageClassName: Forbidden: storage class "fast-ssd" is not supported by podbay'
     ]
     assert errors(claim(storageClassName="")) == [
         'spec.storageClassName: Forbidden: storage class "" is not supported by podbay'

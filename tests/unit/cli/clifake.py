@@ -119,7 +119,7 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             query = parse_qs(url.query)
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
+            body: Any = json.loads(self.rfile.read(length)) if length else None
             with api.lock:
                 api.requests.append((method, url.path, query, body))
             parts = url.path.strip("/").split("/")
@@ -195,11 +195,11 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"kind": kind + "List", "apiVersion": "v1",
                                         "metadata": {"resourceVersion": "42"}, "items": items})
             name = parts[5]
-            obj = api.objects.get((plural, ns, name))
-            if obj is None:
+            found = api.objects.get((plural, ns, name))
+            if found is None:
                 return self._send(404, status(404, "NotFound", f'{plural} "{name}" not found'))
             if method == "GET":
-                return self._send(200, obj)
+                return self._send(200, found)
             if method == "PUT":
                 new = _stored(kind, ns, body)
                 api.add_object(new)

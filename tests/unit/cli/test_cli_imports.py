@@ -32,6 +32,16 @@ def test_get_pods_imports_nothing_heavy(api: FakeApi) -> None:
     assert loaded == []
 
 
+def test_get_and_describe_other_kinds_import_nothing_heavy(api: FakeApi) -> None:
+    from clifake import make_object
+
+    api.add_object(make_object("ConfigMap", "c", data={"k": "v"}))
+    loaded, out = _loaded("--socket", api.socket, "get", "cm")
+    assert out.startswith("NAME ") and loaded == []
+    loaded, out = _loaded("--socket", api.socket, "describe", "configmap", "c")
+    assert out.startswith("Name:") and loaded == []
+
+
 def test_help_and_version_import_nothing_heavy(api: FakeApi) -> None:
     assert _loaded("--help")[0] == []
     loaded, out = _loaded("--socket", api.socket, "version")
