@@ -178,3 +178,51 @@ def test_init_container_fills_an_emptydir_that_the_app_serves(agent: Agent) -> N
     body = agent.pb("exec", "web", "--", "wget", "-qO-", f"http://{ip}:8080/index.html").stdout
     assert "hello from podbay" in body
     agent.pb("delete", "pod", "web", "--now", "--wait")
+
+
+def test_persistent_volume_claim_outlives_pods(agent: Agent) -> None:
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    agent.pb("apply", "-f", "-", input=json.dumps(claim))
+    table = agent.pb("get", "pvc", "data").stdout
+    assert "Bound" in table and "1Gi" in table and "RWO" in table
+    vol = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]
+    writer = {"name": "c", "image": "busybox:1.35", "command": ["sh", "-c", "echo persisted > /data/file"],
+              "volumeMounts": [{"name": "d", "mountPath": "/data"}]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("pvc-writer", [writer], vol, restartPolicy="Never"))
+    agent.wait_for("pvc-writer", lambda p: p["status"]["phase"] == "Succeeded")
+    agent.pb("delete", "pod", "pvc-writer", "--now", "--wait")
+    reader = {"name": "c", "image": "busybox:1.35", "command": ["cat", "/data/file"],
+              "volumeMounts": [{"name": "d", "mountPath": "/data", "readOnly": True}]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("pvc-reader", [reader], vol, restartPolicy="Never"))
+    agent.wait_for("pvc-reader", lambda p: p["status"]["phase"] == "Succeeded")
+    assert agent.pb("logs", "pvc-reader").stdout == "persisted\n"
+    volume_name = json.loads(agent.pb("get", "pvc", "data", "-o", "json").stdout)["spec"]["volumeName"]
+    claim_dir = agent.root / "pv" / volume_name
+    assert (claim_dir / "file").exists()
+    agent.pb("delete", "pod", "pvc-reader", "--now", "--wait")
+    agent.pb("delete", "pvc", "data")
+    deadline = time.monotonic() + 10
+    while claim_dir.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not claim_dir.exists()
+
+
+def test_mount_propagation_bidirectional_to_host_to_container(agent: Agent) -> None:
+    mounter = {"name": "mounter", "image": "busybox:1.35", "securityContext": {"privileged": True},
+               "command": ["sh", "-c", "mkdir -p /shared/m && mount -t tmpfs -o size=1m tmpfs /shared/m && "
+                                       "echo from-mounter > /shared/m/f && sleep 3600"],
+               "volumeMounts": [{"name": "shared", "mountPath": "/shared", "mountPropagation": "Bidirectional"}]}
+    watcher = {"name": "watcher", "image": "busybox:1.35", "command": ["sleep", "3600"],
+               "volumeMounts": [{"name": "shared", "mountPath": "/seen", "mountPropagation": "HostToContainer"}]}
+    agent.pb("apply", "-f", "-", input=pod_manifest("prop", [mounter, watcher], [{"name": "shared", "emptyDir": {}}]))
+    pod = agent.wait_for("prop", running)
+    host = Path(json.loads(pod["metadata"]["annotations"]["podbay.io/volume-paths"])["shared"])
+    deadline = time.monotonic() + 10
+    while not (host / "m" / "f").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (host / "m" / "f").read_text() == "from-mounter\n"        # container -> host (Bidirectional)
+    assert agent.pb("exec", "prop", "-c", "watcher", "--", "cat", "/seen/m/f").stdout == "from-mounter\n"
+    agent.pb("delete", "pod", "prop", "--now", "--wait")
+    from podbay.sys.mount import mounts_under
+    assert not mounts_under(str(host)) and not host.exists()

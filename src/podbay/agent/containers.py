@@ -125,7 +125,7 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
                 rootfs=str(root), net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts),
                 pid_ns=pid_ns,
                 mounts=tuple(mounts), cgroups_path=f"/{deps.cfg.pod_cgroup(md['uid'])}/{cid[:12]}",
-                rlimit_nofile=deps.nofile,
+                rlimit_nofile=deps.nofile, available_caps=deps.host_caps,
             )
             spec = ocispec.build_spec(plan)
         except (PermanentError, NotSupported) as exc:

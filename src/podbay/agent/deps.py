@@ -23,3 +23,4 @@ class Deps:
     node_allocatable: int
     host_ip: str
     nofile: tuple[int, int]
+    host_caps: tuple[str, ...] | None = None   # the agent's bounding set: privileged gets these, not all

@@ -66,7 +66,7 @@ def start_infra(deps: Deps, pod: dict[str, Any], sb: Sandbox) -> ContainerRecord
     plan = ocispec.ContainerPlan(
         container_id=cid, pod=pod, container=ctr, argv=("/catatonit", "-P"), env=("PATH=/",),
         rootfs=str(_rootfs(deps)), cgroups_path=f"/{deps.cfg.pod_cgroup(uid)}/infra",
-        net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts), rlimit_nofile=deps.nofile)
+        net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts), rlimit_nofile=deps.nofile, available_caps=deps.host_caps)
     spec = ocispec.build_spec(plan)
     deps.runtime.container_dir(cid).mkdir(parents=True, exist_ok=True)
     log_path = deps.cfg.pod_log_dir(pod) / "infra.log"

@@ -82,6 +82,11 @@ def teardown_network(deps: Deps, uid: str) -> None:
 
 
 def teardown_volumes(deps: Deps, uid: str) -> None:
+    """Every volume of a stopped pod. Mounts first (subPath binds, tmpfs, nfs, and mounts a Bidirectional
+    container propagated into a volume), so no tree is ever deleted with something mounted below it."""
+    pod_dir = deps.cfg.pod_dir(uid)
+    unmount_all_under(str(pod_dir / "volume-subpaths"))
+    unmount_all_under(str(pod_dir / "volumes"))
     projections.teardown_all(deps.cfg.pod_dir(uid))
     nfs.teardown_all(deps.cfg.pod_dir(uid))
     claims.teardown_all(deps.cfg.pod_dir(uid))   # unmounts only: claim data outlives the pod

@@ -305,6 +305,11 @@ def linux_resources(container: Mapping[str, Any], privileged: bool = False,
     return out
 
 
+def caps_from_mask(mask: int) -> tuple[str, ...]:
+    """Capability names (no CAP_ prefix) whose bits are set in a /proc/<pid>/status Cap* mask."""
+    return tuple(name for bit, name in enumerate(ALL_CAPS) if mask >> bit & 1)
+
+
 # --- mounts --------------------------------------------------------------------------------------
 
 

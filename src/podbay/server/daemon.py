@@ -24,11 +24,13 @@ from podbay.agent.objects import ObjectService
 from podbay.agent.pods import PodService
 from podbay.errors import PermanentError
 from podbay.host.hostprep import choose_runtime, host_rlimit_nofile
+from podbay.core.ocispec import caps_from_mask
 from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
 from podbay.runtime.oci import OciRuntime
 from podbay.runtime.service import ContainerRuntime
 from podbay.store.db import Store
+from podbay.sys.mount import make_rshared
 
 log = logging.getLogger("podbay.agent")
 PR_SET_CHILD_SUBREAPER = 36
@@ -62,6 +64,14 @@ def _host_ip() -> str:
     return "127.0.0.1"
 
 
+def _host_caps() -> tuple[str, ...] | None:
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapBnd:"):
+                return caps_from_mask(int(line.split()[1], 16))
+    return None
+
+
 def _runtime_binary(name: str) -> str:
     path = shutil.which(name)
     if not path:
@@ -72,6 +82,9 @@ def _runtime_binary(name: str) -> str:
 def build_deps(cfg: AgentConfig) -> Deps:
     for d in (cfg.root, cfg.run_dir):
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(d, 0o700)
+    # Volumes live below the root: a shared root lets HostToContainer/Bidirectional propagation work.
+    make_rshared(str(cfg.root))
     runtime_name = cfg.runtime or choose_runtime()
     oci = OciRuntime(_runtime_binary(runtime_name), cfg.run_dir / "runtime" / runtime_name)
     runtime = ContainerRuntime(oci, cfg.conmon, cfg.root / "containers", cfg.run_dir / "exits",
@@ -84,7 +97,7 @@ def build_deps(cfg: AgentConfig) -> Deps:
     store = Store(cfg.root / "state.db")
     return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=ImageStore(cfg.root / "images"),
                 network=network, runtime=runtime, node_allocatable=_node_allocatable(), host_ip=_host_ip(),
-                nofile=nofile)
+                nofile=nofile, host_caps=_host_caps())
 
 
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:

@@ -7,6 +7,7 @@ the last transactions, which the runtime state (conmon exit files) then repairs 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -43,6 +44,8 @@ CREATE INDEX IF NOT EXISTS events_obj ON events (namespace, involved_name);
 class Store:
     def __init__(self, path: Path | str) -> None:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        if str(path) != ":memory:":
+            os.chmod(path, 0o600)   # secrets live here: root-only
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -138,3 +138,15 @@ def options_flags(options: Sequence[str]) -> int:
     for o in options:
         flags |= table.get(o, 0)
     return flags
+
+
+def make_rshared(path: str) -> bool:
+    """Make path a shared mount (binding it onto itself first if it is not a mount point), as the
+    kubelet does for its root dir so HostToContainer/Bidirectional propagation works for volumes
+    below it. Returns True if it had to add the self-bind."""
+    added = False
+    if not is_mount_point(path):
+        mount(path, path, None, MS_BIND | MS_REC)
+        added = True
+    mount("none", path, None, MS_SHARED | MS_REC)
+    return added

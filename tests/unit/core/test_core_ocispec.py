@@ -301,3 +301,13 @@ def test_validates_against_runtime_spec_schema() -> None:
     assert errors == []
     # and it does catch a broken spec
     assert list(validator.iter_errors({**spec, "ociVersion": 1}))
+
+
+def test_caps_from_mask_follows_kernel_bit_numbers() -> None:
+    from podbay.core.ocispec import caps_from_mask
+
+    # This host's CapBnd: every capability up to CHECKPOINT_RESTORE except SYS_RESOURCE (bit 24).
+    caps = caps_from_mask(0x000001FFFEFFFFFF)
+    assert "SYS_RESOURCE" not in caps and "SYS_ADMIN" in caps and caps[0] == "CHOWN"
+    assert caps_from_mask(1 << 21) == ("SYS_ADMIN",)
+    assert caps_from_mask(0) == ()
