@@ -22,9 +22,9 @@ from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
 from podbay.agent.objects import ObjectService
 from podbay.agent.pods import PodService
+from podbay.core.ocispec import caps_from_mask
 from podbay.errors import PermanentError
 from podbay.host.hostprep import choose_runtime, host_rlimit_nofile
-from podbay.core.ocispec import caps_from_mask
 from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
 from podbay.runtime.oci import OciRuntime
