@@ -1,119 +1,14 @@
-"""End-to-end harness: a real agent (crun/runc + conmon + CNI) on a private root, bridge and subnet."""
+"""The session-wide real agent for the end-to-end tests (see e2e_harness.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import random
-import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-IMAGE_TAR = REPO / "_work" / "busybox-1.35.tar"
-PODBAY = [sys.executable, "-m", "podbay"]
-
-
-def _missing() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root"
-    for b in ("conmon", "unshare", "nsenter", "ip"):
-        if not shutil.which(b):
-            return f"{b} not installed"
-    if not (shutil.which("crun") or shutil.which("runc")):
-        return "no OCI runtime"
-    if not Path("/usr/lib/cni/bridge").exists():
-        return "CNI plugins not installed"
-    return None
-
-
-class Agent:
-    def __init__(self, base: Path) -> None:
-        tag = f"{random.randrange(16**4):04x}"
-        self.base = base
-        self.root = base / "root"
-        self.run_dir = Path(f"/run/podbay-e2e-{tag}")
-        self.socket = self.run_dir / "podbay.sock"
-        self.bridge = f"pbe{tag}"
-        self.subnet = f"10.{random.randrange(200, 250)}.{random.randrange(0, 255)}.0/24"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = base / "agent.log"
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "PODBAY_ROOT": str(self.root), "PODBAY_RUN_DIR": str(self.run_dir),
-                "PODBAY_SOCKET": str(self.socket), "PYTHONPATH": str(REPO / "src")}
-
-    def start(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.socket.unlink()
-        with self.log.open("ab") as logf:
-            self.proc = subprocess.Popen(
-                [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet],
-                env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.socket.exists():
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"agent exited: {self.log.read_text()[-3000:]}")
-            time.sleep(0.05)
-        raise RuntimeError(f"agent did not start: {self.log.read_text()[-3000:]}")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        self.proc.wait(timeout=30)
-        self.proc = None
-
-    def pb(self, *args: str, input: str | None = None, check: bool = True,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        res = subprocess.run([*PODBAY, *args], env=self.env, input=input, capture_output=True, text=True,
-                             timeout=timeout)
-        if check and res.returncode != 0:
-            raise AssertionError(f"podbay {' '.join(args)} -> rc {res.returncode}\n{res.stdout}\n{res.stderr}")
-        return res
-
-    def pod(self, name: str, ns: str = "default") -> dict[str, Any]:
-        return dict(json.loads(self.pb("get", "pod", name, "-n", ns, "-o", "json").stdout))
-
-    def wait_for(self, name: str, pred: Any, timeout: float = 30, ns: str = "default") -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        last: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            res = self.pb("get", "pod", name, "-n", ns, "-o", "json", check=False)
-            if res.returncode == 0:
-                last = json.loads(res.stdout)
-                if pred(last):
-                    return last
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for pod {name}: {json.dumps(last.get('status'), indent=1)}")
-
-    def cleanup(self) -> None:
-        if self.proc is None and self.socket.parent.exists():
-            with contextlib.suppress(Exception):
-                self.start()
-        if self.proc is not None:
-            res = self.pb("get", "pods", "-A", "-o", "json", check=False)
-            if res.returncode == 0:
-                for item in json.loads(res.stdout).get("items", []):
-                    md = item["metadata"]
-                    self.pb("delete", "pod", md["name"], "-n", md["namespace"], "--grace-period", "0",
-                            "--wait", check=False, timeout=60)
-            self.kill(signal.SIGTERM)
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-        from podbay.sys.mount import unmount_all_under
-        for d in (self.root, self.run_dir):
-            unmount_all_under(str(d))
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+from e2e_harness import IMAGE_TAR, REPO, Agent, _missing
 
 
 @pytest.fixture(scope="session")
@@ -132,10 +27,3 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
         yield a
     finally:
         a.cleanup()
-
-
-def pod_manifest(name: str, containers: list[dict[str, Any]], volumes: list[dict[str, Any]] | None = None,
-                 **spec: Any) -> str:
-    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-            "spec": {"containers": containers, "volumes": volumes or [], "terminationGracePeriodSeconds": 1, **spec}}
-    return json.dumps(body)

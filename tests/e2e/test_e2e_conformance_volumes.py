@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import Agent
+from e2e_harness import Agent
 
 from podbay.client.http import ApiClient, ApiError
 

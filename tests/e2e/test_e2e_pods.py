@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Agent, pod_manifest
+from e2e_harness import Agent, pod_manifest
 
 from podbay.sys.mount import mounts_under
 
