@@ -83,6 +83,10 @@ def test_configmap_and_secret_volumes_and_updates(agent: Agent) -> None:
     agent.pb("apply", "-f", "-", input=json.dumps(cm) + "\n---\n" + json.dumps(secret))
     agent.pb("apply", "-f", "-", input=pod_manifest(
         "projected", [{"name": "c", "image": "busybox:1.35", "command": SLEEP,
+                       "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "web-config",
+                                                                                      "key": "greeting"}}},
+                               {"name": "PASS", "valueFrom": {"secretKeyRef": {"name": "web-secret",
+                                                                               "key": "password"}}}],
                        "volumeMounts": [{"name": "cfg", "mountPath": "/cfg"},
                                         {"name": "sec", "mountPath": "/sec", "readOnly": True},
                                         {"name": "cfg", "mountPath": "/etc/resolv.conf", "subPath": "greeting"},
@@ -96,6 +100,7 @@ def test_configmap_and_secret_volumes_and_updates(agent: Agent) -> None:
                    "echo; stat -L -c %a /sec/password; df /sec | tail -1").stdout.splitlines()
     assert out[:4] == ["hello", "s3cret", "hello", "projected"]
     assert out[4] == "400" and out[5].startswith("tmpfs")
+    assert agent.pb("exec", "projected", "--", "sh", "-c", "echo $GREETING $PASS").stdout == "hello s3cret\n"
     cm["data"]["greeting"] = "bonjour"
     agent.pb("apply", "-f", "-", input=json.dumps(cm))
     deadline = time.monotonic() + 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import secrets
 import time
@@ -103,9 +104,11 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
     try:
         image_env = list(image.config.get("Env") or [])
         pod_ip = sb.ips[0] if sb.ips else ""
+        lookup = _object_lookup(deps, md["namespace"])
         try:
-            env = command.resolve_env(pod, ctr, image_env, pod_ip, deps.cfg.node_name, deps.host_ip)
-            ctr_env = dict(command.container_env(pod, ctr, pod_ip, deps.cfg.node_name, deps.host_ip, None, None))
+            env = command.resolve_env(pod, ctr, image_env, pod_ip, deps.cfg.node_name, deps.host_ip, lookup)
+            ctr_env = dict(command.container_env(pod, ctr, pod_ip, deps.cfg.node_name, deps.host_ip, lookup,
+                                                 None))
             argv = command.resolve_argv(ctr, image.config, ctr_env)
         except (NotSupported, PermanentError) as exc:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc
@@ -160,6 +163,23 @@ def _start_error(deps: Deps, rec: ContainerRecord, exc: Exception) -> ContainerR
     cleanup_container(deps, rec.id)
     return rec.with_(state="exited", exit_code=128, reason="StartError", message=_short(str(exc)),
                      started_at=None, finished_at=time.time())
+
+
+def _object_lookup(deps: Deps, namespace: str) -> command.Lookup:
+    """configMapKeyRef / secretKeyRef values from the stored objects (re-read at every start, as upstream)."""
+
+    def lookup(kind: str, name: str, key: str) -> str | None:
+        if kind == "configmap":
+            cm = deps.store.get_object("ConfigMap", namespace, name) or {}
+            if key in (cm.get("data") or {}):
+                return str(cm["data"][key])
+            raw = (cm.get("binaryData") or {}).get(key)
+            return base64.b64decode(raw).decode(errors="replace") if raw is not None else None
+        secret = deps.store.get_object("Secret", namespace, name) or {}
+        raw = (secret.get("data") or {}).get(key)
+        return base64.b64decode(raw).decode(errors="replace") if raw is not None else None
+
+    return lookup
 
 
 def _short(msg: str) -> str:
