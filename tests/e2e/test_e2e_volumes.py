@@ -231,3 +231,15 @@ def test_mount_propagation_bidirectional_to_host_to_container(agent: Agent) -> N
     agent.pb("delete", "pod", "prop", "--now", "--wait")
     from podbay.sys.mount import mounts_under
     assert not mounts_under(str(host)) and not host.exists()
+
+
+def test_writable_layer_over_ephemeral_storage_limit_is_evicted(agent: Agent) -> None:
+    ctr = {"name": "c", "image": "busybox:1.35",
+           "command": ["sh", "-c", "sleep 1; dd if=/dev/zero of=/tmp/big bs=64k count=40; sleep 3600"],
+           "resources": {"limits": {"ephemeral-storage": "1Mi"}}}
+    agent.pb("apply", "-f", "-", input=pod_manifest("rootfs-hog", [ctr]))
+    pod = agent.wait_for("rootfs-hog", lambda p: p["status"].get("reason") == "Evicted", timeout=20)
+    assert pod["status"]["phase"] == "Failed"
+    assert pod["status"]["message"] == \
+        "Pod ephemeral local storage usage exceeds the total limit of containers 1Mi. "
+    agent.pb("delete", "pod", "rootfs-hog", "--now", "--wait")

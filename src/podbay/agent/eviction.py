@@ -19,7 +19,8 @@ from podbay.errors import PodbayError
 from podbay.volumes.usage import UsageMonitor
 
 log = logging.getLogger("podbay.eviction")
-LOGS = "#logs"   # key suffix of the pod's log directory (counts toward the pod ephemeral limit)
+LOG = "#log/"    # key part of a container's log directory
+RW = "#rw/"      # key part of a container's writable layer (overlay upper dir)
 
 
 class EvictionManager:
@@ -36,7 +37,7 @@ class EvictionManager:
     def close(self) -> None:
         self.monitor.close()
 
-    def track(self, pod: dict[str, Any], volume_paths: dict[str, str], log_dir: Path) -> None:
+    def track(self, pod: dict[str, Any], volume_paths: dict[str, str]) -> None:
         """Watch the pod's disk-backed volumes that a limit applies to (called in a thread: it walks)."""
         uid = pod["metadata"]["uid"]
         if uid in self.keys:
@@ -55,15 +56,26 @@ class EvictionManager:
             with contextlib.suppress(PodbayError, OSError):
                 self.monitor.watch(key, Path(volume_paths[name]), limit or None)
                 keys.append(key)
-        if has_pod_limit:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(PodbayError, OSError):
-                self.monitor.watch(f"{uid}/{LOGS}", log_dir, None)
-                keys.append(f"{uid}/{LOGS}")
-        if keys:
+        if keys or has_pod_limit:
             self.pods[uid] = pod
             self.keys[uid] = keys
             self.check(uid)
+
+    def track_container(self, pod: dict[str, Any], name: str, upper_dir: Path, log_dir: Path) -> None:
+        """Account a new container attempt's writable layer and logs (only for pods with ephemeral limits)."""
+        uid = pod["metadata"]["uid"]
+        if uid not in self.pods or pod_ephemeral_limit(pod["spec"]) is None:
+            return
+        keys = self.keys.setdefault(uid, [])
+        for key, path in ((f"{uid}/{RW}{name}", upper_dir), (f"{uid}/{LOG}{name}", log_dir)):
+            if key in keys:
+                self.monitor.unwatch(key)   # the previous attempt's layer is gone
+                keys.remove(key)
+            path.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(PodbayError, OSError):
+                self.monitor.watch(key, path, None)
+                keys.append(key)
+        self.check(uid)
 
     def untrack(self, uid: str) -> None:
         for key in self.keys.pop(uid, []):
@@ -82,8 +94,11 @@ class EvictionManager:
         if pod is None or uid in self.evicted:
             return
         usage = self.usage(uid)
-        extra = usage.pop(LOGS, 0)
-        violation = local_storage_violation(pod, usage, None, extra)
+        per_container: dict[str, int] = {}
+        for key in [k for k in usage if k.startswith((LOG, RW))]:
+            name = key.split("/", 1)[1]
+            per_container[name] = per_container.get(name, 0) + usage.pop(key)
+        violation = local_storage_violation(pod, usage, per_container, sum(per_container.values()))
         if violation is not None:
             self.evicted.add(uid)
             log.info("evicting pod %s: %s", pod["metadata"]["name"], violation.message)

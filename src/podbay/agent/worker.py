@@ -13,6 +13,7 @@ import copy
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from podbay.agent import claims, events, infra, projections
@@ -125,7 +126,7 @@ class PodWorker:
                 self._set_all_waiting(pod, "ContainerCreating", "")
                 self._publish_status(pod)
                 return time.time() + 2.0
-            await asyncio.to_thread(self.evictions.track, pod, self.volume_paths, self.deps.cfg.pod_log_dir(pod))
+            await asyncio.to_thread(self.evictions.track, pod, self.volume_paths)
         elif any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
             await asyncio.to_thread(projections.refresh_all, self.deps, pod, self.deps.cfg.pod_dir(self.uid))
         network: asyncio.Future[Sandbox] | None = None
@@ -214,6 +215,9 @@ class PodWorker:
         assert self.sandbox is not None and self.volume_paths is not None
         rec = create_container(self.deps, pod, name, attempt, self.sandbox, self.volume_paths, pid_ns)
         self.deps.store.put_container(rec)   # commit before anything else may act on it
+        if rec.state == "created":
+            self.evictions.track_container(pod, name, self.deps.runtime.container_dir(rec.id) / "upper",
+                                           Path(rec.log_path).parent)
         return rec
 
     def _start_created(self, rec: ContainerRecord) -> ContainerRecord:
