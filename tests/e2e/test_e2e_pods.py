@@ -367,3 +367,34 @@ def test_api_rejects_invalid_pods_with_kubernetes_messages(agent: Agent, case: s
     with pytest.raises(ApiError):
         api.get(f"/api/v1/namespaces/default/pods/{body['metadata']['name']}")
     assert not list((agent.root / "pods").glob("*")) if (agent.root / "pods").exists() else True
+
+
+def test_host_reboot_rebuilds_the_sandbox(agent: Agent) -> None:
+    """Simulated reboot: agent down, the containers gone, a new boot id (namespaces, veths and iptables
+    rules cannot be made to vanish like a reboot does, so the agent's DEL really runs here)."""
+    import sqlite3
+
+    agent.pb("apply", "-f", "-", input=pod_manifest(
+        "rebooted", [{"name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"]}]))
+    pod = agent.wait_for("rebooted", running)
+    agent.kill(signal.SIGKILL)
+    cid = pod["status"]["containerStatuses"][0]["containerID"].split("//", 1)[1]
+    runtime_root = next((agent.run_dir / "runtime").iterdir())
+    binary = runtime_root.name
+    subprocess.run([binary, "--root", str(runtime_root), "kill", cid, "KILL"], check=True)
+    deadline = time.monotonic() + 10
+    while subprocess.run([binary, "--root", str(runtime_root), "state", cid], capture_output=True,
+                         text=True).stdout.count('"running"') and time.monotonic() < deadline:
+        time.sleep(0.1)
+    subprocess.run([binary, "--root", str(runtime_root), "delete", "-f", cid], capture_output=True)
+    db = sqlite3.connect(agent.root / "state.db")
+    db.execute("UPDATE meta SET value='a-previous-boot' WHERE key='boot_id'")
+    db.commit()
+    db.close()
+    agent.start()
+    back = agent.wait_for("rebooted", lambda p: running(p) and
+                          p["status"]["containerStatuses"][0]["restartCount"] >= 1, timeout=30)
+    assert back["status"]["podIP"]
+    out = agent.pb("exec", "rebooted", "--", "hostname").stdout.strip()
+    assert out == "rebooted"
+    agent.pb("delete", "pod", "rebooted", "--now", "--wait")

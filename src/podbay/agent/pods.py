@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import time
@@ -16,7 +17,9 @@ from podbay.agent.eviction import EvictionManager
 from podbay.agent.worker import PodWorker
 from podbay.api.defaults import default_pod
 from podbay.api.validation import validate_pod, validate_pod_update
-from podbay.errors import AlreadyExists, NotFound, ValidationError
+from podbay.errors import AlreadyExists, NotFound, PodbayError, ValidationError
+from podbay.network import namespaces
+from podbay.network.cni import netns_usable
 from podbay.sys import procfs
 from podbay.sys.inotify import Inotify
 
@@ -35,6 +38,11 @@ class PodService:
     async def start(self) -> None:
         """Adopt every stored pod (nothing is killed), then watch conmon's exit dir."""
         self.evictions.attach(asyncio.get_running_loop())
+        boot = procfs.boot_id()
+        previous = self.deps.store.get_meta("boot_id")
+        if previous is not None and previous != boot:
+            await asyncio.to_thread(self._after_reboot)
+        self.deps.store.set_meta("boot_id", boot)
         for pod in self.deps.store.list_objects("Pod"):
             self._spawn(pod["metadata"]["uid"])
         self._watch_exits()
@@ -61,6 +69,31 @@ class PodService:
             if w.task:
                 w.task.cancel()
         await asyncio.gather(*(w.task for w in self.workers.values() if w.task), return_exceptions=True)
+
+    def _after_reboot(self) -> None:
+        """The host rebooted: every container is gone, and so are namespaces, veths and tmpfs volumes.
+
+        Record the exits (code from conmon's persist dir when it got to write it, else unknown), release
+        the CNI attachments with the cached results (IPAM), and drop the stale namespace pins; the pod
+        workers then rebuild sandboxes and restart containers per restartPolicy.
+        """
+        log.warning("host reboot detected (boot id changed): rebuilding pod sandboxes")
+        for rec in self.deps.store.all_containers():
+            if rec.state in ("running", "created") and not self.deps.runtime.is_running(rec.conmon_pid,
+                                                                                         rec.conmon_start):
+                info = self.deps.runtime.exit_info(rec.id)
+                self.deps.store.put_container(rec.with_(
+                    state="exited", exit_code=info.code if info else None,
+                    reason="Completed" if info and info.code == 0 else ("Error" if info else "Unknown"),
+                    finished_at=info.finished_at if info else time.time()))
+        for pod in self.deps.store.list_objects("Pod"):
+            uid = pod["metadata"]["uid"]
+            net = self.deps.cfg.ns_dir(uid) / "net"
+            with contextlib.suppress(PodbayError):
+                self.deps.network.delete(uid, str(net) if netns_usable(str(net)) else None)
+            self.deps.network.forget(uid)   # a stale result must never stand in for a fresh ADD
+            with contextlib.suppress(PodbayError, OSError):
+                namespaces.unpin(self.deps.cfg.ns_dir(uid))
 
     def _spawn(self, uid: str) -> PodWorker:
         w = PodWorker(self.deps, uid, self.evictions)

@@ -77,8 +77,9 @@ class PodWorker:
                 if pod is None:
                     return
                 if pod["metadata"].get("deletionTimestamp"):
-                    await self._terminate(pod, deleting=True)
-                    return
+                    if await self._terminate_safely(pod):
+                        return
+                    continue
                 wake_at = await self._sync_safely(pod)
                 timeout = self.deps.cfg.resync_seconds
                 if wake_at is not None:
@@ -311,6 +312,20 @@ class PodWorker:
             if group:
                 await asyncio.gather(*(asyncio.to_thread(self.deps.runtime.stop, r.id, grace, r.conmon_pid)
                                        for r in group))
+
+    async def _terminate_safely(self, pod: dict[str, Any]) -> bool:
+        """Terminate; on a failure (a busy mount, a CNI error) record it and retry after a pause."""
+        try:
+            await self._terminate(pod, deleting=True)
+            return True
+        except PodbayError as exc:
+            log.warning("tearing down pod %s failed, will retry: %s", pod["metadata"]["name"], exc)
+            events.record(self.deps, pod, "Warning", "FailedKillPod", str(exc))
+            self.torn_down = False
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), 2.0)
+            self.wake.clear()
+            return False
 
     async def _terminate(self, pod: dict[str, Any], deleting: bool) -> None:
         grace = float(pod["metadata"].get("deletionGracePeriodSeconds",

@@ -230,6 +230,14 @@ class CniNetwork:
             return None
         return cniconf.parse_cache(data)[1]
 
+    def forget(self, container_id: str, ifname: str = "eth0") -> None:
+        """Drop the cached ADD result without running DEL (after a reboot the attachment is gone anyway)."""
+        try:
+            name = self.load_config().name
+        except NetworkFailure:
+            name = self.network_name
+        self.cache_path(name, container_id, ifname).unlink(missing_ok=True)
+
     pod_ips = staticmethod(cniconf.pod_ips)
 
     def remove_bridge(self) -> bool:
