@@ -89,18 +89,22 @@ def test_add_threads_prev_result_and_caches(env: dict[str, Path]) -> None:
     res = net.add("cid1", "/run/x/net", args=args, capability_args={"mac": "aa:bb"})
     assert res["interfaces"] == [{"name": "first:eth0"}, {"name": "second:eth0"}]
     assert CniNetwork.pod_ips(res) == ["10.9.0.2"]
-    log = calls(env["log"])
+    # lo is brought up concurrently with the chain: only the chain's own order is fixed.
+    all_calls = calls(env["log"])
+    assert [(c["plugin"], c["env"]["CNI_COMMAND"], c["env"]["CNI_IFNAME"]) for c in all_calls
+            if c["plugin"] == "loopback"] == [("loopback", "ADD", "lo")]
+    log = [c for c in all_calls if c["plugin"] != "loopback"]
     assert [(c["plugin"], c["env"]["CNI_COMMAND"], c["env"]["CNI_IFNAME"]) for c in log] == [
-        ("loopback", "ADD", "lo"), ("first", "ADD", "eth0"), ("second", "ADD", "eth0")]
-    assert log[1]["env"] == {
+        ("first", "ADD", "eth0"), ("second", "ADD", "eth0")]
+    assert log[0]["env"] == {
         "CNI_COMMAND": "ADD", "CNI_CONTAINERID": "cid1", "CNI_NETNS": "/run/x/net", "CNI_IFNAME": "eth0",
         "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns1;K8S_POD_NAME=p;K8S_POD_UID=u1",
         "CNI_PATH": f"{env['tmp'] / 'missing'}:{env['bin']}",
     }
-    assert "prevResult" not in log[1]["stdin"]
-    assert log[1]["stdin"]["name"] == "podbay" and log[1]["stdin"]["cniVersion"] == "1.0.0"
-    assert log[2]["stdin"]["prevResult"]["interfaces"] == [{"name": "first:eth0"}]
-    assert log[2]["stdin"]["runtimeConfig"] == {"mac": "aa:bb"} and "capabilities" not in log[2]["stdin"]
+    assert "prevResult" not in log[0]["stdin"]
+    assert log[0]["stdin"]["name"] == "podbay" and log[0]["stdin"]["cniVersion"] == "1.0.0"
+    assert log[1]["stdin"]["prevResult"]["interfaces"] == [{"name": "first:eth0"}]
+    assert log[1]["stdin"]["runtimeConfig"] == {"mac": "aa:bb"} and "capabilities" not in log[1]["stdin"]
 
     cache = env["tmp"] / "cni" / "results" / "podbay-cid1-eth0"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
@@ -138,10 +142,13 @@ def test_add_failure_rolls_back_and_reports_cni_error(env: dict[str, Path]) -> N
         net.add("cid2", "/run/x/net")
     assert ei.value.code == 11
     assert str(ei.value) == 'plugin type="second" name="podbay" failed (add): no luck; second'
-    log = calls(env["log"])
+    all_calls = calls(env["log"])
+    assert [(c["plugin"], c["env"]["CNI_COMMAND"]) for c in all_calls if c["plugin"] == "loopback"] == [
+        ("loopback", "ADD")]
+    log = [c for c in all_calls if c["plugin"] != "loopback"]
     assert [(c["plugin"], c["env"]["CNI_COMMAND"]) for c in log] == [
-        ("loopback", "ADD"), ("first", "ADD"), ("second", "ADD"), ("second", "DEL"), ("first", "DEL")]
-    assert log[3]["stdin"]["prevResult"]["interfaces"] == [{"name": "first:eth0"}]
+        ("first", "ADD"), ("second", "ADD"), ("second", "DEL"), ("first", "DEL")]
+    assert log[2]["stdin"]["prevResult"]["interfaces"] == [{"name": "first:eth0"}]
     assert not (env["tmp"] / "cni" / "results" / "podbay-cid2-eth0").exists()
 
 
