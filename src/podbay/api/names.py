@@ -51,38 +51,34 @@ def inclusive_range_error(lo: int, hi: int) -> str:
     return f"must be between {lo} and {hi}, inclusive"
 
 
+def _format_errors(value: str, max_len: int | None, regex: re.Pattern[str], msg: str, fmt: str,
+                   *examples: str) -> list[str]:
+    """The usual pair of checks: a length limit (if any), then the format as a RegexError."""
+    errs = []
+    if max_len is not None and len(value) > max_len:
+        errs.append(max_len_error(max_len))
+    if not regex.match(value):
+        errs.append(regex_error(msg, fmt, *examples))
+    return errs
+
+
 def is_dns1123_label(value: str) -> list[str]:
     # Long-standing wording; newest master says just "must not contain dots" for valid subdomains.
-    errs = []
-    if len(value) > DNS1123_LABEL_MAX:
-        errs.append(max_len_error(DNS1123_LABEL_MAX))
-    if not _LABEL_RE.match(value):
-        errs.append(
-            regex_error(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                "and must start and end with an alphanumeric character",
-                DNS1123_LABEL_FMT,
-                "my-name",
-                "123-abc",
-            )
-        )
-    return errs
+    return _format_errors(
+        value, DNS1123_LABEL_MAX, _LABEL_RE,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character",
+        DNS1123_LABEL_FMT, "my-name", "123-abc",
+    )
 
 
 def is_dns1123_subdomain(value: str) -> list[str]:
-    errs = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
-    if not _SUBDOMAIN_RE.match(value):
-        errs.append(
-            regex_error(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-                "and must start and end with an alphanumeric character",
-                DNS1123_SUBDOMAIN_FMT,
-                "example.com",
-            )
-        )
-    return errs
+    return _format_errors(
+        value, DNS1123_SUBDOMAIN_MAX, _SUBDOMAIN_RE,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+        "and must start and end with an alphanumeric character",
+        DNS1123_SUBDOMAIN_FMT, "example.com",
+    )
 
 
 def _chdir_prefix(value: str) -> list[str]:
@@ -97,19 +93,12 @@ def _chdir_prefix(value: str) -> list[str]:
 
 def is_env_var_name(value: str) -> list[str]:
     """Strict (pre-RelaxedEnvironmentVariableValidation) C-identifier-like rule."""
-    errs = []
-    if not _ENV_RE.match(value):
-        errs.append(
-            regex_error(
-                "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', "
-                "or '.', and must not start with a digit",
-                ENV_VAR_NAME_FMT,
-                "my.env-name",
-                "MY_ENV.NAME",
-                "MyEnvName1",
-            )
-        )
-    return errs + _chdir_prefix(value)
+    return _format_errors(
+        value, None, _ENV_RE,
+        "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', "
+        "or '.', and must not start with a digit",
+        ENV_VAR_NAME_FMT, "my.env-name", "MY_ENV.NAME", "MyEnvName1",
+    ) + _chdir_prefix(value)
 
 
 def is_relaxed_env_var_name(value: str) -> list[str]:
@@ -122,6 +111,14 @@ def is_relaxed_env_var_name(value: str) -> list[str]:
             "a valid environment variable name must consist only of printable ASCII characters other than '='"
         )
     return errs
+
+
+# The qualified-name part's RegexError, used both for a bad name part and a malformed whole.
+_QUALIFIED_NAME_ERROR = regex_error(
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character",
+    QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc",
+)
 
 
 def is_qualified_name(value: str) -> list[str]:
@@ -138,15 +135,7 @@ def is_qualified_name(value: str) -> list[str]:
             errs += ["prefix part " + m for m in is_dns1123_subdomain(prefix)]
     else:
         return [
-            "a qualified name "
-            + regex_error(
-                "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                "alphanumeric character",
-                QUALIFIED_NAME_FMT,
-                "MyName",
-                "my.name",
-                "123-abc",
-            )
+            "a qualified name " + _QUALIFIED_NAME_ERROR
             + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
         ]
     if not name:
@@ -154,53 +143,25 @@ def is_qualified_name(value: str) -> list[str]:
     elif len(name) > 63:
         errs.append("name part " + max_len_error(63))
     if name and not _QUALIFIED_RE.match(name):
-        errs.append(
-            "name part "
-            + regex_error(
-                "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                "alphanumeric character",
-                QUALIFIED_NAME_FMT,
-                "MyName",
-                "my.name",
-                "123-abc",
-            )
-        )
+        errs.append("name part " + _QUALIFIED_NAME_ERROR)
     return errs
 
 
 def is_label_value(value: str) -> list[str]:
-    errs = []
-    if len(value) > 63:
-        errs.append(max_len_error(63))
-    if not _LABEL_VALUE_RE.match(value):
-        errs.append(
-            regex_error(
-                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-                "and must start and end with an alphanumeric character",
-                LABEL_VALUE_FMT,
-                "MyValue",
-                "my_value",
-                "12345",
-            )
-        )
-    return errs
+    return _format_errors(
+        value, 63, _LABEL_VALUE_RE,
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+        "and must start and end with an alphanumeric character",
+        LABEL_VALUE_FMT, "MyValue", "my_value", "12345",
+    )
 
 
 def is_config_map_key(value: str) -> list[str]:
-    errs = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
-    if not _CONFIG_KEY_RE.match(value):
-        errs.append(
-            regex_error(
-                "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                CONFIG_KEY_FMT,
-                "key.name",
-                "KEY_NAME",
-                "key-name",
-            )
-        )
-    return errs + _chdir_prefix(value)
+    return _format_errors(
+        value, DNS1123_SUBDOMAIN_MAX, _CONFIG_KEY_RE,
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name",
+    ) + _chdir_prefix(value)
 
 
 def is_valid_port_name(port: str) -> list[str]:

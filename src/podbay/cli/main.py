@@ -206,6 +206,25 @@ def _sorted_items(lst: dict[str, Any], match: Callable[[dict[str, Any]], bool]) 
     )
 
 
+def _print_listing(
+    res: Resource, objs: list[dict[str, Any]], names: list[str], output: str, ns: str | None,
+    table: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """kubectl get's output of what it fetched: -o json|yaml (one object or a List), -o name, else the
+    kind's ``table``; nothing found (without names) says so on stderr."""
+    if output in ("json", "yaml"):
+        obj = objs[0] if len(names) == 1 and objs else printers.as_list(objs)
+        if objs or not names:
+            out(printers.to_json(obj) if output == "json" else printers.to_yaml(obj))
+    elif not objs and not names:
+        err("No resources found" if ns is None else f"No resources found in {ns} namespace.")
+    elif output == "name":
+        for o in objs:
+            out(res.name_of(o["metadata"]["name"]) + "\n")
+    elif objs:
+        table(objs)
+
+
 # -- get ------------------------------------------------------------------------------------------
 @cli.command("get")
 @click.argument("args", nargs=-1)
@@ -244,26 +263,17 @@ def get_cmd(args: tuple[str, ...], output: str, all_namespaces: bool, watch: boo
         query: dict[str, Any] = {"labelSelector": selector} if selector else {}
         lst = client.get(pods_path(ns), query)
         resource_version = str((lst.get("metadata") or {}).get("resourceVersion") or "")
-        pods = sorted(
-            (p for p in lst.get("items") or [] if match(p)),
-            key=lambda p: ((p.get("metadata") or {}).get("namespace", ""), (p.get("metadata") or {}).get("name", "")),
-        )
+        pods = _sorted_items(lst, match)
     wide, with_ns = output == "wide", ns is None
     tw = _table_writer()
-    if output in ("json", "yaml"):
-        obj = pods[0] if len(names) == 1 and pods else printers.as_list(pods)
-        if pods or not names:
-            out(printers.to_json(obj) if output == "json" else printers.to_yaml(obj))
-    elif not pods and not names:
-        err("No resources found" if ns is None else f"No resources found in {ns} namespace.")
-    elif output == "name":
-        for p in pods:
-            out(f"pod/{p['metadata']['name']}\n")
-    elif pods:
+
+    def table(pods: list[dict[str, Any]]) -> None:
         rows = [printers.header(wide=wide, with_namespace=with_ns)]
         rows += [printers.pod_row(p, now(), wide=wide, with_namespace=with_ns) for p in pods]
-        tw.write(printers.table_lines(rows))
+        tw.write(printers.table_lines(rows))  # the watch below goes on with these column widths
         out(tw.flush())
+
+    _print_listing(POD, pods, names, output, ns, table)
     if watch:
         _watch_rows(client, ns, names, resource_version, output, match, tw, wide, with_ns)
     if failed:
@@ -289,21 +299,14 @@ def _get_objects(res: Resource, names: list[str], output: str, all_namespaces: b
     else:
         query: dict[str, Any] = {"labelSelector": selector} if selector else {}
         objs = _sorted_items(client.get(objects_path(res.plural, ns), query), _selector(selector))
-    with_ns = ns is None
-    if output in ("json", "yaml"):
-        obj = objs[0] if len(names) == 1 and objs else printers.as_list(objs)
-        if objs or not names:
-            out(printers.to_json(obj) if output == "json" else printers.to_yaml(obj))
-    elif not objs and not names:
-        err("No resources found" if ns is None else f"No resources found in {ns} namespace.")
-    elif output == "name":
-        for o in objs:
-            out(res.name_of(o["metadata"]["name"]) + "\n")
-    elif objs:
-        wide = output == "wide"
+    wide, with_ns = output == "wide", ns is None
+
+    def table(objs: list[dict[str, Any]]) -> None:
         rows = [tables.header(res.kind, wide=wide, with_namespace=with_ns)]
         rows += [tables.row(res.kind, o, now(), wide=wide, with_namespace=with_ns) for o in objs]
         out(printers.render_table(rows))
+
+    _print_listing(res, objs, names, output, ns, table)
     if failed:
         sys.exit(1)
 
@@ -317,13 +320,12 @@ def _table_writer() -> Any:
 def _selector(selector: str | None) -> Callable[[dict[str, Any]], bool]:
     if not selector:
         return lambda _p: True
-    from podbay.cli.selectors import parse_selector
+    from podbay.core.selectors import label_selector
 
     try:
-        req = parse_selector(selector)
+        return label_selector(selector)
     except ValueError as e:
         raise fail(str(e)) from e
-    return lambda p: req((p.get("metadata") or {}).get("labels") or {})
 
 
 def _watch_rows(

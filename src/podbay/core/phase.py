@@ -475,8 +475,8 @@ def pod_status(
 # --- kubectl columns -----------------------------------------------------------------------------
 
 
-def _columns(pod: Mapping[str, Any], now: float) -> tuple[str, str, str]:
-    """kubectl printPod: (READY, STATUS, RESTARTS)."""
+def pod_columns(pod: Mapping[str, Any], now: float) -> tuple[str, str, str]:
+    """kubectl printPod: (READY, STATUS, RESTARTS) of an API pod at ``now`` (epoch seconds)."""
     spec = pod.get("spec") or {}
     st = pod.get("status") or {}
     meta = pod.get("metadata") or {}
@@ -568,15 +568,15 @@ def _columns(pod: Mapping[str, Any], now: float) -> tuple[str, str, str]:
 
 
 def kubectl_status(pod: Mapping[str, Any], now: float = 0.0) -> str:
-    return _columns(pod, now)[1]
+    return pod_columns(pod, now)[1]
 
 
 def ready_column(pod: Mapping[str, Any]) -> str:
-    return _columns(pod, 0.0)[0]
+    return pod_columns(pod, 0.0)[0]
 
 
 def restarts_column(pod: Mapping[str, Any], now: float) -> str:
-    return _columns(pod, now)[2]
+    return pod_columns(pod, now)[2]
 
 
 def age_column(pod: Mapping[str, Any], now: float) -> str:

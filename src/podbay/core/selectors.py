@@ -1,4 +1,7 @@
-"""Label and field selectors (the equality-based subset plus set-based in/notin/exists)."""
+"""Label selectors (equality- and set-based) and the pod field selectors.
+
+One parser serves the API server's ``labelSelector`` / ``fieldSelector`` and the CLI's ``-l`` filter.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 Predicate = Callable[[Mapping[str, Any]], bool]
-_SET = re.compile(r"^\s*(!?)([A-Za-z0-9_./-]+)\s*(?:(in|notin)\s*\(([^)]*)\))?\s*$")
+LabelTest = Callable[[Mapping[str, str]], bool]
+
+# One requirement each: ``key in (a,b)`` / ``key notin (a,b)``, ``key=v`` / ``key==v`` / ``key!=v``,
+# ``key`` / ``!key``. Anything else (``a=b=c``, ``!key in (x)``, ``key in x``) is rejected, as
+# apimachinery's labels.Parse rejects it.
+_KEY = r"[A-Za-z0-9_./-]+"
+_SET = re.compile(rf"^\s*({_KEY})\s+(in|notin)\s*\(([^)]*)\)\s*$")
+_EQ = re.compile(rf"^\s*({_KEY})\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)\s*$")
+_EXISTS = re.compile(rf"^\s*(!?)({_KEY})\s*$")
 
 
 def _split(sel: str) -> list[str]:
+    """Split on commas outside parentheses (a trailing comma is tolerated)."""
     parts, depth, cur = [], 0, ""
     for ch in sel:
         if ch == "(":
@@ -27,9 +39,6 @@ def _split(sel: str) -> list[str]:
     return parts
 
 
-LabelTest = Callable[[Mapping[str, str]], bool]
-
-
 def _eq(k: str, v: str, want: bool) -> LabelTest:
     return lambda labels: (labels.get(k) == v) == want
 
@@ -42,32 +51,31 @@ def _has(k: str, want: bool) -> LabelTest:
     return lambda labels: (k in labels) == want
 
 
-def label_selector(sel: str) -> Predicate:
+def parse_label_selector(sel: str) -> LabelTest:
+    """``a=b,c!=d,e in (x,y),f notin (z),g,!h`` -> a test of a labels map; "" matches everything.
+
+    Raises ValueError ``unable to parse requirement: '<term>'`` for a term it cannot read.
+    """
     tests: list[LabelTest] = []
     for term in _split(sel or ""):
-        term = term.strip()
-        if "!=" in term:
-            k, v = (s.strip() for s in term.split("!=", 1))
-            tests.append(_eq(k, v, False))
-        elif "==" in term or ("=" in term and " in " not in term):
-            k, v = (s.strip() for s in re.split("==?", term, maxsplit=1))
-            tests.append(_eq(k, v, True))
+        if m := _SET.match(term):
+            key, op, values = m.groups()
+            tests.append(_in(key, {v.strip() for v in values.split(",") if v.strip()}, op == "in"))
+        elif m := _EQ.match(term):
+            key, op, value = m.groups()
+            tests.append(_eq(key, value, op != "!="))
+        elif m := _EXISTS.match(term):
+            neg, key = m.groups()
+            tests.append(_has(key, not neg))
         else:
-            m = _SET.match(term)
-            if not m:
-                raise ValueError(f"unable to parse requirement: {term!r}")
-            neg, key, op, values = m.groups()
-            vals = {v.strip() for v in (values or "").split(",") if v.strip()}
-            if op in ("in", "notin"):
-                tests.append(_in(key, vals, op == "in"))
-            else:
-                tests.append(_has(key, not neg))
+            raise ValueError(f"unable to parse requirement: {term.strip()!r}")
+    return lambda labels: all(t(labels) for t in tests)
 
-    def pred(obj: Mapping[str, Any]) -> bool:
-        labels = obj.get("metadata", {}).get("labels") or {}
-        return all(t(labels) for t in tests)
 
-    return pred
+def label_selector(sel: str) -> Predicate:
+    """parse_label_selector applied to an object's ``metadata.labels`` (absent labels: none)."""
+    test = parse_label_selector(sel)
+    return lambda obj: test((obj.get("metadata") or {}).get("labels") or {})
 
 
 _FIELDS: dict[str, Callable[[Mapping[str, Any]], str]] = {

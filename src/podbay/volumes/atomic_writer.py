@@ -281,7 +281,7 @@ def _ensure_visible_link(tfd: int, name: str) -> bool:
     except OSError as exc:
         if exc.errno != errno.EINVAL:
             raise
-    _clear(tfd, name)  # a wrong link or a stray file/dir: replaced, never followed
+    _remove_at(tfd, name)  # a wrong link or a stray file/dir: replaced, never followed
     os.symlink(want, name, dir_fd=tfd)
     return True
 
@@ -312,16 +312,8 @@ def _clear_non_symlink(dir_fd: int, name: str) -> None:
         _remove_at(dir_fd, name)
 
 
-def _clear(dir_fd: int, name: str) -> None:
-    try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return
-    _remove_at(dir_fd, name)
-
-
 def _remove_at(dir_fd: int, name: str) -> None:
-    """rm -rf name relative to dir_fd; never follows symlinks, never crosses a mount."""
+    """rm -rf name relative to dir_fd (no-op if gone); never follows symlinks, never crosses a mount."""
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:

@@ -9,7 +9,15 @@ from pathlib import Path
 from podbay.api.quantity import format_quantity, parse_quantity
 from podbay.errors import MountFailure
 from podbay.sys import mount as sysmount
-from podbay.volumes.fsutil import ensure_dir, ensure_pod_dir, remove_tree
+from podbay.volumes.fsutil import (
+    EXEC_MASK,
+    change_group,
+    ensure_dir,
+    ensure_pod_dir,
+    remove_tree,
+    setup_volume_root,
+    unmount_and_remove,
+)
 from podbay.volumes.plan import (
     MEDIUM_DEFAULT,
     MEDIUM_HUGEPAGES,
@@ -23,7 +31,6 @@ from podbay.volumes.subpath import cleanup_subpaths
 PLUGIN_DIR = "kubernetes.io~empty-dir"
 DEFAULT_PERM = 0o777
 RW_MASK = 0o660
-EXEC_MASK = 0o110
 
 
 def volume_dir(pod_dir: Path | str, name: str) -> Path:
@@ -77,7 +84,7 @@ def setup_empty_dir(
             remove_tree(meta)  # stale marker: the directory vanished, set it up again
     try:
         if plan.medium == MEDIUM_DEFAULT:
-            _setup_dir(path)
+            setup_volume_root(path, DEFAULT_PERM)
         elif plan.medium == MEDIUM_MEMORY:
             _setup_tmpfs(path, plan.size_bytes or 0)
         elif is_hugepage_medium(plan.medium):
@@ -93,17 +100,6 @@ def setup_empty_dir(
     return str(path)
 
 
-def _setup_dir(path: Path) -> None:
-    """MkdirAll then chmod to exactly 0777 whatever the umask (only the rwx bits are compared,
-    so setgid/sticky added by fsGroup or tmpfs survive a re-setup)."""
-    path.mkdir(DEFAULT_PERM, parents=True, exist_ok=True)
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode):
-        raise ValueError(f"{path} is not a directory")
-    if stat.S_IMODE(st.st_mode) & 0o777 != DEFAULT_PERM:
-        os.chmod(path, DEFAULT_PERM)
-
-
 def _noswap_supported() -> bool:
     parts = os.uname().release.split(".")
     try:
@@ -113,7 +109,7 @@ def _noswap_supported() -> bool:
 
 
 def _setup_tmpfs(path: Path, size: int) -> None:
-    _setup_dir(path)
+    setup_volume_root(path, DEFAULT_PERM)
     if mount_medium(path) == MEDIUM_MEMORY:
         return
     # No mode=/uid=/gid=: the tmpfs root keeps the kernel default 1777 like the kubelet's.
@@ -128,7 +124,7 @@ def _setup_tmpfs(path: Path, size: int) -> None:
 
 
 def _setup_hugepages(path: Path, plan: VolumePlan, pod_uid: str) -> None:
-    _setup_dir(path)
+    setup_volume_root(path, DEFAULT_PERM)
     if mount_medium(path) == MEDIUM_HUGEPAGES:
         if plan.medium == MEDIUM_HUGEPAGES:
             return
@@ -181,22 +177,9 @@ def set_volume_ownership(root: Path, gid: int, policy: str | None = None) -> Non
 
 def _change_entry(dir_fd: int | None, name: str, gid: int) -> None:
     try:
-        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        change_group(dir_fd, name, gid, RW_MASK)
     except OSError:
-        return
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISLNK(st.st_mode):
-            os.chown(name, -1, gid, dir_fd=dir_fd, follow_symlinks=False)
-            return
-        via = f"/proc/self/fd/{fd}"
-        os.chown(via, -1, gid)
-        mask = RW_MASK | (EXEC_MASK | stat.S_ISGID if stat.S_ISDIR(st.st_mode) else 0)
-        os.chmod(via, stat.S_IMODE(st.st_mode) | mask)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        pass  # the kubelet ignores per-file errors and goes on with the walk
 
 
 # --- TearDown --------------------------------------------------------------------------------------
@@ -206,18 +189,6 @@ def teardown_empty_dir(name: str, pod_dir: Path | str) -> None:
     pod_dir = Path(pod_dir)
     cleanup_subpaths(pod_dir, name)  # subPath binds of this volume go first, as in the kubelet
     remove_tree(meta_dir(pod_dir, name))
-    path = volume_dir(pod_dir, name)
-    if not os.path.lexists(path):
-        return
-    if path.is_symlink():
-        path.unlink()  # never act on whatever a stray symlink points to
-        return
-    # Anything a privileged container mounted below the volume goes first (deepest first),
-    # then the medium mount itself; only then is the tree deleted.
-    real = os.path.realpath(path)
-    for point in sysmount.mounts_under(real):
-        if point != real:
-            sysmount.umount(point)
-    while mount_medium(path) is not None and sysmount.umount(str(path)):
-        pass  # stacked mounts (a crashed double set-up) all go
-    remove_tree(path)
+    # Anything a privileged container mounted below the volume goes first, then the medium mount
+    # itself; only then is the tree deleted.
+    unmount_and_remove(volume_dir(pod_dir, name), lambda p: mount_medium(p) is not None)

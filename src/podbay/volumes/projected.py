@@ -8,7 +8,6 @@ computed by podbay.core.projection; this module only does the filesystem part.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,13 +15,12 @@ from podbay.core.projection import WRAPPER_MEDIUM, FileProjection
 from podbay.errors import MountFailure, PermanentError
 from podbay.sys import mount as sysmount
 from podbay.volumes.atomic_writer import write_payload
-from podbay.volumes.fsutil import ensure_pod_dir, remove_tree
+from podbay.volumes.fsutil import change_group, ensure_pod_dir, setup_volume_root, unmount_and_remove
 from podbay.volumes.plan import setup_failed
 from podbay.volumes.subpath import cleanup_subpaths
 
 ROOT_MODE = 0o777  # the wrapped emptyDir's directory mode (a tmpfs root is the kernel's 1777)
 RO_MASK = 0o440  # SetVolumeOwnership mask for read-only volumes
-EXEC_MASK = 0o110
 
 
 def volume_dir(pod_dir: Path | str, plugin: str, name: str) -> Path:
@@ -38,12 +36,7 @@ def _is_tmpfs_mount(path: Path) -> bool:
 def _setup_root(path: Path, memory: bool, size_bytes: int | None) -> None:
     if memory and _is_tmpfs_mount(path):
         return  # already set up (agent restart, resync)
-    path.mkdir(ROOT_MODE, parents=True, exist_ok=True)
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode):
-        raise PermanentError(f"{path} is not a directory")
-    if stat.S_IMODE(st.st_mode) & 0o777 != ROOT_MODE:
-        os.chmod(path, ROOT_MODE)  # umask-independent, like emptyDir's setupDir
+    setup_volume_root(path, ROOT_MODE)
     if memory:
         # No mode=: the tmpfs root keeps the kernel's 1777 like the kubelet's wrapped emptyDir.
         sysmount.mount("tmpfs", str(path), "tmpfs", 0, f"size={size_bytes}" if size_bytes else None)
@@ -106,26 +99,11 @@ def set_readonly_ownership(root: Path, ts_dir: Path, gid: int) -> None:
     Applied to the volume root and the new timestamped dir before it becomes visible; entries are
     opened O_NOFOLLOW and changed through their fd, symlinks are only lchown'ed.
     """
-    _change(None, str(root), gid)
-    _change(None, str(ts_dir), gid)
+    change_group(None, str(root), gid, RO_MASK)
+    change_group(None, str(ts_dir), gid, RO_MASK)
     for _top, dirs, files, dfd in os.fwalk(ts_dir, follow_symlinks=False):
         for entry in [*dirs, *files]:
-            _change(dfd, entry, gid)
-
-
-def _change(dir_fd: int | None, name: str, gid: int) -> None:
-    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISLNK(st.st_mode):
-            os.chown(name, -1, gid, dir_fd=dir_fd, follow_symlinks=False)
-            return
-        via = f"/proc/self/fd/{fd}"
-        os.chown(via, -1, gid)
-        mask = RO_MASK | (EXEC_MASK | stat.S_ISGID if stat.S_ISDIR(st.st_mode) else 0)
-        os.chmod(via, stat.S_IMODE(st.st_mode) | mask)
-    finally:
-        os.close(fd)
+            change_group(dfd, entry, gid, RO_MASK)
 
 
 def teardown_projected_volume(pod_dir: Path | str, plugin: str, name: str) -> None:
@@ -133,15 +111,4 @@ def teardown_projected_volume(pod_dir: Path | str, plugin: str, name: str) -> No
     pod_dir = Path(pod_dir)
     path = volume_dir(pod_dir, plugin, name)
     cleanup_subpaths(pod_dir, name)
-    if not os.path.lexists(path):
-        return
-    if path.is_symlink():
-        path.unlink()  # never act on whatever a stray symlink points to
-        return
-    real = os.path.realpath(path)
-    for point in sysmount.mounts_under(real):
-        if point != real:
-            sysmount.umount(point)
-    while _is_tmpfs_mount(path) and sysmount.umount(str(path)):
-        pass  # stacked mounts of a crashed double set-up all go
-    remove_tree(path)
+    unmount_and_remove(path, _is_tmpfs_mount)

@@ -9,6 +9,7 @@ from podbay.core.phase import (
     human_duration,
     kubectl_status,
     parse_rfc3339,
+    pod_columns,
     pod_conditions,
     pod_phase,
     pod_status,
@@ -349,9 +350,71 @@ def test_restarts_column() -> None:
 
 @pytest.mark.parametrize(
     ("secs", "expected"),
-    [(-5, "<invalid>"), (-1, "0s"), (0, "0s"), (119, "119s"), (120, "2m"), (150, "2m30s"), (600, "10m"),
-     (179 * 60, "179m"), (3 * 3600, "3h"), (3 * 3600 + 120, "3h2m"), (8 * 3600, "8h"), (47 * 3600, "47h"),
-     (48 * 3600, "2d"), (50 * 3600, "2d2h"), (10 * 86400, "10d"), (800 * 86400, "2y70d"), (9 * 365 * 86400, "9y")],
+    [(-5, "<invalid>"), (-1, "0s"), (0, "0s"), (5, "5s"), (119, "119s"), (120, "2m"), (150, "2m30s"),
+     (182, "3m2s"), (600, "10m"), (179 * 60, "179m"), (3 * 3600 - 1, "179m"), (3 * 3600, "3h"),
+     (3 * 3600 + 60, "3h1m"), (3 * 3600 + 120, "3h2m"), (8 * 3600, "8h"), (47 * 3600, "47h"), (48 * 3600, "2d"),
+     (50 * 3600, "2d2h"), (8 * 86400, "8d"), (10 * 86400, "10d"), (800 * 86400, "2y70d"),
+     (9 * 365 * 86400, "9y")],
 )
 def test_human_duration(secs: int, expected: str) -> None:
     assert human_duration(secs) == expected
+
+
+# --- pod_columns on pods as the API returns them (the CLI's table prints these) ----------------------
+
+NOW = parse_rfc3339("2024-01-01T12:00:00Z")
+
+
+def ago(seconds: int) -> str:
+    return rfc3339(NOW - seconds)
+
+
+def api_pod(*containers: str, phase: str = "Running", ready: bool = True, restarts: int = 0) -> dict[str, Any]:
+    statuses = [{"name": c, "ready": ready, "restartCount": restarts, "state": {"running": {"startedAt": ago(63)}}}
+                for c in containers or ("app",)]
+    return {
+        "metadata": {"name": "p", "namespace": "default", "creationTimestamp": ago(65)},
+        "spec": {"containers": [{"name": c} for c in containers or ("app",)], "restartPolicy": "Always"},
+        "status": {"phase": phase, "containerStatuses": statuses,
+                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def _waiting(reason: str) -> dict[str, Any]:
+    return {"waiting": {"reason": reason}}
+
+
+def test_columns_running_and_restarts_with_last_termination() -> None:
+    p = api_pod(restarts=2)
+    p["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 1, "finishedAt": ago(300)}}
+    assert pod_columns(p, NOW) == ("1/1", "Running", "2 (5m ago)")
+
+
+def test_columns_crashloop_and_ready_counts() -> None:
+    p = api_pod("a", "b")
+    p["status"]["containerStatuses"][1].update(ready=False, state=_waiting("CrashLoopBackOff"))
+    assert pod_columns(p, NOW)[:2] == ("1/2", "CrashLoopBackOff")
+
+
+def test_columns_init_progress_and_init_failure() -> None:
+    p = api_pod(phase="Pending", ready=False)
+    p["spec"]["initContainers"] = [{"name": "i1"}, {"name": "i2"}]
+    p["status"]["containerStatuses"][0]["state"] = _waiting("PodInitializing")
+    p["status"]["initContainerStatuses"] = [
+        {"name": "i1", "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+        {"name": "i2", "restartCount": 0, "state": {"running": {}}},
+    ]
+    assert pod_columns(p, NOW)[1] == "Init:1/2"
+    p["status"]["initContainerStatuses"][1]["state"] = _waiting("CrashLoopBackOff")
+    assert pod_columns(p, NOW)[1] == "Init:CrashLoopBackOff"
+    p["status"]["initContainerStatuses"][1]["state"] = {"terminated": {"exitCode": 3}}
+    assert pod_columns(p, NOW)[1] == "Init:ExitCode:3"
+
+
+def test_columns_completed_and_terminating() -> None:
+    p = api_pod(phase="Succeeded", ready=False)
+    p["status"]["containerStatuses"][0]["state"] = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+    assert pod_columns(p, NOW) == ("0/1", "Completed", "0")
+    p = api_pod()
+    p["metadata"]["deletionTimestamp"] = ago(0)
+    assert pod_columns(p, NOW)[1] == "Terminating"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from podbay.core.selectors import field_selector, label_selector
+from podbay.core.selectors import field_selector, label_selector, parse_label_selector
 
 
 def obj(labels: dict[str, str] | None = None, name: str = "web", ns: str = "default", phase: str = "Running",
@@ -37,10 +37,22 @@ NONE: dict[str, str] = {}
     ("env in (dev,prod),tier", True, False, False),
     ("app=web,env notin (prod),!tier", False, True, False),
     ("env in (dev,prod),app in (web)", True, True, False),
+    ("env in(prod)", True, False, False),
+    ("app=web,", True, True, False),            # a trailing comma is tolerated
 ])
 def test_label_selector(sel: str, prod: bool, dev: bool, none: bool) -> None:
     pred = label_selector(sel)
     assert (pred(obj(PROD)), pred(obj(DEV)), pred(obj(NONE))) == (prod, dev, none)
+
+
+def test_parse_label_selector_tests_a_labels_map() -> None:
+    labels = {"app": "web", "tier": "front"}
+    assert parse_label_selector("app=web,tier!=back")(labels)
+    assert parse_label_selector("app in (web, db),!missing")(labels)
+    assert not parse_label_selector("app notin (web)")(labels)
+    assert not parse_label_selector("missing")(labels)
+    with pytest.raises(ValueError, match="unable to parse requirement: 'a=b=c'"):
+        parse_label_selector("a=b=c")
 
 
 def test_label_selector_without_labels_field() -> None:
@@ -48,7 +60,7 @@ def test_label_selector_without_labels_field() -> None:
     assert not label_selector("app")(obj(None))
 
 
-@pytest.mark.parametrize("bad", ["a b c", "env in prod", "x notin (a"])
+@pytest.mark.parametrize("bad", ["a b c", "env in prod", "x notin (a", "a=b=c", "!env in (prod)", "a,,b"])
 def test_label_selector_rejects_garbage(bad: str) -> None:
     with pytest.raises(ValueError):
         label_selector(bad)
