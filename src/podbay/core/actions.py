@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from podbay.core import restart
 from podbay.core.records import ContainerRecord, Waiting
+from podbay.core.restart import current_backoff, should_restart
 
-BACKOFF_INITIAL = 10.0
-BACKOFF_MAX = 300.0
-BACKOFF_RESET = 2 * BACKOFF_MAX
+BACKOFF_INITIAL = restart.BASE_DELAY
+BACKOFF_MAX = restart.MAX_DELAY
 
 
 @dataclass(frozen=True)
@@ -38,33 +39,13 @@ class PodActions:
     all_done: bool = False                        # nothing will ever run again (pod terminal)
 
 
-def should_restart(policy: str, exit_code: int | None) -> bool:
-    if policy == "Always":
-        return True
-    if policy == "OnFailure":
-        return exit_code != 0
-    return False
-
-
 def restart_backoff(attempts: Sequence[ContainerRecord]) -> float | None:
     """Back-off (seconds) that applies to restarting after the last of `attempts`; None = restart now."""
-    backoff: float | None = None
-    last_update = 0.0
     ordered = sorted(attempts, key=lambda r: r.attempt)
-    for prev, nxt in zip(ordered, ordered[1:], strict=False):
-        # nxt was started after prev exited: replay client-go's Next() at that moment.
-        finished = prev.finished_at or nxt.created_at
-        if backoff is None or finished - last_update > BACKOFF_RESET:
-            backoff = BACKOFF_INITIAL
-        else:
-            backoff = min(backoff * 2, BACKOFF_MAX)
-        last_update = nxt.created_at
-    last = ordered[-1] if ordered else None
-    if backoff is None or last is None:
+    if not ordered:
         return None
-    if (last.finished_at or 0.0) - last_update > BACKOFF_RESET:
-        return None
-    return backoff
+    prior = [r.finished_at if r.finished_at is not None else r.created_at for r in ordered[:-1]]
+    return current_backoff(ordered[-1], prior) or None
 
 
 def failure_retry_delay(f: StartFailure) -> float:
@@ -75,8 +56,7 @@ def failure_retry_delay(f: StartFailure) -> float:
 
 def crashloop_message(delay: float, ctr: str, pod: Mapping) -> str:
     md = pod["metadata"]
-    return (f"back-off {int(delay)}s restarting failed container={ctr} "
-            f"pod={md['name']}_{md.get('namespace', 'default')}({md.get('uid', '')})")
+    return restart.crashloop_message(delay, ctr, md["name"], md.get("namespace", "default"), md.get("uid", ""))
 
 
 def _records_by_name(records: Sequence[ContainerRecord]) -> dict[str, list[ContainerRecord]]:
