@@ -357,6 +357,9 @@ def test_api_rejects_invalid_pods_with_kubernetes_messages(agent: Agent, case: s
     body = _base()
     mutate(body)
     api = ApiClient(str(agent.socket))
+    pods_dir = agent.root / "pods"
+    before = sorted(pods_dir.iterdir()) if pods_dir.exists() else []
+    rv_before = api.get("/api/v1/namespaces/default/pods")["metadata"]["resourceVersion"]
     with pytest.raises(ApiError) as info:
         api.post("/api/v1/namespaces/default/pods", body)
     status = info.value.status
@@ -366,7 +369,9 @@ def test_api_rejects_invalid_pods_with_kubernetes_messages(agent: Agent, case: s
     assert any(expected.split(": ", 1)[0] == c["field"] for c in status["details"]["causes"])
     with pytest.raises(ApiError):
         api.get(f"/api/v1/namespaces/default/pods/{body['metadata']['name']}")
-    assert not list((agent.root / "pods").glob("*")) if (agent.root / "pods").exists() else True
+    # Nothing was created: no new pod directory, no new object version.
+    assert (sorted(pods_dir.iterdir()) if pods_dir.exists() else []) == before
+    assert api.get("/api/v1/namespaces/default/pods")["metadata"]["resourceVersion"] == rv_before
 
 
 def test_host_reboot_rebuilds_the_sandbox(agent: Agent) -> None:
