@@ -119,21 +119,22 @@ class PodWorker:
                 await self._teardown(pod, grace=1 if self.terminal_reason else 2)
                 self._publish_status(pod)
             return None
-        if self.volume_paths is None:
-            try:
-                self.volume_paths = await asyncio.to_thread(setup_volumes, self.deps, pod)
-            except PodbayError as exc:
-                events.record(self.deps, pod, "Warning", "FailedMount", str(exc))
-                self._set_all_waiting(pod, "ContainerCreating", "")
-                self._publish_status(pod)
+        # Namespaces are pinned while the volumes are set up: the two are independent.
+        pinning = None if self.sandbox is not None else \
+            asyncio.ensure_future(asyncio.to_thread(prepare_sandbox, self.deps, pod))
+        try:
+            if not await self._ensure_volumes(pod):
                 return time.time() + 2.0
-            await asyncio.to_thread(self.evictions.track, pod, self.volume_paths)
-        elif any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
-            await asyncio.to_thread(projections.refresh_all, self.deps, pod, self.deps.cfg.pod_dir(self.uid))
+        finally:
+            if pinning is not None:
+                await asyncio.wait([pinning])
+                if pinning.exception() is None:
+                    self.sandbox = pinning.result()
+        if pinning is not None and pinning.exception() is not None:
+            raise pinning.exception()  # type: ignore[misc]
         network: asyncio.Future[Sandbox] | None = None
         if self.sandbox is None or not self.sandbox.ips:
-            if self.sandbox is None:
-                self.sandbox = await asyncio.to_thread(prepare_sandbox, self.deps, pod)
+            assert self.sandbox is not None
             # CNI ADD runs while the containers are created; they are started once it is done.
             network = asyncio.ensure_future(asyncio.to_thread(attach_network, self.deps, pod, self.sandbox))
         try:
@@ -145,6 +146,21 @@ class PodWorker:
             self.sandbox = network.result()
         self._publish_status(pod)
         return self._wake_at
+
+    async def _ensure_volumes(self, pod: dict[str, Any]) -> bool:
+        """Set up the pod's volumes once (idempotent), or refresh projected ones; False on a mount failure."""
+        if self.volume_paths is None:
+            try:
+                self.volume_paths = await asyncio.to_thread(setup_volumes, self.deps, pod)
+            except PodbayError as exc:
+                events.record(self.deps, pod, "Warning", "FailedMount", str(exc))
+                self._set_all_waiting(pod, "ContainerCreating", "")
+                self._publish_status(pod)
+                return False
+            await asyncio.to_thread(self.evictions.track, pod, self.volume_paths)
+        elif any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
+            await asyncio.to_thread(projections.refresh_all, self.deps, pod, self.deps.cfg.pod_dir(self.uid))
+        return True
 
     async def _plan_and_execute(self, pod: dict[str, Any], network: asyncio.Future[Sandbox] | None) -> None:
         self._wake_at: float | None = None

@@ -571,17 +571,18 @@ def apply_cmd(files: tuple[str, ...]) -> None:
             failed = True
             continue
         doc = {**doc, "metadata": {**doc["metadata"], "namespace": ns}}
-        verb = "retrieving current configuration of"
+        verb = "creating"
         try:
+            # Create first (one round trip for the common case); an existing object is merged instead.
             try:
-                live = get_object(client, res, ns, name)
-            except ApiError as e:
-                if e.code != 404:
-                    raise
-                verb = "creating"
                 client.post(objects_path(res.plural, ns), merge.with_last_applied(doc))
                 out(f"{res.name_of(name)} created\n")
                 continue
+            except ApiError as e:
+                if e.code != 409:
+                    raise
+            verb = "retrieving current configuration of"
+            live = get_object(client, res, ns, name)
             new = merge.merged(live, doc)
             if not merge.changed(live, new):
                 out(f"{res.name_of(name)} unchanged\n")

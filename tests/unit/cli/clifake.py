@@ -149,6 +149,9 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                     return self._chunked(lines, "application/json")
                 if method == "POST":
                     pod = copy.deepcopy(body)
+                    if (ns, pod["metadata"]["name"]) in api.pods:
+                        return self._send(409, status(409, "AlreadyExists",
+                                                      f'pods "{pod["metadata"]["name"]}" already exists'))
                     pod["metadata"].setdefault("uid", "uid-new")
                     api.add(pod)
                     return self._send(201, pod)
