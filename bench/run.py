@@ -168,7 +168,8 @@ def main() -> int:
             results["podman"] = {"start_ms": statistics.median(s) * 1000,
                                  "teardown_ms": statistics.median(d) * 1000}
     finally:
-        subprocess.run(["umount", "-R", str(work)], capture_output=True)
+        from podbay.sys.mount import unmount_all_under
+        unmount_all_under(str(work))
         shutil.rmtree(work, ignore_errors=True)
     print(f"runs per side: {args.runs} (medians)")
     print(f"{'':10} {'start ms':>10} {'teardown ms':>12}")

@@ -187,7 +187,8 @@ def main() -> int:
         cpu = idle_cpu(agent, args.pods, args.idle)
     finally:
         agent.close()
-        subprocess.run(["umount", "-R", str(work)], capture_output=True)
+        from podbay.sys.mount import unmount_all_under
+        unmount_all_under(str(work))
         shutil.rmtree(work, ignore_errors=True)
     print(f"| I/O ({MIB} MiB, dd bs=1M, median of {args.runs}) | in a pod | on the host | ratio |")
     print("|---|---|---|---|")

@@ -403,3 +403,21 @@ def test_host_reboot_rebuilds_the_sandbox(agent: Agent) -> None:
     out = agent.pb("exec", "rebooted", "--", "hostname").stdout.strip()
     assert out == "rebooted"
     agent.pb("delete", "pod", "rebooted", "--now", "--wait")
+
+
+def test_second_agent_side_by_side_leaves_no_mount_after_stop(tmp_path: Path) -> None:
+    """Another agent with its own root, run dir, socket, bridge and subnet; a clean stop leaves nothing mounted."""
+    from e2e_harness import Agent as Harness
+
+    from podbay.sys.mount import mounts_under
+
+    second = Harness(tmp_path)
+    second.root.mkdir(parents=True)
+    second.start()
+    try:
+        assert second.pb("get", "pods").returncode == 0
+        assert str(second.root.resolve()) in mounts_under(str(second.root.resolve()))  # shared self-bind
+    finally:
+        second.kill(signal.SIGTERM)
+        subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)
+    assert mounts_under(str(second.root.resolve())) == []

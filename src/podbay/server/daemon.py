@@ -23,14 +23,14 @@ from podbay.agent.hub import Hub
 from podbay.agent.objects import ObjectService
 from podbay.agent.pods import PodService
 from podbay.core.ocispec import caps_from_mask
-from podbay.errors import PermanentError
+from podbay.errors import PermanentError, PodbayError
 from podbay.host.hostprep import choose_runtime, host_rlimit_nofile
 from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
 from podbay.runtime.oci import OciRuntime
 from podbay.runtime.service import ContainerRuntime
 from podbay.store.db import Store
-from podbay.sys.mount import make_rshared
+from podbay.sys.mount import make_rshared, mounts_under, umount
 
 log = logging.getLogger("podbay.agent")
 PR_SET_CHILD_SUBREAPER = 36
@@ -84,7 +84,8 @@ def build_deps(cfg: AgentConfig) -> Deps:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(d, 0o700)
     # Volumes live below the root: a shared root lets HostToContainer/Bidirectional propagation work.
-    make_rshared(str(cfg.root))
+    if make_rshared(str(cfg.root)):
+        (cfg.run_dir / "root-self-bind").write_text(str(cfg.root))
     runtime_name = cfg.runtime or choose_runtime()
     oci = OciRuntime(_runtime_binary(runtime_name), cfg.run_dir / "runtime" / runtime_name)
     runtime = ContainerRuntime(oci, cfg.conmon, cfg.root / "containers", cfg.run_dir / "exits",
@@ -137,8 +138,20 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
         await runner.cleanup()
         await pods.stop()
         deps.store.close()
+        _release_root_bind(cfg)
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
+
+
+def _release_root_bind(cfg: AgentConfig) -> None:
+    """Undo the agent's self-bind of the state root when nothing runs below it any more (no pod):
+    with pods still running it stays, so their mounts keep their propagation."""
+    marker = cfg.run_dir / "root-self-bind"
+    root = str(cfg.root.resolve())
+    if marker.exists() and mounts_under(root) == [root]:
+        with contextlib.suppress(PodbayError):
+            umount(root)
+        marker.unlink(missing_ok=True)
 
 
 def run_agent(opts: dict[str, Any]) -> int:
