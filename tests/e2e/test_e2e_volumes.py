@@ -243,3 +243,25 @@ def test_writable_layer_over_ephemeral_storage_limit_is_evicted(agent: Agent) ->
     assert pod["status"]["message"] == \
         "Pod ephemeral local storage usage exceeds the total limit of containers 1Mi. "
     agent.pb("delete", "pod", "rootfs-hog", "--now", "--wait")
+
+
+@pytest.mark.parametrize(("mode", "sub_writable"), [("Disabled", True), ("Enabled", False), ("IfPossible", False)])
+def test_recursive_read_only(agent: Agent, tmp_path: Path, mode: str, sub_writable: bool) -> None:
+    from podbay.sys.mount import mount, umount
+
+    src = tmp_path / "tree"
+    (src / "sub").mkdir(parents=True)
+    mount("tmpfs", str(src / "sub"), "tmpfs", 0, "size=1m")
+    try:
+        name = f"rro-{mode.lower()}"
+        ctr = {"name": "c", "image": "busybox:1.35", "command": SLEEP,
+               "volumeMounts": [{"name": "h", "mountPath": "/v", "readOnly": True, "recursiveReadOnly": mode}]}
+        agent.pb("apply", "-f", "-", input=pod_manifest(name, [ctr], [{"name": "h", "hostPath": {"path": str(src)}}]))
+        agent.wait_for(name, running)
+        top = agent.pb("exec", name, "--", "touch", "/v/top", check=False)
+        sub = agent.pb("exec", name, "--", "touch", "/v/sub/x", check=False)
+        assert top.returncode != 0 and "Read-only file system" in top.stderr
+        assert (sub.returncode == 0) == sub_writable
+        agent.pb("delete", "pod", name, "--now", "--wait")
+    finally:
+        umount(str(src / "sub"))

@@ -79,6 +79,7 @@ class MountSpec:
     options: tuple[str, ...] = ()
     readonly: bool = False
     propagation: str = "None"
+    recursive_readonly: bool = False   # "rro": sub-mounts read-only too (mount_setattr, kernel >= 5.12)
 
     def oci(self) -> dict[str, Any]:
         opts = list(self.options)
@@ -88,6 +89,8 @@ class MountSpec:
             opts = ["rbind", PROPAGATION[self.propagation]]
         if self.readonly and "ro" not in opts:
             opts.append("ro")
+        if self.recursive_readonly and "rro" not in opts:
+            opts.append("rro")
         return {"destination": self.destination, "type": self.type, "source": self.source, "options": opts}
 
 
@@ -320,14 +323,16 @@ def clean_mount_path(path: str) -> str:
 
 def volume_mount(volume_mount: Mapping[str, Any], host_path: str) -> MountSpec:
     """A MountSpec for a container volumeMount whose (subPath-resolved) host path is known."""
-    rro = volume_mount.get("recursiveReadOnly") or "Disabled"
-    if rro == "Enabled":
-        raise NotSupported("recursiveReadOnly: Enabled is not supported by podbay yet")
+    # crun 1.8 and runc 1.1 both apply "rro" with mount_setattr (kernel >= 5.12; this host runs 6.x), so
+    # IfPossible and Enabled both give a recursively read-only bind. API validation already requires
+    # readOnly and propagation None for them.
+    rro = (volume_mount.get("recursiveReadOnly") or "Disabled") in ("Enabled", "IfPossible")
     return MountSpec(
         destination=clean_mount_path(str(volume_mount.get("mountPath", ""))),
         source=host_path,
         readonly=bool(volume_mount.get("readOnly")),
         propagation=str(volume_mount.get("mountPropagation") or "None"),
+        recursive_readonly=rro and bool(volume_mount.get("readOnly")),
     )
 
 

@@ -217,8 +217,11 @@ def test_volume_mount_helper() -> None:
     m = volume_mount({"name": "v", "mountPath": "data/", "readOnly": True, "mountPropagation": "HostToContainer"}, "/h")
     assert m == MountSpec("/data", "/h", readonly=True, propagation="HostToContainer")
     assert clean_mount_path("/a//b/../c") == "/a/c"
-    with pytest.raises(NotSupported):
-        volume_mount({"mountPath": "/x", "readOnly": True, "recursiveReadOnly": "Enabled"}, "/h")
+    for mode in ("Enabled", "IfPossible"):
+        rro = volume_mount({"mountPath": "/x", "readOnly": True, "recursiveReadOnly": mode}, "/h")
+        assert rro.oci()["options"] == ["rbind", "rprivate", "ro", "rro"]
+    plain = volume_mount({"mountPath": "/x", "readOnly": True, "recursiveReadOnly": "Disabled"}, "/h")
+    assert plain.oci()["options"] == ["rbind", "rprivate", "ro"]
     assert order_mounts([MountSpec("/x/", "1"), MountSpec("/x", "2")]) == [MountSpec("/x", "2")]
 
 
