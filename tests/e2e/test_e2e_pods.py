@@ -421,3 +421,13 @@ def test_second_agent_side_by_side_leaves_no_mount_after_stop(tmp_path: Path) ->
         second.kill(signal.SIGTERM)
         subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)
     assert mounts_under(str(second.root.resolve())) == []
+
+
+def test_memory_limit_oom_kill_is_reported(agent: Agent) -> None:
+    ctr = {"name": "c", "image": "busybox:1.35", "command": ["dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"],
+           "resources": {"limits": {"memory": "32Mi"}}}
+    agent.pb("apply", "-f", "-", input=pod_manifest("oom", [ctr], restartPolicy="Never"))
+    pod = agent.wait_for("oom", lambda p: p["status"]["phase"] == "Failed")
+    term = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert term["exitCode"] == 137 and term["reason"] == "OOMKilled"
+    agent.pb("delete", "pod", "oom", "--now", "--wait")

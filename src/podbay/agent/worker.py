@@ -268,15 +268,12 @@ class PodWorker:
             else:
                 info_code, finished = info.code, info.finished_at
             reason = "Completed" if info_code == 0 else ("Error" if info_code is not None else "Unknown")
-            if info_code == 137 and self._oom_killed(rec):
+            if self.deps.runtime.oom_killed(rec.id):
                 reason = "OOMKilled"
             self.deps.store.put_container(rec.with_(state="exited", exit_code=info_code, reason=reason,
                                                     finished_at=finished))
             with contextlib.suppress(PodbayError):
                 cleanup_container(self.deps, rec.id)
-
-    def _oom_killed(self, rec: ContainerRecord) -> bool:
-        return False
 
     def _is_terminal(self, pod: dict[str, Any]) -> bool:
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):

@@ -91,6 +91,10 @@ class ContainerRuntime:
                     return ExitInfo(None, mtime)
         return None
 
+    def oom_killed(self, cid: str) -> bool:
+        """conmon watches the container's memory cgroup and drops an `oom` file in its persist dir."""
+        return (self.container_dir(cid) / "userdata" / "oom").exists()
+
     def is_running(self, conmon_pid: int | None, conmon_start: int | None) -> bool:
         return procfs.is_alive(conmon_pid, conmon_start)
 

@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from podbay.agent.pods import PodService
-from podbay.errors import NotFound
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
@@ -63,17 +62,18 @@ async def handle(request: web.Request, pods: PodService) -> web.StreamResponse:
                                       "or v4.channel.k8s.io")
     await ws.prepare(request)
     v5 = ws.ws_protocol == "v5.channel.k8s.io"
-    cmd, process_file = pods.deps.runtime.exec_argv(cid, list(argv), tty=tty)
+    try:
+        cmd, process_file = pods.deps.runtime.exec_argv(cid, list(argv), tty=tty)
+    except OSError:   # the container exited (and was cleaned up) between the lookup and now
+        await ws.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Failure",
+                                                         "message": "container not found"}).encode())
+        await ws.close()
+        return ws
     try:
         code = await (_run_tty(ws, cmd) if tty else _run_pipes(ws, cmd, want_stdin, v5))
-    except NotFound as exc:
-        await ws.send_bytes(bytes([ERROR]) + json.dumps({"metadata": {}, "status": "Failure",
-                                                         "message": str(exc)}).encode())
-        code = None
     finally:
         process_file.unlink(missing_ok=True)
-    if code is not None:
-        await ws.send_bytes(_status(code))
+    await ws.send_bytes(_status(code))
     await ws.close()
     return ws
 

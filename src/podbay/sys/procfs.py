@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 
 
-def start_time(pid: int) -> int | None:
-    """Field 22 of /proc/<pid>/stat (clock ticks since boot), or None if the process is gone."""
+def _stat_after_comm(pid: int) -> list[str]:
+    """Fields 3.. of /proc/<pid>/stat ([] if the process is gone)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read().decode(errors="replace")
     except OSError:
-        return None
+        return []
     # comm (field 2) may hold spaces and parentheses: split after the last ')'.
-    rest = data.rpartition(")")[2].split()
+    return data.rpartition(")")[2].split()
+
+
+def start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot), or None if the process is gone."""
+    rest = _stat_after_comm(pid)
     try:
         return int(rest[19])
     except (IndexError, ValueError):
@@ -21,12 +26,8 @@ def start_time(pid: int) -> int | None:
 
 
 def state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    rest = data.rpartition(")")[2].split()
+    """Field 3 (R, S, D, Z, ...), or None if the process is gone."""
+    rest = _stat_after_comm(pid)
     return rest[0] if rest else None
 
 
