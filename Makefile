@@ -65,8 +65,11 @@ test: | deps host-prep test-image lint
 demo: | deps host-prep test-image
 	scripts/demo.sh
 
-bench: | venv
+# Byte-compile first: with PYTHONDONTWRITEBYTECODE set, a stale .pyc would be recompiled at every CLI start.
+bench: | venv host-prep test-image
+	$(PY) -m compileall -q src >/dev/null
 	$(PY) bench/run.py
+	$(PY) bench/volumes.py
 
 clean:
 	rm -rf $(WORK)
