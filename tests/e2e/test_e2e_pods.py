@@ -431,3 +431,31 @@ def test_memory_limit_oom_kill_is_reported(agent: Agent) -> None:
     term = pod["status"]["containerStatuses"][0]["state"]["terminated"]
     assert term["exitCode"] == 137 and term["reason"] == "OOMKilled"
     agent.pb("delete", "pod", "oom", "--now", "--wait")
+
+
+def test_orphans_left_by_a_crash_are_collected_at_start(agent: Agent) -> None:
+    """A pod whose record vanished (as if the agent died mid-create/teardown) is cleaned at the next start."""
+    import sqlite3
+
+    agent.pb("apply", "-f", "-", input=pod_manifest(
+        "orphan", [{"name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"]}],
+        [{"name": "m", "emptyDir": {"medium": "Memory"}}]))
+    pod = agent.wait_for("orphan", running)
+    uid = pod["metadata"]["uid"]
+    cid = pod["status"]["containerStatuses"][0]["containerID"].split("//", 1)[1]
+    agent.kill(signal.SIGKILL)
+    db = sqlite3.connect(agent.root / "state.db")
+    db.execute("DELETE FROM containers WHERE pod_uid=?", (uid,))
+    db.execute("DELETE FROM objects WHERE uid=?", (uid,))
+    db.commit()
+    db.close()
+    agent.start()
+    from podbay.sys.mount import mounts_under
+    deadline = time.monotonic() + 10
+    while (agent.root / "containers" / cid).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (agent.root / "containers" / cid).exists()
+    assert not (agent.root / "pods" / uid).exists() and not mounts_under(str(agent.root / "pods" / uid))
+    assert not (agent.run_dir / "ns" / uid).exists()
+    assert not conmon_pids_for(agent.root) or all(
+        cid not in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in conmon_pids_for(agent.root))

@@ -14,6 +14,7 @@ from podbay.agent import projections
 from podbay.agent.deps import Deps
 from podbay.agent.events import iso
 from podbay.agent.eviction import EvictionManager
+from podbay.agent.gc import collect_orphans
 from podbay.agent.worker import PodWorker
 from podbay.api.defaults import default_pod
 from podbay.api.validation import validate_pod, validate_pod_update
@@ -43,6 +44,8 @@ class PodService:
         if previous is not None and previous != boot:
             await asyncio.to_thread(self._after_reboot)
         self.deps.store.set_meta("boot_id", boot)
+        # Before any worker runs: the store is the whole truth then, and nothing is being created.
+        await asyncio.to_thread(collect_orphans, self.deps)
         for pod in self.deps.store.list_objects("Pod"):
             self._spawn(pod["metadata"]["uid"])
         self._watch_exits()

@@ -52,6 +52,11 @@ class OciRuntime:
         except ValueError:
             return None
 
+    def list_ids(self) -> list[str]:
+        """Ids of every container this runtime root knows (any state)."""
+        res = run([*self.base(), "list", "--quiet"], timeout=10, check=False)
+        return [line.strip() for line in res.stdout.splitlines() if line.strip()] if res.rc == 0 else []
+
     def exec_argv(self, cid: str, argv: list[str], *, tty: bool, env: list[str] | None = None,
                   cwd: str | None = None) -> list[str]:
         cmd = [*self.base(), "exec"]
