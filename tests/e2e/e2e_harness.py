@@ -43,6 +43,7 @@ class Agent:
         self.subnet = f"10.{random.randrange(200, 250)}.{random.randrange(0, 255)}.0/24"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = base / "agent.log"
+        self.extra_args: list[str] = []
 
     @property
     def env(self) -> dict[str, str]:
@@ -54,7 +55,7 @@ class Agent:
             self.socket.unlink()
         with self.log.open("ab") as logf:
             self.proc = subprocess.Popen(
-                [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet],
+                [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet, *self.extra_args],
                 env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import Agent, pod_manifest
+from e2e_harness import PODBAY, Agent, pod_manifest
 
 from podbay.sys.mount import mounts_under
 
@@ -459,3 +459,40 @@ def test_orphans_left_by_a_crash_are_collected_at_start(agent: Agent) -> None:
     assert not (agent.run_dir / "ns" / uid).exists()
     assert not conmon_pids_for(agent.root) or all(
         cid not in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in conmon_pids_for(agent.root))
+
+
+def test_container_logs_rotate_like_the_kubelet(tmp_path: Path) -> None:
+    """A second agent with a 16Ki log limit and a 0.3 s check: rotation, gzip, and `logs -f` across it."""
+    from e2e_harness import Agent as Harness
+
+    second = Harness(tmp_path)
+    second.root.mkdir(parents=True)
+    second.pb("image", "load", str(Path(__file__).parents[2] / "_work" / "busybox-1.35.tar"))
+    second.extra_args = ["--container-log-max-size", "16Ki", "--container-log-max-files", "3",
+                         "--container-log-monitor-interval", "0.3"]
+    second.start()
+    try:
+        chatty = {"name": "c", "image": "busybox:1.35",
+                  "command": ["sh", "-c", "i=0; while [ $i -lt 4000 ]; do echo line-$i; i=$((i+1)); "
+                                          "[ $((i % 100)) = 0 ] && sleep 0.05; done; sleep 3600"]}
+        second.pb("apply", "-f", "-", input=pod_manifest("chatty", [chatty]))
+        follow = subprocess.Popen([*PODBAY, "logs", "-f", "chatty"], env=second.env, stdout=subprocess.PIPE,
+                                  text=True)
+        pod = second.wait_for("chatty", running)
+        log_dir = second.root / "logs" / f"default_chatty_{pod['metadata']['uid']}" / "c"
+        deadline = time.monotonic() + 30
+        seen: list[str] = []
+        assert follow.stdout is not None
+        while time.monotonic() < deadline and len(seen) < 4000:
+            seen.append(follow.stdout.readline().strip())
+        follow.kill()
+        follow.wait()
+        follow.stdout.close()
+        assert seen == [f"line-{i}" for i in range(4000)]   # nothing lost or repeated across rotations
+        files = sorted(p.name for p in log_dir.iterdir())
+        assert "0.log" in files and len(files) <= 3
+        assert any(f.endswith(".gz") for f in files) and any(f.count(".") == 2 for f in files)
+        second.pb("delete", "pod", "chatty", "--now", "--wait")
+    finally:
+        second.kill(signal.SIGTERM)
+        subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)

@@ -26,6 +26,9 @@ class AgentConfig:
     node_name: str = field(default_factory=gethostname)
     allowed_host_paths: tuple[str, ...] = ()   # empty = all allowed
     resync_seconds: float = 10.0
+    container_log_max_size: int = 10 * 1024 * 1024   # kubelet containerLogMaxSize
+    container_log_max_files: int = 5                 # kubelet containerLogMaxFiles
+    container_log_monitor_seconds: float = 10.0      # kubelet containerLogMonitorInterval
 
     @property
     def socket_path(self) -> Path:

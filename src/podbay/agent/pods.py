@@ -15,6 +15,7 @@ from podbay.agent.deps import Deps
 from podbay.agent.events import iso
 from podbay.agent.eviction import EvictionManager
 from podbay.agent.gc import collect_orphans
+from podbay.agent.logrotate import rotate_logs
 from podbay.agent.worker import PodWorker
 from podbay.api.defaults import default_pod
 from podbay.api.validation import validate_pod, validate_pod_update
@@ -33,6 +34,7 @@ class PodService:
         self.workers: dict[str, PodWorker] = {}
         self._inotify: Inotify | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self._rotator: asyncio.Task[None] | None = None
         self.evictions = EvictionManager(self.evict_pod)
 
     # ------------------------------------------------------------------ lifecycle
@@ -50,6 +52,16 @@ class PodService:
             self._spawn(pod["metadata"]["uid"])
         self._watch_exits()
         self._reaper = asyncio.create_task(self._reap_monitors())
+        self._rotator = asyncio.create_task(self._rotate_logs())
+
+    async def _rotate_logs(self) -> None:
+        while True:
+            await asyncio.sleep(self.deps.cfg.container_log_monitor_seconds)
+            try:
+                await asyncio.to_thread(rotate_logs, self.deps, self.deps.cfg.container_log_max_size,
+                                        self.deps.cfg.container_log_max_files)
+            except OSError as exc:
+                log.warning("log rotation failed: %s", exc)
 
     async def _reap_monitors(self) -> None:
         """As child subreaper we inherit conmon monitors: collect the ones that exited (zombies only)."""
@@ -62,8 +74,9 @@ class PodService:
 
     async def stop(self) -> None:
         """Stop the workers only: containers, conmon and mounts stay as they are."""
-        if self._reaper is not None:
-            self._reaper.cancel()
+        for task in (self._reaper, self._rotator):
+            if task is not None:
+                task.cancel()
         self.evictions.close()
         if self._inotify is not None:
             asyncio.get_running_loop().remove_reader(self._inotify.fd)

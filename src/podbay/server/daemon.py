@@ -22,6 +22,7 @@ from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
 from podbay.agent.objects import ObjectService
 from podbay.agent.pods import PodService
+from podbay.api.quantity import to_bytes
 from podbay.core.ocispec import caps_from_mask
 from podbay.errors import PermanentError, PodbayError
 from podbay.host.hostprep import choose_runtime, host_rlimit_nofile
@@ -44,6 +45,14 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
     for key in ("runtime", "subnet", "bridge", "node_name"):
         if opts.get(key):
             kw[key] = str(opts[key])
+    if opts.get("container_log_max_size"):
+        kw["container_log_max_size"] = to_bytes(opts["container_log_max_size"])
+    if opts.get("container_log_max_files"):
+        if int(opts["container_log_max_files"]) < 2:
+            raise PermanentError("--container-log-max-files must be at least 2 (as the kubelet requires)")
+        kw["container_log_max_files"] = int(opts["container_log_max_files"])
+    if opts.get("container_log_monitor_interval"):
+        kw["container_log_monitor_seconds"] = float(opts["container_log_monitor_interval"])
     if opts.get("allowed_host_path"):
         kw["allowed_host_paths"] = tuple(opts["allowed_host_path"])
     return AgentConfig(**kw)
@@ -163,10 +172,10 @@ def run_agent(opts: dict[str, Any]) -> int:
     # conmon double-forks; as subreaper we collect its monitors quickly instead of PID 1 (slow here).
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    cfg = config_from_options(opts)
     try:
+        cfg = config_from_options(opts)
         asyncio.run(serve(cfg))
-    except PermanentError as exc:
+    except (PermanentError, ValueError) as exc:
         log.error("%s", exc)
         return 1
     return 0
@@ -187,6 +196,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--node-name", dest="node_name", help="node name (default: the host name)")
     ap.add_argument("--allowed-host-path", dest="allowed_host_path", action="append", default=[],
                     help="allowed hostPath prefix (repeatable; default: all)")
+    ap.add_argument("--container-log-max-size", dest="container_log_max_size",
+                    help="rotate a container log at this size (quantity, default 10Mi)")
+    ap.add_argument("--container-log-max-files", dest="container_log_max_files", type=int,
+                    help="log files kept per container, the live one included (default 5)")
+    ap.add_argument("--container-log-monitor-interval", dest="container_log_monitor_interval", type=float,
+                    help="seconds between log size checks (default 10)")
     return run_agent(vars(ap.parse_args(argv)))
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from aiohttp import web
 
@@ -81,27 +82,49 @@ async def handle(request: web.Request, pods: PodService) -> web.StreamResponse:
 
 async def _follow(resp: web.StreamResponse, pods: PodService, rec: ContainerRecord, path: Path, pos: int,
                   timestamps: bool, parser: crilog.CriParser) -> None:
+    """Stream what is appended; across a rotation, finish the renamed file (still open) first."""
     buf = b""
-    while True:
-        try:
-            with path.open("rb") as f:
-                f.seek(pos)
-                chunk = f.read()
-        except OSError:
-            chunk = b""
-        if chunk:
-            pos += len(chunk)
-            buf += chunk
-            complete, sep, buf = buf.rpartition(b"\n")
-            if sep:
-                for line in parser.feed(complete.decode(errors="replace").splitlines()):
+    f = _open_at(path, pos)
+    try:
+        while True:
+            chunk = f.read() if f is not None else b""
+            if chunk:
+                buf += chunk
+                complete, sep, buf = buf.rpartition(b"\n")
+                if sep:
+                    for line in parser.feed(complete.decode(errors="replace").splitlines()):
+                        await resp.write(crilog.render(line, timestamps).encode())
+                continue
+            if f is None or _inode(path) not in (None, os.fstat(f.fileno()).st_ino):
+                if f is not None:   # rotated: the old file is drained, go on with the new one
+                    f.close()
+                f = _open_at(path, 0)
+                if f is not None:
+                    continue
+            if not _still_running(pods, rec):
+                for line in parser.flush():
                     await resp.write(crilog.render(line, timestamps).encode())
-            continue
-        if not _still_running(pods, rec):
-            for line in parser.flush():
-                await resp.write(crilog.render(line, timestamps).encode())
-            return
-        await asyncio.sleep(FOLLOW_POLL)
+                return
+            await asyncio.sleep(FOLLOW_POLL)
+    finally:
+        if f is not None:
+            f.close()
+
+
+def _open_at(path: Path, pos: int) -> BinaryIO | None:
+    try:
+        f = path.open("rb")
+    except OSError:
+        return None
+    f.seek(pos)
+    return f
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
 
 
 def _still_running(pods: PodService, rec: ContainerRecord) -> bool:
