@@ -215,6 +215,9 @@ class PodWorker:
                 self.waiting[name] = Waiting(res.reason, res.message)
                 events.record(self.deps, pod, "Warning", "Failed", f"Error: {res.message}",
                               f"spec.containers{{{name}}}")
+                # Sync again soon: the status moves on to the back-off reason (e.g. ImagePullBackOff).
+                soon = time.time() + 1.0
+                self._wake_at = soon if self._wake_at is None else min(self._wake_at, soon)
             elif isinstance(res, BaseException):
                 log.error("starting %s/%s failed: %r", pod["metadata"]["name"], name, res)
                 self.waiting[name] = Waiting("ContainerCreating", str(res))

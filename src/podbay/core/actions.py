@@ -84,7 +84,9 @@ def _may_start(name: str, failures: Mapping[str, StartFailure], now: float, plan
     due = f.at + failure_retry_delay(f)
     if now >= due:
         return True
-    reason = "ImagePullBackOff" if f.reason in ("ErrImagePull", "ImagePullBackOff") and f.count > 1 else f.reason
+    # As the kubelet: the failed pull itself reports ErrImagePull; every sync inside the back-off
+    # window after it reports ImagePullBackOff.
+    reason = "ImagePullBackOff" if f.reason in ("ErrImagePull", "ImagePullBackOff") else f.reason
     plan.waiting[name] = Waiting(reason, f.message)
     plan.later(due)
     return False

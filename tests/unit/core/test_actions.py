@@ -218,7 +218,9 @@ def test_err_image_pull_then_image_pull_backoff() -> None:
     p = pod(["a"])
     f1 = StartFailure("ErrImagePull", "image not found", 1, T0)
     a = compute_pod_actions(p, [], {"a": f1}, T0 + 1)
-    assert a.start == () and a.waiting["a"].reason == "ErrImagePull" and a.wake_at == T0 + 10
+    # The pull failure itself showed ErrImagePull (the worker's result); waiting inside the back-off is
+    # ImagePullBackOff, as in the kubelet (EnsureImageExists: IsInBackOffSince -> ErrImagePullBackOff).
+    assert a.start == () and a.waiting["a"].reason == "ImagePullBackOff" and a.wake_at == T0 + 10
     assert compute_pod_actions(p, [], {"a": f1}, T0 + 10).start == ("a",)
     f2 = StartFailure("ErrImagePull", "image not found", 2, T0 + 10)
     a = compute_pod_actions(p, [], {"a": f2}, T0 + 11)
