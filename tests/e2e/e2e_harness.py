@@ -90,8 +90,11 @@ class Agent:
             res = self.pb("get", "pod", name, "-n", ns, "-o", "json", check=False)
             if res.returncode == 0:
                 last = json.loads(res.stdout)
-                if pred(last):
-                    return last
+                try:
+                    if pred(last):
+                        return last
+                except (KeyError, IndexError):
+                    pass   # a status still being filled in (no containerStatuses yet)
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for pod {name}: {json.dumps(last.get('status'), indent=1)}")
 

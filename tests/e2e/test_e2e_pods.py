@@ -231,17 +231,20 @@ def test_share_process_namespace(agent: Agent) -> None:
     agent.pb("delete", "pod", "spn", "nospn", "--now", "--wait")
 
 
+def _waiting(pod: dict[str, Any]) -> str:
+    cs = (pod.get("status", {}).get("containerStatuses") or [{}])[0]
+    return str((cs.get("state") or {}).get("waiting", {}).get("reason", ""))
+
+
 def test_missing_image_is_err_image_pull_then_back_off(agent: Agent) -> None:
     agent.pb("apply", "-f", "-", input=pod_manifest(
         "noimage", [{"name": "c", "image": "example.invalid/nope:1", "command": ["true"]}]))
-    pod = agent.wait_for("noimage", lambda p: "waiting" in p["status"]["containerStatuses"][0]["state"]
-                         and p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "ErrImagePull")
+    pod = agent.wait_for("noimage", lambda p: _waiting(p) in ("ErrImagePull", "ImagePullBackOff"))
     msg = pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
     assert "example.invalid/nope:1" in msg and "not found" in msg
     # One second after the failed pull the status moves on to the back-off, as with the kubelet.
     assert agent.pb("get", "pod", "noimage").stdout.split()[7] in ("ErrImagePull", "ImagePullBackOff")
-    agent.wait_for("noimage", lambda p: p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
-                   == "ImagePullBackOff", timeout=5)
+    agent.wait_for("noimage", lambda p: _waiting(p) == "ImagePullBackOff", timeout=5)
     agent.pb("delete", "pod", "noimage", "--now", "--wait")
 
 
