@@ -461,6 +461,7 @@ def test_orphans_left_by_a_crash_are_collected_at_start(agent: Agent) -> None:
     assert not (agent.root / "containers" / cid).exists()
     assert not (agent.root / "pods" / uid).exists() and not mounts_under(str(agent.root / "pods" / uid))
     assert not (agent.run_dir / "ns" / uid).exists()
+    assert not any(Path(f"/sys/fs/cgroup/{c}/podbay/pod{uid}").exists() for c in ("memory", "pids", "cpu"))
     assert not conmon_pids_for(agent.root) or all(
         cid not in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in conmon_pids_for(agent.root))
 

@@ -18,6 +18,7 @@ from podbay.agent.deps import Deps
 from podbay.agent.sandbox import teardown_volumes
 from podbay.errors import PodbayError
 from podbay.network import namespaces
+from podbay.sys import cgroups
 
 log = logging.getLogger("podbay.gc")
 
@@ -52,6 +53,13 @@ def collect_orphans(deps: Deps) -> list[str]:
                 teardown_volumes(deps, pod_dir.name)
                 shutil.rmtree(pod_dir)
                 removed.append(f"pod dir {pod_dir.name}")
+    # Empty pod cgroups of pods that are gone (rmdir only succeeds on empty ones: a cgroup another
+    # agent's running pod uses is never touched).
+    pod_cgroups = {cg.name for h in cgroups.hierarchies() if (h / "podbay").is_dir()
+                   for cg in (h / "podbay").glob("pod*")}
+    for name in sorted(pod_cgroups):
+        if name[3:] not in known_pods and not cgroups.remove_tree(f"podbay/{name}"):
+            removed.append(f"cgroup {name}")
     for line in removed:
         log.info("removed orphaned %s", line)
     return removed
