@@ -171,6 +171,7 @@ def main() -> int:
         from podbay.sys.mount import unmount_all_under
         unmount_all_under(str(work))
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree("/run/podbay-bench", ignore_errors=True)
     print(f"runs per side: {args.runs} (medians)")
     print(f"{'':10} {'start ms':>10} {'teardown ms':>12}")
     for name, r in results.items():

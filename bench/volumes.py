@@ -190,6 +190,7 @@ def main() -> int:
         from podbay.sys.mount import unmount_all_under
         unmount_all_under(str(work))
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree("/run/podbay-vbench", ignore_errors=True)
     print(f"| I/O ({MIB} MiB, dd bs=1M, median of {args.runs}) | in a pod | on the host | ratio |")
     print("|---|---|---|---|")
     print("\n".join(rows))

@@ -16,6 +16,7 @@ cleanup() {
   "${PB[@]}" delete pod my-podzz --now --wait >/dev/null 2>&1 || true
   kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null || true
   ip link del podbay-demo0 2>/dev/null || true
+  rm -rf "$PODBAY_RUN_DIR"
 }
 trap cleanup EXIT
 for _ in $(seq 100); do [ -S "$PODBAY_SOCKET" ] && break; sleep 0.1; done

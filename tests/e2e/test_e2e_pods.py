@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -424,6 +425,7 @@ def test_second_agent_side_by_side_leaves_no_mount_after_stop(tmp_path: Path) ->
     finally:
         second.kill(signal.SIGTERM)
         subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)
+        shutil.rmtree(second.run_dir, ignore_errors=True)
     assert mounts_under(str(second.root.resolve())) == []
 
 
@@ -501,3 +503,4 @@ def test_container_logs_rotate_like_the_kubelet(tmp_path: Path) -> None:
     finally:
         second.kill(signal.SIGTERM)
         subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)
+        shutil.rmtree(second.run_dir, ignore_errors=True)
