@@ -504,3 +504,17 @@ def test_container_logs_rotate_like_the_kubelet(tmp_path: Path) -> None:
         second.kill(signal.SIGTERM)
         subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)
         shutil.rmtree(second.run_dir, ignore_errors=True)
+
+
+def test_a_second_delete_shortens_the_grace_period(agent: Agent) -> None:
+    stubborn = {"name": "c", "image": "busybox:1.35", "command": ["sh", "-c", "trap '' TERM; sleep 3600"]}
+    body = json.loads(pod_manifest("stubborn", [stubborn]))
+    body["spec"]["terminationGracePeriodSeconds"] = 60
+    agent.pb("apply", "-f", "-", input=json.dumps(body))
+    agent.wait_for("stubborn", running)
+    agent.pb("delete", "pod", "stubborn", "--wait=false")          # 60 s grace: TERM is ignored
+    time.sleep(1)
+    assert agent.pb("get", "pod", "stubborn").returncode == 0
+    t0 = time.monotonic()
+    agent.pb("delete", "pod", "stubborn", "--now", "--wait")       # grace 1: SIGKILL comes forward
+    assert time.monotonic() - t0 < 10

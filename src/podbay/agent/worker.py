@@ -12,6 +12,7 @@ import contextlib
 import copy
 import json
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -326,8 +327,30 @@ class PodWorker:
         # The infra process goes last: when PID 1 of a shared PID namespace dies, the kernel SIGKILLs the rest.
         for group in ([r for r in live if r.kind != "infra"], [r for r in live if r.kind == "infra"]):
             if group:
-                await asyncio.gather(*(asyncio.to_thread(self.deps.runtime.stop, r.id, grace, r.conmon_pid)
+                await self._stop_group(group, grace)
+
+    async def _stop_group(self, group: list[ContainerRecord], grace: float) -> None:
+        """Stop containers in parallel; a later delete with a shorter grace period (e.g. --now or
+        --force after a plain delete) brings the SIGKILL forward, as the kubelet honours it."""
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*(
+            asyncio.to_thread(self.deps.runtime.stop, r.id, grace, r.conmon_pid) for r in group)))
+        kill_at: float | None = None
+        while not stopping.done():
+            self.wake.clear()
+            waker: asyncio.Future[Any] = asyncio.ensure_future(self.wake.wait())
+            timeout = None if kill_at is None else max(0.0, kill_at - time.monotonic())
+            await asyncio.wait({stopping, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            waker.cancel()
+            if kill_at is not None and time.monotonic() >= kill_at:
+                await asyncio.gather(*(asyncio.to_thread(self.deps.runtime.signal, r.id, signal.SIGKILL)
                                        for r in group))
+                kill_at = None
+                continue
+            shorter = ((self._load() or {}).get("metadata") or {}).get("deletionGracePeriodSeconds")
+            if shorter is not None and float(shorter) < grace:
+                grace = float(shorter)
+                kill_at = time.monotonic() + grace
+        await stopping
 
     async def _terminate_safely(self, pod: dict[str, Any]) -> bool:
         """Terminate; on a failure (a busy mount, a CNI error) record it and retry after a pause."""
