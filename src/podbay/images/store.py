@@ -29,6 +29,7 @@ from typing import Any
 from podbay.errors import Conflict, NotFound, PermanentError
 from podbay.images import archive, changes, reference
 from podbay.images.layers import HashingReader, decompressed, extract_layer
+from podbay.sys.fileio import atomic_write
 from podbay.sys.mount import mounts
 
 _GARBAGE = "_garbage"  # in-memory only: paths to delete once the new state is written
@@ -76,19 +77,7 @@ class ImageStore:
         return state  # type: ignore[no-any-return]
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".refs-", dir=self.root)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(state, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self._refs_file)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write(self._refs_file, json.dumps(state, indent=1, sort_keys=True).encode(), 0o644, fsync=True)
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,24 +12,12 @@ from typing import Any
 from podbay.errors import NetworkFailure, RuntimeFailure
 from podbay.network import cniconf
 from podbay.network.cniconf import NetworkList
+from podbay.sys.fileio import atomic_write
 from podbay.sys.mount import fs_type_magic
 from podbay.sys.run import run
 
 NSFS_MAGIC = 0x6E736673
 PLUGIN_TIMEOUT = 60.0
-
-
-def _atomic_write(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quiet(tmp)
-        raise
 
 
 def _unlink_quiet(path: str) -> None:
@@ -71,7 +58,7 @@ class CniNetwork:
         if cniconf.first_config_file(os.listdir(self.conf_dir)) is None:
             conf = cniconf.default_conflist(self.network_name, self.bridge, self.subnet,
                                             str(self.cache_dir / "ipam"))
-            _atomic_write(self.conf_dir / "10-podbay.conflist",
+            atomic_write(self.conf_dir / "10-podbay.conflist",
                           (json.dumps(conf, indent=2) + "\n").encode(), 0o644)
         return self.load_config()
 
@@ -163,7 +150,7 @@ class CniNetwork:
             prev = self._add_chain(net, container_id, netns, ifname, env_args, caps)
             lo.result()
         record = cniconf.cache_record(net, container_id, ifname, netns, pairs, caps, prev)
-        _atomic_write(self.cache_path(net.name, container_id, ifname), json.dumps(record).encode(), 0o600)
+        atomic_write(self.cache_path(net.name, container_id, ifname), json.dumps(record).encode(), 0o600)
         return prev
 
     def _add_chain(self, net: NetworkList, container_id: str, netns: str, ifname: str, env_args: str,

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from podbay.errors import PermanentError
+from podbay.sys.fileio import atomic_write
 
 CLUSTER_DOMAIN = "cluster.local"
 HOSTNAME_MAX = 63
@@ -200,18 +200,7 @@ class PodFiles:
 
 
 def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            os.fchmod(f.fileno(), mode)  # fchmod: the process umask must not narrow it
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, text.encode(), mode)
 
 
 def write_pod_files(

@@ -20,6 +20,7 @@ from podbay.errors import RuntimeFailure
 from podbay.runtime.conmon import ConmonPaths, Launched, conmon_argv, launch
 from podbay.runtime.oci import OciRuntime
 from podbay.sys import cgroups, procfs
+from podbay.sys.fileio import atomic_write
 from podbay.sys.mount import mounts_under
 
 
@@ -56,9 +57,7 @@ class ContainerRuntime:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             (self.exit_dir / cid).unlink()
-        tmp = paths.bundle / "config.json.tmp"
-        tmp.write_text(json.dumps(spec))
-        os.replace(tmp, paths.bundle / "config.json")
+        atomic_write(paths.bundle / "config.json", json.dumps(spec).encode())
         argv = conmon_argv(self.conmon, self.oci.binary, self.oci.root, cid, name, paths)
         return launch(argv, before_start=lambda pid: cgroups.move_to(pid, self.conmon_cgroup))
 
