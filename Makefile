@@ -11,7 +11,7 @@ PYTEST := $(VENV)/bin/pytest
 WORK := _work
 TEST_IMAGE := $(WORK)/busybox-1.35.tar
 
-.PHONY: help deps venv host-prep doctor test-image lint unit test demo bench clean
+.PHONY: help deps bench-deps venv host-prep doctor test-image lint unit test demo bench clean
 
 help:
 	@echo "targets:"
@@ -66,7 +66,10 @@ demo: | deps host-prep test-image
 	scripts/demo.sh
 
 # Byte-compile first: with PYTHONDONTWRITEBYTECODE set, a stale .pyc would be recompiled at every CLI start.
-bench: | venv host-prep test-image
+bench-deps:
+	scripts/install-deps.sh --bench
+
+bench: | bench-deps host-prep test-image
 	$(PY) -m compileall -q src >/dev/null
 	$(PY) bench/run.py
 	$(PY) bench/volumes.py

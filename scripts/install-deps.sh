@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh            system packages + venv
 #   scripts/install-deps.sh --system   system packages only
 #   scripts/install-deps.sh --venv     venv only
+#   scripts/install-deps.sh --bench    system packages + the benchmarks' peers (podman, wrk, iperf3) + venv
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,9 +17,13 @@ PYTHON=${PYTHON:-python3}
 # and dpkg aborts (PLATFORM.md §1). No kmod: the kernel has no loadable modules.
 PACKAGES=(
   crun runc conmon containernetworking-plugins
-  iproute2 iptables busybox-static catatonit util-linux procps
+  iproute2 iptables nftables conntrack busybox-static catatonit util-linux procps
+  skopeo docker-registry debootstrap apache2-utils curl
+  golang-github-opencontainers-specs-dev
   make python3
 )
+# Only the benchmarks need the peers they are compared with and the load generators.
+BENCH_PACKAGES=(podman wrk iperf3)
 
 log() { printf 'install-deps: %s\n' "$*"; }
 
@@ -85,5 +90,6 @@ case "${1:-all}" in
   all) install_system; install_venv ;;
   --system) install_system ;;
   --venv) install_venv ;;
-  *) echo "usage: $0 [--system|--venv]" >&2; exit 2 ;;
+  --bench) install_system; apt_install "${BENCH_PACKAGES[@]}"; install_venv ;;
+  *) echo "usage: $0 [--system|--venv|--bench]" >&2; exit 2 ;;
 esac
