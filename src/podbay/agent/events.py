@@ -4,29 +4,46 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from podbay.agent.deps import Deps
+from podbay.store.db import Store
 
 
 def iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def record(deps: Deps, pod: dict[str, Any], type_: str, reason: str, message: str,
-           field_path: str = "") -> None:
+def event_body(pod: Mapping[str, Any], type_: str, reason: str, message: str, field_path: str,
+               node_name: str, now: float) -> dict[str, Any]:
     md = pod["metadata"]
-    now = iso(time.time())
+    stamp = iso(now)
     involved: dict[str, Any] = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"],
                                 "uid": md["uid"], "apiVersion": "v1"}
     if field_path:
         involved["fieldPath"] = field_path
-    body = {
+    return {
         "kind": "Event", "apiVersion": "v1",
         "metadata": {"name": f"{md['name']}.{uuid.uuid4().hex[:16]}", "namespace": md["namespace"]},
         "involvedObject": involved, "reason": reason, "message": message, "type": type_,
-        "source": {"component": "podbay", "host": deps.cfg.node_name},
-        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-        "reportingComponent": "podbay", "reportingInstance": deps.cfg.node_name,
+        "source": {"component": "podbay", "host": node_name},
+        "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+        "reportingComponent": "podbay", "reportingInstance": node_name,
     }
-    deps.store.add_event(md["namespace"], md["name"], md["uid"], body)
+
+
+class StoreEvents:
+    """EventRecorder over the store's events table (deduplicated there, like the event correlator)."""
+
+    def __init__(self, store: Store, node_name: str, now: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.node_name = node_name
+        self.now = now
+
+    def record(self, pod: Mapping[str, Any], type_: str, reason: str, message: str, field_path: str = "") -> None:
+        md = pod["metadata"]
+        body = event_body(pod, type_, reason, message, field_path, self.node_name, self.now())
+        self.store.add_event(md["namespace"], md["name"], md["uid"], body)
+
+    def forget(self, uid: str) -> None:
+        self.store.delete_events_for(uid)

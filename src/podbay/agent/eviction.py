@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ class EvictionManager:
     def __init__(self, evict: Callable[[str, str], None]) -> None:
         self.evict = evict                       # (pod uid, message)
         self.monitor = UsageMonitor(on_change=self._changed)
-        self.pods: dict[str, dict[str, Any]] = {}
+        self.pods: dict[str, Mapping[str, Any]] = {}
         self.keys: dict[str, list[str]] = {}
         self.evicted: set[str] = set()
 
@@ -37,7 +37,13 @@ class EvictionManager:
     def close(self) -> None:
         self.monitor.close()
 
-    def track(self, pod: dict[str, Any], volume_paths: dict[str, str]) -> None:
+    async def track(self, pod: Mapping[str, Any], volume_paths: Mapping[str, str]) -> None:
+        await asyncio.to_thread(self._track, pod, volume_paths)
+
+    async def track_container(self, pod: Mapping[str, Any], name: str, upper_dir: Path, log_dir: Path) -> None:
+        await asyncio.to_thread(self._track_container, pod, name, upper_dir, log_dir)
+
+    def _track(self, pod: Mapping[str, Any], volume_paths: Mapping[str, str]) -> None:
         """Watch the pod's disk-backed volumes that a limit applies to (called in a thread: it walks)."""
         uid = pod["metadata"]["uid"]
         if uid in self.keys:
@@ -61,7 +67,7 @@ class EvictionManager:
             self.keys[uid] = keys
             self.check(uid)
 
-    def track_container(self, pod: dict[str, Any], name: str, upper_dir: Path, log_dir: Path) -> None:
+    def _track_container(self, pod: Mapping[str, Any], name: str, upper_dir: Path, log_dir: Path) -> None:
         """Account a new container attempt's writable layer and logs (only for pods with ephemeral limits)."""
         uid = pod["metadata"]["uid"]
         if uid not in self.pods or pod_ephemeral_limit(pod["spec"]) is None:
@@ -81,6 +87,7 @@ class EvictionManager:
         for key in self.keys.pop(uid, []):
             self.monitor.unwatch(key)
         self.pods.pop(uid, None)
+        self.evicted.discard(uid)
 
     def usage(self, uid: str) -> dict[str, int]:
         out = {}

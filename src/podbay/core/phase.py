@@ -376,16 +376,43 @@ def _with_times(conds: list[dict[str, Any]], old: Sequence[Mapping[str, Any]], n
     return out
 
 
+# Conditions the kubelet owns (kubetypes.PodConditionByKubelet); any other type (a readiness gate
+# patched in by a controller) is kept as it is.
+KUBELET_CONDITIONS = ("PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers")
+
+
+def _pod_ready(pod: Mapping[str, Any], containers_ready: Mapping[str, Any],
+               conditions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """GeneratePodReadyCondition: ContainersReady, then every spec.readinessGates condition."""
+    if containers_ready["status"] != "True":
+        return {**containers_ready, "type": "Ready"}
+    by_type = {c.get("type"): c for c in conditions}
+    unready = []
+    for gate in (pod.get("spec") or {}).get("readinessGates") or []:
+        ctype = str((gate or {}).get("conditionType", ""))
+        cond = by_type.get(ctype)
+        if cond is None:
+            unready.append(f'corresponding condition of pod readiness gate "{ctype}" does not exist.')
+        elif cond.get("status") != "True":
+            unready.append(f'the status of pod readiness gate "{ctype}" is not "True", but {cond.get("status")}')
+    if unready:
+        return {"type": "Ready", "status": "False", "reason": "ReadinessGatesNotReady", "message": ", ".join(unready)}
+    return {"type": "Ready", "status": "True"}
+
+
 def _conditions(pod: Mapping[str, Any], view: PodRuntimeView, init_s: Sequence[Mapping[str, Any]],
                 main_s: Sequence[Mapping[str, Any]], phase: str, now: float) -> list[dict[str, Any]]:
+    old = (pod.get("status") or {}).get("conditions") or []
+    foreign = [dict(c) for c in old if c.get("type") not in KUBELET_CONDITIONS]
+    containers_ready = _containers_ready(pod, init_s, main_s, phase, "ContainersReady")
     conds = [
         {"type": "PodReadyToStartContainers", "status": "True" if view.sandbox_ready else "False"},
         _initialized(pod, init_s, main_s, phase),
-        _containers_ready(pod, init_s, main_s, phase, "Ready"),
-        _containers_ready(pod, init_s, main_s, phase, "ContainersReady"),
+        _pod_ready(pod, containers_ready, foreign),
+        containers_ready,
         {"type": "PodScheduled", "status": "True"},
     ]
-    return _with_times(conds, (pod.get("status") or {}).get("conditions") or [], now)
+    return foreign + _with_times(conds, old, now)
 
 
 def pod_conditions(pod: Mapping[str, Any], view: PodRuntimeView, now: float) -> list[dict[str, Any]]:
@@ -437,17 +464,20 @@ def pod_status(
     *,
     ready: Mapping[str, bool] | None = None,
     started: Mapping[str, bool] | None = None,
+    pod_is_terminal: bool = False,
 ) -> dict[str, Any]:
-    """The v1 PodStatus the agent writes back (``ready``/``started``: probe results by container)."""
+    """The v1 PodStatus the agent writes back (``ready``/``started``: probe results by container;
+    ``pod_is_terminal``: the pod worker has finished the pod, so nothing restarts any more)."""
     spec = pod.get("spec") or {}
     old = pod.get("status") or {}
     init_s, main_s = container_statuses(pod, view, rfc3339, ready, started)
+    _truncate_messages(pod, init_s + main_s)
     if old.get("phase") in ("Succeeded", "Failed"):
         phase = str(old["phase"])
     elif view.terminal_reason:
         phase = "Failed"
     else:
-        phase = phase_from_statuses(pod, init_s, main_s)
+        phase = phase_from_statuses(pod, init_s, main_s, pod_is_terminal)
     status: dict[str, Any] = {
         "phase": phase,
         "conditions": _conditions(pod, view, init_s, main_s, phase, now),
@@ -470,6 +500,24 @@ def pod_status(
         if old.get("message"):
             status["message"] = old["message"]
     return status
+
+
+MAX_POD_TERMINATION_MESSAGE = 12 * 1024   # kubecontainer.MaxPodTerminationMessageLogLength
+
+
+def _truncate_messages(pod: Mapping[str, Any], statuses: Sequence[dict[str, Any]]) -> None:
+    """status_manager normalizeStatus: each terminated message gets an equal share of 12 KiB."""
+    spec = pod.get("spec") or {}
+    n = len(spec.get("containers") or []) + len(spec.get("initContainers") or []) + \
+        len(spec.get("ephemeralContainers") or [])
+    budget = MAX_POD_TERMINATION_MESSAGE // max(n, 1)
+    for st in statuses:
+        for key in ("state", "lastState"):
+            term = (st.get(key) or {}).get("terminated")
+            if term and isinstance(term.get("message"), str):
+                raw = term["message"].encode("utf-8", "surrogatepass")
+                if len(raw) > budget:
+                    term["message"] = raw[:budget].decode("utf-8", "ignore")
 
 
 # --- kubectl columns -----------------------------------------------------------------------------
