@@ -14,7 +14,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,16 +282,44 @@ class CrunRuntime:
             cmd, process_file = await asyncio.to_thread(self.runtime.exec_argv, rec.id, list(argv), tty=False)
         except (OSError, ValueError, KeyError) as exc:
             return ExecResult(None, error=f"container not found: {exc}")
+        pid_file = process_file.with_suffix(".pid")
+        # `exec [--pid-file F] ... <cid>`: the pid of the process in the container, to kill it on timeout.
+        cmd = [*cmd[:-1], "--pid-file", str(pid_file), cmd[-1]]
+
+        def kill_exec() -> None:
+            with contextlib.suppress(OSError, ValueError):
+                kill_tree(int(pid_file.read_text().strip()))
+
         try:
-            return await run_capped(cmd, timeout, limit)
+            res = await run_capped(cmd, timeout, limit, on_timeout=kill_exec)
+            if res.timed_out:
+                procfs.reap_container_orphans()
+            return res
         finally:
             process_file.unlink(missing_ok=True)
+            pid_file.unlink(missing_ok=True)
 
 
-async def run_capped(cmd: Sequence[str], timeout: float | None, limit: int) -> ExecResult:
-    """Run cmd in its own process group: stdout then stderr, each read up to ``limit`` bytes in total;
-    on timeout SIGKILL the whole group. Pipes a background child still holds are not waited for
-    (``sh -c "sleep 10 & exit 1"`` reports its exit at once)."""
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and its descendants (children lists of /proc), deepest last."""
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo += procfs.children(p)
+    for p in seen:
+        with contextlib.suppress(OSError):
+            os.kill(p, signal.SIGKILL)
+
+
+async def run_capped(cmd: Sequence[str], timeout: float | None, limit: int,
+                     on_timeout: Callable[[], None] | None = None) -> ExecResult:
+    """Run cmd in its own process group: stdout then stderr, each read up to ``limit`` bytes in total.
+
+    On timeout ``on_timeout`` kills what runs (for a runtime exec: the process in the container and
+    its children, so the runtime's own processes exit and are reaped normally and no orphan is left in
+    the container's PID namespace); without it the whole group is SIGKILLed. Pipes a background child
+    still holds are not waited for (``sh -c "sleep 10 & exit 1"`` reports its exit at once)."""
     loop = asyncio.get_running_loop()
     pipes = [os.pipe(), os.pipe()]
     bufs = [bytearray(), bytearray()]

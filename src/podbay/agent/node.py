@@ -89,6 +89,7 @@ class HostNode:
                     pid = item.conmon_pid
                     if pid and procfs.state(pid) == "Z" and procfs.start_time(pid) == item.conmon_start:
                         procfs.reap_if_child(pid)
+                procfs.reap_container_orphans()
             except Exception:
                 log.exception("reaping conmon monitors failed")
 

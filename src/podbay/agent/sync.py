@@ -207,8 +207,6 @@ class PodSyncer:
         uid = st.uid
         records = self.records.containers(uid)
         self.on_records(uid, records)
-        pod_ip = st.sandbox.ips[0] if st.sandbox and st.sandbox.ips else ""
-        self.prober.update_pod(pod, records, pod_ip)
         now = self.clock.now()
         actions = compute_pod_actions(pod, records, st.failures, now, self.prober.states(pod, records))
         st.waiting = dict(actions.waiting)
@@ -610,6 +608,7 @@ class PodSyncer:
         uid = st.uid
         records = self.records.containers(uid)
         self.on_records(uid, records)
+        self.prober.update_pod(pod, records, st.sandbox.ips[0] if st.sandbox and st.sandbox.ips else "")
         ready, started = self.prober.flags(pod, records)
         waiting = {**st.hook_errors, **st.waiting}
         lc = st.lifecycle

@@ -95,6 +95,13 @@ def _default_container(c: Any) -> None:
                 requests.setdefault(k, v)
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         _default_probe(c.get(probe))
+    lifecycle = c.get("lifecycle")
+    for hook in ("postStart", "preStop"):
+        http = (lifecycle.get(hook) or {}).get("httpGet") if isinstance(lifecycle, dict) else None
+        if isinstance(http, dict):      # SetDefaults_HTTPGetAction applies to hook handlers too
+            http.setdefault("path", "/") if http.get("path") else http.__setitem__("path", "/")
+            if not http.get("scheme"):
+                http["scheme"] = "HTTP"
     for env in c.get("env") or []:
         ref = ((env or {}).get("valueFrom") or {}).get("fieldRef") if isinstance(env, dict) else None
         if isinstance(ref, dict) and not ref.get("apiVersion"):

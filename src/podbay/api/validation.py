@@ -645,7 +645,7 @@ def _validate_security_context(sc: Any, path: str) -> Errs:
     return errs
 
 
-def _validate_handler(h: Obj, path: str, kinds: tuple[str, ...]) -> Errs:
+def _validate_handler(h: Obj, path: str, kinds: tuple[str, ...], grace: int | None = None) -> Errs:
     errs: Errs = []
     n = 0
     for kind in kinds:
@@ -669,7 +669,16 @@ def _validate_handler(h: Obj, path: str, kinds: tuple[str, ...]) -> Errs:
                 if scheme not in ("HTTP", "HTTPS"):
                     errs.append(not_supported(f"{kp}.scheme", scheme, ["HTTP", "HTTPS"]))
         elif kind == "grpc":
-            errs.append(unsupported(kp, "grpc probes are"))
+            port = body.get("port")
+            if not isinstance(port, int) or isinstance(port, bool):
+                errs.append(required(f"{kp}.port"))
+            else:
+                errs += [invalid(f"{kp}.port", port, m) for m in names.is_valid_port_num(port)]
+        elif kind == "sleep":
+            secs = body.get("seconds")
+            if isinstance(secs, int) and not isinstance(secs, bool) and grace is not None and (secs < 0 or secs > grace):
+                errs.append(invalid(f"{kp}.seconds", secs,
+                                    f"must be non-negative and less than terminationGracePeriodSeconds ({grace})"))
     if n == 0:
         errs.append(required(path, "must specify a handler type"))
     return errs
@@ -713,10 +722,51 @@ def _validate_probe(probe: Any, path: str, which: str) -> Errs:
     return errs
 
 
-def _validate_probes_and_lifecycle(c: Obj, path: str) -> Errs:
+LIFECYCLE_HANDLERS = ("exec", "httpGet", "tcpSocket", "sleep")
+
+
+def _validate_lifecycle(lc: Any, path: str, spec: Obj) -> Errs:
+    """validateLifecycle: one handler per hook (tcpSocket passes and then fails at run time, as upstream),
+    sleep within the grace period; stopSignal only with spec.os.name and a Linux signal name."""
+    if lc is None:
+        return []
+    lc = _dict(lc)
     errs: Errs = []
-    if c.get("lifecycle") is not None:
-        errs.append(unsupported(f"{path}.lifecycle", "lifecycle hooks are"))
+    grace = spec.get("terminationGracePeriodSeconds")
+    grace = grace if isinstance(grace, int) and not isinstance(grace, bool) else None
+    for hook in ("postStart", "preStop"):
+        if lc.get(hook) is not None:
+            errs += _validate_handler(_dict(lc[hook]), f"{path}.{hook}", LIFECYCLE_HANDLERS, grace)
+    sig = lc.get("stopSignal")
+    if sig is not None:
+        os_name = _str(_dict(spec.get("os")).get("name"))
+        if not os_name:
+            errs.append(forbidden(f"{path}.stopSignal", "may not be set for containers with empty `spec.os.name`"))
+        elif os_name == "linux" and not _linux_signal(_str(sig)):
+            errs.append(not_supported(f"{path}.stopSignal", sig, sorted(LINUX_SIGNAL_NAMES) + ["SIGRTMIN+n",
+                                                                                             "SIGRTMAX-n"]))
+    return errs
+
+
+LINUX_SIGNAL_NAMES = (
+    "SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", "SIGCONT", "SIGFPE", "SIGHUP", "SIGILL", "SIGINT",
+    "SIGIO", "SIGIOT", "SIGKILL", "SIGPIPE", "SIGPOLL", "SIGPROF", "SIGPWR", "SIGQUIT", "SIGSEGV", "SIGSTKFLT",
+    "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGUSR1", "SIGUSR2",
+    "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ",
+)  # fmt: skip
+
+
+def _linux_signal(name: str) -> bool:
+    if name in LINUX_SIGNAL_NAMES or name in ("SIGRTMIN", "SIGRTMAX"):
+        return True
+    for base in ("SIGRTMIN+", "SIGRTMAX-"):
+        if name.startswith(base) and name[len(base):].isdigit():
+            return 0 < int(name[len(base):]) <= 30
+    return False
+
+
+def _validate_probes_and_lifecycle(c: Obj, path: str, spec: Obj | None = None) -> Errs:
+    errs: Errs = _validate_lifecycle(c.get("lifecycle"), f"{path}.lifecycle", spec or {})
     for which in ("livenessProbe", "readinessProbe", "startupProbe"):
         errs += _validate_probe(c.get(which), f"{path}.{which}", which)
     return errs
@@ -768,7 +818,7 @@ def _validate_containers(spec: Obj, vols: dict[str, Obj]) -> Errs:
             errs.append(duplicate(f"{ip}.name", name))
         else:
             seen.add(name)
-        errs += _validate_probes_and_lifecycle(c, ip)
+        errs += _validate_probes_and_lifecycle(c, ip, spec)
         if c.get("restartPolicy") is not None:
             errs.append(forbidden(f"{ip}.restartPolicy", "may not be set for non-init containers"))
     errs += _host_port_conflicts(containers, path, set())
@@ -793,7 +843,7 @@ def _validate_init_containers(spec: Obj, vols: dict[str, Obj]) -> Errs:
         # init containers run one at a time, so host ports only clash within one container
         errs += _host_port_conflicts([(i, c)], path, set())
         if rp == "Always":
-            errs += _validate_probes_and_lifecycle(c, ip)
+            errs += _validate_probes_and_lifecycle(c, ip, spec)
         else:
             for key in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe"):
                 if c.get(key) is not None:
@@ -914,10 +964,12 @@ def _validate_pod_spec(spec: Obj) -> Errs:
         ("runtimeClassName", "runtime classes are"),
         ("resources", "pod-level resources are"),
         ("schedulingGates", "scheduling gates are"),
-        ("readinessGates", "readiness gates are"),
     ):
         if spec.get(key):
             errs.append(unsupported(f"spec.{key}", what))
+    for i, gate in _items(spec.get("readinessGates")):
+        ctype = _str(gate.get("conditionType"))
+        errs += [invalid(f"spec.readinessGates[{i}].conditionType", ctype, m) for m in names.is_qualified_name(ctype)]
     if spec.get("hostUsers") is False:
         errs.append(unsupported("spec.hostUsers", "user namespaces are"))
     return errs

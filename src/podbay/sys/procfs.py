@@ -55,3 +55,44 @@ def reap_if_child(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def children(pid: int | None = None) -> list[int]:
+    """Direct children of a process, all its threads included (/proc/<pid>/task/*/children)."""
+    base = f"/proc/{pid or os.getpid()}/task"
+    out: list[int] = []
+    try:
+        tasks = os.listdir(base)
+    except OSError:
+        return out
+    for t in tasks:
+        try:
+            with open(f"{base}/{t}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def reap_container_orphans() -> list[int]:
+    """Reap zombie children of ours that belong to a nested PID namespace (``NSpid`` has more than one
+    level): processes a runtime exec left behind when it was killed, re-parented to us as subreaper.
+    Until they are reaped, their container's PID 1 cannot finish exiting. Never one of our own
+    subprocesses (those live in our namespace), so no waiter loses its exit status."""
+    reaped = []
+    for pid in children():
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if not fields.get("State", "").strip().startswith("Z"):
+            continue
+        if len(fields.get("NSpid", "").split()) < 2:
+            continue
+        try:
+            os.waitpid(pid, os.WNOHANG)
+            reaped.append(pid)
+        except ChildProcessError:
+            pass
+    return reaped
