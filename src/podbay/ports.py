@@ -67,6 +67,7 @@ class CreateRequest:
     sandbox: Sandbox
     volume_paths: Mapping[str, str]
     pid_ns: str | None = None
+    warn: Callable[[str, str], None] | None = None    # (reason, message): a Warning event on the pod
 
 
 @dataclass(frozen=True)

@@ -225,3 +225,19 @@ def test_prestop_sleep_is_cut_short_by_a_shorter_grace(agent: Agent) -> None:
     agent.pb("delete", "pod", "sleep-hook", "--grace-period", "3", "--wait")
     took = time.monotonic() - t0
     assert 3 <= took <= 8
+
+
+def test_hugepages_emptydir_container_runs(agent: Agent) -> None:
+    """Regression (D4): the HugePages volume mounted, then every container failed to be created."""
+    body = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "huge"}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "c", "image": BB, "command": ["sh", "-c", "grep -q /huge /proc/mounts && sleep 600"],
+                        "resources": {"limits": {"hugepages-2Mi": "4Mi", "memory": "32Mi"}},
+                        "volumeMounts": [{"name": "h", "mountPath": "/huge"}]}],
+        "volumes": [{"name": "h", "emptyDir": {"medium": "HugePages"}}]}})
+    agent.pb("apply", "-f", "-", input=body)
+    pod = agent.wait_for("huge", lambda p: "running" in p["status"]["containerStatuses"][0]["state"], timeout=30)
+    cid = pod["status"]["containerStatuses"][0]["containerID"].split("//")[1]
+    spec = json.loads((agent.root / "containers" / cid / "config.json").read_text())
+    assert spec["linux"]["resources"]["hugepageLimits"] == [{"pageSize": "2MB", "limit": 4 << 20}]
+    agent.pb("delete", "pod", "huge", "--grace-period", "0", "--wait")

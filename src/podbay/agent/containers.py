@@ -133,6 +133,26 @@ def _object_lookup(objects: ObjectSource, namespace: str) -> command.Lookup:
     return lookup
 
 
+def _object_data(objects: ObjectSource, namespace: str) -> command.ObjectLookup:
+    """Whole ConfigMaps (data + binaryData) and Secrets (decoded) for envFrom."""
+
+    def data(kind: str, name: str) -> dict[str, str] | None:
+        if kind == "configmap":
+            cm = objects.get("ConfigMap", namespace, name)
+            if cm is None:
+                return None
+            out = {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
+            for k, v in (cm.get("binaryData") or {}).items():
+                out[str(k)] = base64.b64decode(v).decode(errors="replace")
+            return out
+        secret = objects.get("Secret", namespace, name)
+        if secret is None:
+            return None
+        return {str(k): base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()}
+
+    return data
+
+
 def _short(msg: str) -> str:
     return msg if len(msg) < 400 else msg[:400] + "..."
 
@@ -189,10 +209,12 @@ class CrunRuntime:
         image_env = list(image.config.get("Env") or [])
         pod_ip = sb.ips[0] if sb.ips else ""
         lookup = _object_lookup(self.objects, md["namespace"])
+        objects = _object_data(self.objects, md["namespace"])
         try:
-            env = command.resolve_env(pod, ctr, image_env, pod_ip, self.node.node_name, self.node.host_ip, lookup)
             ctr_env = dict(command.container_env(pod, ctr, pod_ip, self.node.node_name, self.node.host_ip, lookup,
-                                                 None))
+                                                 None, objects, req.warn))
+            env = command.resolve_env(pod, ctr, image_env, pod_ip, self.node.node_name, self.node.host_ip, lookup,
+                                      objects=objects)
             argv = command.resolve_argv(ctr, image.config, ctr_env)
         except (NotSupported, PermanentError) as exc:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any, TypeVar, cast
 from podbay.agent.hooks import HookRunner
 from podbay.agent.prober import ProbeManager, started_at_of
 from podbay.agent.sandbox import PodSandboxes
-from podbay.core import phase
+from podbay.core import phase, termination
 from podbay.core.actions import REASON_POST_START, KillReason, PodActions, StartFailure, compute_pod_actions
 from podbay.core.lifecycle import (
     DEADLINE_MESSAGE,
@@ -98,6 +99,19 @@ def field_path(rec_or_kind: ContainerRecord | str, name: str = "") -> str:
     if isinstance(rec_or_kind, ContainerRecord):
         name = rec_or_kind.name
     return f"spec.{'initContainers' if kind == 'init' else 'containers'}{{{name}}}"
+
+
+def _tail_lines(path: str, max_bytes: int = 256 * 1024) -> list[str]:
+    """The last lines of a CRI log file (enough of them for 80 lines of output)."""
+    if not path:
+        return []
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - max_bytes))
+        data = f.read()
+    lines = data.decode("utf-8", "replace").splitlines(keepends=True)
+    return lines[1:] if size > max_bytes and lines else lines
 
 
 def _spec_containers(pod: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -339,7 +353,8 @@ class PodSyncer:
     async def _create_one(self, pod: dict[str, Any], st: PodState, name: str, attempt: int, pid_ns: str | None,
                           actions: PodActions) -> ContainerRecord:
         assert st.sandbox is not None and st.volume_paths is not None
-        req = CreateRequest(pod, name, attempt, st.sandbox, dict(st.volume_paths), pid_ns)
+        req = CreateRequest(pod, name, attempt, st.sandbox, dict(st.volume_paths), pid_ns,
+                            lambda reason, msg: self.events.record(pod, "Warning", reason, msg))
         try:
             rec = cast(ContainerRecord, await self.offload(self.runtime.create, req))
         except StartFailed:
@@ -546,7 +561,27 @@ class PodSyncer:
             self.after_exits(pod, self.records.containers(st.uid))
 
     def termination_message(self, pod: Mapping[str, Any], rec: ContainerRecord, code: int | None) -> str:
-        return ""
+        """getTerminationMessage: the attempt's fresh file, else (FallbackToLogsOnError) its log tail."""
+        ctr = _spec_containers(pod).get(rec.name)
+        if ctr is None or rec.kind == "infra":
+            return ""
+        path = self.sandboxes.pod_dir(rec.pod_uid) / "containers" / rec.name / rec.id[:8]
+        try:
+            with open(path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - termination.MAX_FILE_BYTES))
+                data: bytes | None = f.read()
+        except FileNotFoundError:
+            data = None
+        except OSError as exc:
+            return f"Error on reading termination log {path}: {exc}"
+        policy = str(ctr.get("terminationMessagePolicy") or "File")
+        if (data or not termination.falls_back(policy, code, rec.reason)):
+            return termination.message(policy, code, rec.reason, data, None)
+        try:
+            return termination.message(policy, code, rec.reason, data, _tail_lines(rec.log_path))
+        except OSError as exc:
+            return f"Error on reading termination message from logs: {exc}"
 
     # ================================================================== terminating / terminated
     async def sync_terminating_pod(self, pod: dict[str, Any], st: PodState) -> None:
