@@ -120,12 +120,17 @@ def _default_volume(v: Any) -> None:
         s = v.get(src)
         if isinstance(s, dict) and s.get("defaultMode") is None:
             s["defaultMode"] = DEFAULT_MODE
-    dapi = v.get("downwardAPI")
-    items = dapi.get("items") if isinstance(dapi, dict) else None
-    for item in items or []:
-        ref = item.get("fieldRef") if isinstance(item, dict) else None
-        if isinstance(ref, dict) and not ref.get("apiVersion"):
-            ref["apiVersion"] = "v1"
+    apis = [v.get("downwardAPI")]
+    projected = v.get("projected")
+    sources = projected.get("sources") if isinstance(projected, dict) else None
+    if isinstance(sources, list):   # SetDefaults_ObjectFieldSelector reaches projected downwardAPI too
+        apis += [s.get("downwardAPI") for s in sources if isinstance(s, dict)]
+    for dapi in apis:
+        items = dapi.get("items") if isinstance(dapi, dict) else None
+        for item in items if isinstance(items, list) else []:
+            ref = item.get("fieldRef") if isinstance(item, dict) else None
+            if isinstance(ref, dict) and not ref.get("apiVersion"):
+                ref["apiVersion"] = "v1"
 
 
 def default_pod(pod: dict[str, Any]) -> dict[str, Any]:

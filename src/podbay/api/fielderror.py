@@ -13,6 +13,7 @@ NOT_FOUND = "NotFound"
 NOT_SUPPORTED = "NotSupported"
 FORBIDDEN = "Forbidden"
 TOO_LONG = "TooLong"
+TOO_MANY = "TooMany"
 
 _TYPE_TEXT = {
     REQUIRED: "Required value",
@@ -22,6 +23,7 @@ _TYPE_TEXT = {
     NOT_SUPPORTED: "Unsupported value",
     FORBIDDEN: "Forbidden",
     TOO_LONG: "Too long",
+    TOO_MANY: "Too many",
 }
 # Types whose body never shows the value.
 _NO_VALUE = {REQUIRED, FORBIDDEN, TOO_LONG}
@@ -74,6 +76,7 @@ _CAUSE = {
     NOT_SUPPORTED: "FieldValueNotSupported",
     FORBIDDEN: "FieldValueForbidden",
     TOO_LONG: "FieldValueTooLong",
+    TOO_MANY: "FieldValueTooMany",
 }
 
 
@@ -130,6 +133,10 @@ def forbidden(path: str, detail: str) -> FieldError:
 
 def too_long(path: str, max_bytes: int) -> FieldError:
     return FieldError(TOO_LONG, path, None, f"must have at most {max_bytes} bytes")
+
+
+def too_many(path: str, actual: int, maximum: int) -> FieldError:
+    return FieldError(TOO_MANY, path, actual, f"must have at most {maximum} items")
 
 
 PODBAY_UNSUPPORTED = "not supported by podbay"

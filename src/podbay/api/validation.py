@@ -1,7 +1,8 @@
 """Pod validation (pkg/apis/core/validation) on a *defaulted* v1 Pod dict.
 
 Errors come out in ValidatePodSpec's order with Kubernetes' exact paths and messages (SEMANTICS §5).
-Features podbay does not implement are rejected as ``Forbidden: not supported by podbay``.
+Upstream rules only; what podbay does not implement is rejected by the ONE support table
+(``api/support.py``), applied after them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import copy
 import json
 from typing import Any
 
-from podbay.api import names, quantity
+from podbay.api import names, quantity, support
 from podbay.api.defaults import VOLUME_SOURCES
 from podbay.api.fielderror import (
     FieldError,
@@ -21,7 +22,6 @@ from podbay.api.fielderror import (
     not_supported,
     required,
     too_long,
-    unsupported,
 )
 
 __all__ = [
@@ -343,8 +343,6 @@ def _validate_projected(src: Obj, path: str) -> Errs:
                 errs += _validate_key_to_path(item, f"{sp}.{kind}.items[{j}]")
         elif kind == "downwardAPI":
             errs += _validate_downward_items(body.get("items"), f"{sp}.downwardAPI.items")
-        else:
-            errs.append(unsupported(f"{sp}.{kind}"))
     return errs
 
 
@@ -365,9 +363,7 @@ def validate_volumes(volumes: Any, path: str = "spec.volumes") -> tuple[dict[str
                 el.append(forbidden(f"{ip}.{src}", "may not specify more than 1 volume type"))
                 continue
             count += 1
-            if src not in SUPPORTED_VOLUME_SOURCES:
-                el.append(unsupported(f"{ip}.{src}", f"{src} volumes are"))
-            else:
+            if src in SUPPORTED_VOLUME_SOURCES:   # the others are the support table's (api/support.py)
                 el += _validate_source(src, _dict(vol.get(src)), f"{ip}.{src}")
         if count == 0:
             el.append(required(ip, "must specify a volume type"))
@@ -527,7 +523,6 @@ def _validate_env(c: Obj, cpath: str) -> Errs:
                 errs += [invalid(f"{vp}.{ref}.key", key, m) for m in names.is_config_map_key(key)]
         if vf.get("fileKeyRef") is not None:
             n += 1
-            errs.append(unsupported(f"{vp}.fileKeyRef"))
         if n == 0:
             errs.append(
                 invalid(
@@ -571,8 +566,6 @@ def _is_hugepages(name: str) -> bool:
 
 def _validate_resources(res: Obj, path: str) -> Errs:
     errs: Errs = []
-    if res.get("claims"):
-        errs.append(unsupported(f"{path}.claims", "resource claims are"))
     parsed: dict[str, dict[str, Any]] = {"limits": {}, "requests": {}}
     cpu_or_mem = hugepages = False
     for kind in ("limits", "requests"):
@@ -584,8 +577,7 @@ def _validate_resources(res: Obj, path: str) -> Errs:
         for rname, raw in _dict(rl).items():
             rp = f"{kp}[{rname}]"
             if "/" in rname:
-                errs.append(unsupported(rp, "extended resources are"))
-                continue
+                continue     # extended resources: the support table's
             if rname not in STANDARD_RESOURCES and not _is_hugepages(rname):
                 errs.append(invalid(rp, rname, "must be a standard resource for containers"))
                 continue
@@ -638,10 +630,6 @@ def _validate_security_context(sc: Any, path: str) -> Errs:
     pm = sc.get("procMount")
     if pm is not None and pm not in ("Default", "Unmasked"):
         errs.append(not_supported(f"{path}.procMount", pm, ["Default", "Unmasked"]))
-    if pm == "Unmasked":
-        errs.append(unsupported(f"{path}.procMount", "procMount Unmasked is"))
-    if sc.get("windowsOptions") is not None:
-        errs.append(unsupported(f"{path}.windowsOptions"))
     return errs
 
 
@@ -789,16 +777,12 @@ def _validate_container_common(c: Obj, vols: dict[str, Obj], path: str) -> Errs:
     errs += _validate_ports(c, f"{path}.ports")
     errs += _validate_env(c, path)
     errs += _validate_mounts(c, vols, f"{path}.volumeMounts")
-    if c.get("volumeDevices"):
-        errs.append(unsupported(f"{path}.volumeDevices", "raw block volumes are"))
     pull = _str(c.get("imagePullPolicy"))
     if not pull:
         errs.append(required(f"{path}.imagePullPolicy"))
     elif pull not in ("Always", "IfNotPresent", "Never"):
         errs.append(not_supported(f"{path}.imagePullPolicy", pull, ["Always", "IfNotPresent", "Never"]))
     errs += _validate_resources(_dict(c.get("resources")), f"{path}.resources")
-    if c.get("resizePolicy"):
-        errs.append(unsupported(f"{path}.resizePolicy", "in-place resize is"))
     errs += _validate_security_context(c.get("securityContext"), f"{path}.securityContext")
     return errs
 
@@ -880,10 +864,6 @@ def _validate_pod_security_context(spec: Obj) -> Errs:
     policy = sc.get("fsGroupChangePolicy")
     if policy is not None and policy not in ("OnRootMismatch", "Always"):
         errs.append(not_supported(f"{path}.fsGroupChangePolicy", policy, ["OnRootMismatch", "Always"]))
-    if sc.get("sysctls"):
-        errs.append(unsupported(f"{path}.sysctls", "sysctls are"))
-    if sc.get("windowsOptions") is not None:
-        errs.append(unsupported(f"{path}.windowsOptions"))
     return errs
 
 
@@ -921,13 +901,8 @@ def _validate_pod_spec(spec: Obj) -> Errs:
         errs.append(invalid("spec.terminationGracePeriodSeconds", tgps, NEGATIVE_MSG))
     vols, verrs = validate_volumes(spec.get("volumes"))
     errs += verrs
-    if spec.get("resourceClaims"):
-        errs.append(unsupported("spec.resourceClaims", "dynamic resource allocation is"))
     errs += _validate_containers(spec, vols)
     errs += _validate_init_containers(spec, vols)
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if _is_true(spec.get(key)):
-            errs.append(unsupported(f"spec.{key}"))
     rp = _str(spec.get("restartPolicy"))
     if not rp:
         errs.append(required("spec.restartPolicy"))
@@ -957,21 +932,9 @@ def _validate_pod_spec(spec: Obj) -> Errs:
             errs.append(required("spec.os.name"))
         elif osname not in ("linux", "windows"):
             errs.append(not_supported("spec.os.name", osname, ["linux", "windows"]))
-        elif osname != "linux":
-            errs.append(unsupported("spec.os.name", f"os {osname} is"))
-    # Fields podbay has no machinery for: reject rather than ignore.
-    for key, what in (
-        ("runtimeClassName", "runtime classes are"),
-        ("resources", "pod-level resources are"),
-        ("schedulingGates", "scheduling gates are"),
-    ):
-        if spec.get(key):
-            errs.append(unsupported(f"spec.{key}", what))
     for i, gate in _items(spec.get("readinessGates")):
         ctype = _str(gate.get("conditionType"))
         errs += [invalid(f"spec.readinessGates[{i}].conditionType", ctype, m) for m in names.is_qualified_name(ctype)]
-    if spec.get("hostUsers") is False:
-        errs.append(unsupported("spec.hostUsers", "user namespaces are"))
     return errs
 
 
@@ -1002,11 +965,11 @@ def _validate_pod_metadata_and_spec(pod: Obj) -> Errs:
 
 
 def validate_pod(pod: Obj) -> Errs:
-    """ValidatePodCreate on a defaulted Pod."""
+    """ValidatePodCreate on a defaulted Pod, then podbay's support table (api/support.py)."""
     errs = _validate_pod_metadata_and_spec(pod)
     if _dict(pod.get("spec")).get("ephemeralContainers"):
         errs.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
-    return errs
+    return errs + support.check(pod)
 
 
 # ---------------------------------------------------------------------------------------------- update
@@ -1061,6 +1024,11 @@ def _tolerations_only_added(new: Any, old: Any) -> Errs:
 
 
 def validate_pod_update(old: Obj, new: Obj) -> Errs:
+    """ValidatePodUpdate, then podbay's support table (api/support.py)."""
+    return _validate_pod_update(old, new) + support.check(new)
+
+
+def _validate_pod_update(old: Obj, new: Obj) -> Errs:
     """ValidatePodUpdate (§4.7): metadata rules, the new pod's own validity, spec immutability."""
     errs = validate_object_meta_update(new.get("metadata"), old.get("metadata"))
     errs += _validate_pod_metadata_and_spec(new)

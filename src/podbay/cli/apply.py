@@ -30,7 +30,10 @@ def with_last_applied(manifest: dict[str, Any]) -> dict[str, Any]:
     """The object to create: the manifest plus its own last-applied annotation."""
     obj = copy.deepcopy(manifest)
     meta = obj.setdefault("metadata", {})
-    meta["annotations"] = {**(meta.get("annotations") or {}), LAST_APPLIED: last_applied(manifest)}
+    annotations = meta.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        return obj        # malformed (a list...): the server's type check answers it, not a traceback here
+    meta["annotations"] = {**annotations, LAST_APPLIED: last_applied(manifest)}
     return obj
 
 
@@ -82,6 +85,12 @@ def merged(live: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
     want_meta = manifest.get("metadata") or {}
     out = copy.deepcopy(live)
     meta = out.setdefault("metadata", {})
+    if any(not isinstance(want_meta.get(k) or {}, dict) for k in ("labels", "annotations")):
+        # Malformed (a list...): PUT it as written, the server's type check answers (no traceback here).
+        meta.update({k: want_meta[k] for k in ("labels", "annotations") if k in want_meta})
+        if "spec" in manifest:
+            out["spec"] = manifest["spec"]
+        return out
     labels = _merge_map(live_meta.get("labels"), want_meta.get("labels"), prev_meta.get("labels"))
     annotations = _merge_map(live_meta.get("annotations"), want_meta.get("annotations"), prev_meta.get("annotations"))
     annotations[LAST_APPLIED] = last_applied(manifest)

@@ -425,8 +425,8 @@ INVALID: list[tuple[str, Mut, list[str]]] = [
         "shareProcessNamespace and hostPID",
         _spec(shareProcessNamespace=True, hostPID=True),
         [
-            "spec.hostPID: Forbidden: not supported by podbay",
             "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled",
+            "spec.hostPID: Forbidden: not supported by podbay",
         ],
     ),
     ("hostNetwork", _spec(hostNetwork=True), ["spec.hostNetwork: Forbidden: not supported by podbay"]),

@@ -163,3 +163,14 @@ def test_server_error_without_status_body(api: FakeApi, run: Any) -> None:
     assert status_from_body(500, "Internal Server Error", b"boom")["message"] == "boom"
     st = status(409, "AlreadyExists", 'pods "web" already exists')
     assert status_from_body(409, "Conflict", json.dumps(st).encode()) == st
+
+
+def test_apply_with_list_annotations_is_no_traceback(api: FakeApi, run: Any, tmp_path: Path) -> None:
+    """Regression (issue 10): `TypeError: 'list' object is not a mapping` from apply."""
+    body = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations: [a, b]\nspec:\n  containers:\n" \
+           "  - {name: c, image: busybox}\n"
+    r = run("apply", "-f", "-", input=body)
+    assert "Traceback" not in r.stderr and "TypeError" not in (r.stderr + r.stdout)
+    sent = api.calls("POST")[0][3]
+    assert sent["metadata"]["annotations"] == ["a", "b"]      # passed through: the server answers
+    merged({"metadata": {"name": "web", "annotations": {}}}, {"metadata": {"name": "web", "annotations": ["a"]}})
