@@ -241,3 +241,25 @@ def test_hugepages_emptydir_container_runs(agent: Agent) -> None:
     spec = json.loads((agent.root / "containers" / cid / "config.json").read_text())
     assert spec["linux"]["resources"]["hugepageLimits"] == [{"pageSize": "2MB", "limit": 4 << 20}]
     agent.pb("delete", "pod", "huge", "--grace-period", "0", "--wait")
+
+
+def test_host_port_reaches_the_pod_from_the_host(agent: Agent) -> None:
+    """hostPort through the CNI portmap plugin: traffic to the host's address reaches the container."""
+    import random
+    import socket
+    import urllib.request
+
+    port = random.randrange(20000, 30000)
+    body = manifest("hostport", [ctr(WEB, ports=[{"containerPort": 80, "hostPort": port}], readinessProbe={
+        "httpGet": {"path": "/index.html", "port": 80}, "periodSeconds": 1})])
+    agent.pb("apply", "-f", "-", input=body)
+    pod = agent.wait_for("hostport", ready, timeout=30)
+    host = pod["status"]["hostIP"]
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/index.html", timeout=5) as r:
+            assert r.read().decode().strip() == "ok"
+    finally:
+        agent.pb("delete", "pod", "hostport", "--grace-period", "0", "--wait")
+    with socket.socket() as s:             # the mapping is gone with the pod
+        s.settimeout(1)
+        assert s.connect_ex((host, port)) != 0

@@ -18,7 +18,7 @@ from podbay.agent.deps import Deps
 from podbay.agent.pod_store import StoreObjects
 from podbay.network import namespaces, podfiles
 from podbay.network.cni import netns_usable
-from podbay.network.cniconf import pod_cni_args, pod_ips
+from podbay.network.cniconf import host_port_mappings, pod_cni_args, pod_ips
 from podbay.ports import NamespacePinner, ObjectSource, PinnedNamespaces, PodNetwork, Sandbox
 from podbay.sys import cgroups
 from podbay.sys.mount import mounts_under, unmount_all_under
@@ -82,9 +82,12 @@ class PodSandboxes:
         uid = md["uid"]
         result = self.network.result(uid)
         if result is None:
+            mappings = host_port_mappings(pod)
+            caps = dict(capability_args or {})
+            if mappings:
+                caps["portMappings"] = mappings
             result = self.network.add(uid, str(sb.ns.net), "eth0",
-                                      pod_cni_args(md["namespace"], md["name"], uid, uid),
-                                      capability_args=capability_args)
+                                      pod_cni_args(md["namespace"], md["name"], uid, uid), capability_args=caps)
         ips = pod_ips(result)
         if tuple(ips) != sb.ips:
             with open(sb.hosts, "r+") as f:

@@ -28,7 +28,7 @@ from typing import Any, TypeVar, cast
 from podbay.agent.hooks import HookRunner
 from podbay.agent.prober import ProbeManager, started_at_of
 from podbay.agent.sandbox import PodSandboxes
-from podbay.core import phase, termination
+from podbay.core import container_gc, phase, termination
 from podbay.core.actions import REASON_POST_START, KillReason, PodActions, StartFailure, compute_pod_actions
 from podbay.core.lifecycle import (
     DEADLINE_MESSAGE,
@@ -99,6 +99,16 @@ def field_path(rec_or_kind: ContainerRecord | str, name: str = "") -> str:
     if isinstance(rec_or_kind, ContainerRecord):
         name = rec_or_kind.name
     return f"spec.{'initContainers' if kind == 'init' else 'containers'}{{{name}}}"
+
+
+def _attempt_files(rec: ContainerRecord, pod_dir: Path) -> list[Path]:
+    files = [pod_dir / "containers" / rec.name / rec.id[:8]]
+    if rec.log_path:
+        log = Path(rec.log_path)
+        files.append(log)
+        with contextlib.suppress(OSError):
+            files += list(log.parent.glob(log.name + ".*"))
+    return files
 
 
 def _tail_lines(path: str, max_bytes: int = 256 * 1024) -> list[str]:
@@ -239,6 +249,8 @@ class PodSyncer:
         if st.stopping.is_set():
             return SyncOutcome()
         soon = await self._execute_starts(pod, st, actions, network)
+        if actions.start or actions.start_init:
+            self.collect_garbage(pod, st)
         if soon:
             wake.append(self.clock.now())
         return SyncOutcome(wake_at=min(wake, default=None))
@@ -558,7 +570,16 @@ class PodSyncer:
             with contextlib.suppress(PodbayError, OSError):
                 self.runtime.remove(rec)
         if changed:
+            self.collect_garbage(pod, st)
             self.after_exits(pod, self.records.containers(st.uid))
+
+    def collect_garbage(self, pod: Mapping[str, Any], st: PodState) -> None:
+        """Old attempts go: their rows, their log files (rotated ones too), their termination-log files."""
+        for rec in container_gc.attempts_to_remove(self.records.containers(st.uid)):
+            for path in _attempt_files(rec, self.sandboxes.pod_dir(st.uid)):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            self.records.delete_container(rec.id)
 
     def termination_message(self, pod: Mapping[str, Any], rec: ContainerRecord, code: int | None) -> str:
         """getTerminationMessage: the attempt's fresh file, else (FallbackToLogsOnError) its log tail."""

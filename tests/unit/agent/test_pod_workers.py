@@ -232,3 +232,22 @@ async def test_crash_between_create_and_start_is_recovered_from_the_runtime_stat
         assert [c.rec.attempt for c in k2.runtime.live()] == [0, 0]
     finally:
         await k2.close()
+
+
+async def test_old_attempts_are_collected_keeping_two(kubelet: Kubelet) -> None:
+    """Regression (D9): dead attempts (rows and log files) were never collected."""
+    p = kubelet.create(pod("gc"))
+    await kubelet.until(lambda: running(kubelet, p))
+    for i in range(6):
+        kubelet.runtime.exit("app", 1)
+        await kubelet.until(lambda i=i: running(kubelet, p) and kubelet.cstatus(p)["restartCount"] == i + 1,
+                            timeout=400)
+    recs = kubelet.records.containers(p["metadata"]["uid"])
+    assert [r.attempt for r in recs] == [5, 6]
+    logs = sorted(f.name for f in (kubelet.root / "logs").rglob("*.log"))
+    assert logs == ["5.log", "6.log"]
+    cs = kubelet.cstatus(p)
+    assert cs["restartCount"] == 6 and cs["lastState"]["terminated"]["exitCode"] == 1
+    kubelet.runtime.exit("app", 1)
+    await kubelet.until(lambda: waiting_reason(kubelet, p) == "CrashLoopBackOff", timeout=2)
+    assert "back-off 5m0s" in kubelet.cstatus(p)["state"]["waiting"]["message"]   # the entry survived GC
