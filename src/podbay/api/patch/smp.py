@@ -221,7 +221,12 @@ def _merge_set_element_order(original: dict[str, Any], patch: dict[str, Any],
         elif found_p and not found_o:
             merged = pl
         elif found_o and found_p:
-            merged = _merge_slice_handler(ol, pl, _items(sub), strategy, merge_key, False)
+            view: list[Any] = []
+            merged = _merge_slice_handler(ol, pl, _items(sub), strategy, merge_key, False, view)
+            # Go's slices alias: deletions and appends inside mergeSlice rewrite the live list's
+            # backing array, and that rewritten array is the live order used below
+            if view:
+                ol = view
         else:
             continue
         if merge_key:
@@ -271,13 +276,14 @@ def _merge_key_equal(left: Any, right: Any, merge_key: str) -> bool:
 # --- lists ---------------------------------------------------------------------------------
 
 def _merge_slice_handler(original: Any, patch: Any, elem: Node | None, strategy: str,
-                         merge_key: str, is_delete_list: bool) -> list[Any]:
+                         merge_key: str, is_delete_list: bool,
+                         view: list[Any] | None = None) -> list[Any]:
     if not isinstance(original, list):
         raise err_bad_arg_type("[]interface {}", original)
     if not isinstance(patch, list):
         raise err_bad_arg_type("[]interface {}", patch)
     if strategy == "merge":
-        return _merge_slice(original, patch, elem, merge_key, is_delete_list)
+        return _merge_slice(original, patch, elem, merge_key, is_delete_list, view)
     return patch
 
 
@@ -302,7 +308,7 @@ def _slice_element_kind(*slices: list[Any]) -> str:
 
 
 def _merge_slice(original: list[Any], patch: list[Any], elem: Node | None, merge_key: str,
-                 is_delete_list: bool) -> list[Any]:
+                 is_delete_list: bool, view: list[Any] | None = None) -> list[Any]:
     if not original and not patch:
         return original
     kind = _slice_element_kind(original, patch)
@@ -314,9 +320,12 @@ def _merge_slice(original: list[Any], patch: list[Any], elem: Node | None, merge
     else:
         if not merge_key:
             raise bad_request("cannot merge lists without merge key for struct")
-        original, patch = _merge_special_elements(original, patch, merge_key)
+        backing = _Backing(original)
+        original, patch = _merge_special_elements(original, patch, merge_key, backing)
         server_order = list(original)
-        merged = _merge_without_special(list(original), patch, merge_key, elem)
+        merged = _merge_without_special(list(original), patch, merge_key, elem, backing)
+        if view is not None:
+            view[:] = backing.array
     if not merge_key:
         patch_items, server_only = _partition_primitives(merged, patch)
     else:
@@ -351,8 +360,36 @@ def _find_map(items: list[Any], key: str, value: Any) -> int:
     return -1
 
 
-def _merge_special_elements(original: list[Any], patch: list[Any],
-                            merge_key: str) -> tuple[list[Any], list[Any]]:
+class _Backing:
+    """The backing array of the live list as Go's ``append`` rewrites it (len == cap, as
+    ``runtime.DefaultUnstructuredConverter`` makes slices)."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.array = list(items)
+        self.length = len(items)  # length of the slice still sharing the array; -1 = detached
+
+    def delete(self, k: int) -> None:
+        if self.length < 0:
+            return
+        n = self.length
+        self.array[k:n - 1] = self.array[k + 1:n]
+        self.length = n - 1
+
+    def append(self, v: Any) -> None:
+        if self.length < 0:
+            return
+        if self.length < len(self.array):
+            self.array[self.length] = v
+            self.length += 1
+        else:
+            self.length = -1
+
+    def detach(self) -> None:
+        self.length = -1
+
+
+def _merge_special_elements(original: list[Any], patch: list[Any], merge_key: str,
+                            backing: _Backing | None = None) -> tuple[list[Any], list[Any]]:
     without: list[Any] = []
     replace = False
     for v in patch:
@@ -366,6 +403,8 @@ def _merge_special_elements(original: list[Any], patch: list[Any],
             original = list(original)
             while (i := _find_map(original, merge_key, v[merge_key])) >= 0:
                 del original[i]
+                if backing is not None:
+                    backing.delete(i)
         elif _same(d, "replace"):
             replace = True
         elif _same(d, "merge"):
@@ -373,12 +412,14 @@ def _merge_special_elements(original: list[Any], patch: list[Any],
         else:
             raise err_bad_patch_type(d, v)
     if replace:
+        if backing is not None:
+            backing.detach()
         return without, []
     return original, without
 
 
 def _merge_without_special(original: list[Any], patch: list[Any], merge_key: str,
-                           elem: Node | None) -> list[Any]:
+                           elem: Node | None, backing: _Backing | None = None) -> list[Any]:
     for v in patch:
         if merge_key not in v:
             raise err_no_merge_key(v, merge_key)
@@ -387,6 +428,8 @@ def _merge_without_special(original: list[Any], patch: list[Any], merge_key: str
             original[i] = _merge_map(original[i], v, elem)
         else:
             original.append(v)
+            if backing is not None:
+                backing.append(v)
     return original
 
 
