@@ -17,6 +17,7 @@ namespace checks, ``uid``/``resourceVersion``/``creationTimestamp``.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import yaml
@@ -500,7 +501,6 @@ def _allowed_by_last_applied(live: dict[str, Any], t: typed.Type, version: str) 
     if not text:
         return fp.EMPTY
     try:
-        import json
         last = json.loads(text)
         if not isinstance(last, dict) or last.get("apiVersion") != version:
             return fp.EMPTY
