@@ -23,7 +23,7 @@ import datetime
 import functools
 import json
 import struct
-from typing import Any, NamedTuple
+from typing import Any
 
 from podbay.api.patch.errors import PatchError
 
@@ -36,16 +36,25 @@ BUILTINS = SCALARS | {"Time", "MicroTime", "Duration", "Quantity", "IntOrString"
                       "ExtraValue"}
 
 
-class Field(NamedTuple):
-    json: str  # "*": an inlined embedded struct
-    type: str  # a builtin, "pkg.Message", "[T]" or "{s:T}" with T resolved the same way
-    flag: str  # "?" pointer, "!" always written, "" omitempty
+class Field:
+    """One field of a message (plain slotted classes: cheaper to define at import than NamedTuple)."""
+
+    __slots__ = ("json", "type", "flag")
+
+    def __init__(self, json_name: str, typ: str, flag: str) -> None:
+        self.json = json_name  # "*": an inlined embedded struct
+        self.type = typ  # a builtin, "pkg.Message", "[T]" or "{s:T}" with T resolved the same way
+        self.flag = flag  # "?" pointer, "!" always written, "" omitempty
 
 
-class Table(NamedTuple):
-    messages: dict[str, dict[int, Field]]  # "pkg.Message" -> number -> field
-    kinds: dict[tuple[str, str], str]  # (apiVersion, kind) -> "pkg.Message"
-    openapi: dict[str, str]  # "pkg.Message" -> OpenAPI definition name ("" when there is none)
+class Table:
+    __slots__ = ("messages", "kinds", "openapi")
+
+    def __init__(self, messages: dict[str, dict[int, Field]], kinds: dict[tuple[str, str], str],
+                 openapi: dict[str, str]) -> None:
+        self.messages = messages  # "pkg.Message" -> number -> field
+        self.kinds = kinds  # (apiVersion, kind) -> "pkg.Message"
+        self.openapi = openapi  # "pkg.Message" -> OpenAPI definition name ("" when there is none)
 
 
 def parse_spec(spec: str) -> Table:
@@ -85,9 +94,9 @@ def parse_spec(spec: str) -> Table:
             pkg_of[qualified] = pkg
             openapi[qualified] = f"{prefix}.{name.strip()}" if prefix else ""
         for f in filter(None, (x.strip() for x in rest.split(","))):
-            num, _, decl = f.partition(" ")
+            num_text, _, decl = f.partition(" ")
             json_name, _, typ = decl.partition(":")
-            current.append((int(num), json_name, typ))
+            current.append((int(num_text), json_name, typ))
 
     def resolve(typ: str, pkg: str) -> str:
         if typ.startswith("["):
@@ -106,10 +115,10 @@ def parse_spec(spec: str) -> Table:
     unknown: set[str] = set()
     messages: dict[str, dict[int, Field]] = {}
     for name, fields in raw.items():
-        table = messages[name] = {}
-        for num, json_name, typ in fields:
+        by_number = messages[name] = {}
+        for number, json_name, typ in fields:
             flag = typ[-1] if typ[-1] in "?!" else ""
-            table[num] = Field(json_name, resolve(typ.rstrip("?!"), pkg_of[name]), flag)
+            by_number[number] = Field(json_name, resolve(typ.rstrip("?!"), pkg_of[name]), flag)
     if unknown:
         raise ValueError(f"unknown protobuf message types: {', '.join(sorted(unknown))}")
     kinds[("v1", "DeleteOptions")] = kinds[("meta.k8s.io/v1", "DeleteOptions")] = "meta.DeleteOptions"
