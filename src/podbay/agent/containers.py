@@ -17,7 +17,7 @@ from podbay.core.records import ContainerKind, ContainerRecord
 from podbay.errors import NotFound, NotSupported, PermanentError, PodbayError, RuntimeFailure
 from podbay.images import rootfs
 from podbay.sys import procfs
-from podbay.volumes import subpath
+from podbay.volumes import hostpath, subpath
 
 
 class StartFailed(PodbayError):
@@ -48,7 +48,11 @@ def _volume_mounts(deps: Deps, pod: dict[str, Any], ctr: dict[str, Any], volume_
         if vol not in volume_paths:
             raise StartFailed("CreateContainerConfigError",
                               f'cannot find volume "{vol}" to mount into container "{name}"')
-        source = volume_paths[vol]
+        try:   # under --allowed-host-path a hostPath is resolved and pinned again at every start
+            source = hostpath.container_source(pod, vol, volume_paths[vol], deps.cfg.allowed_host_paths,
+                                               sb.pod_dir, name, idx)
+        except PodbayError as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
         sub = vm.get("subPath") or ""
         if vm.get("subPathExpr"):
             try:
