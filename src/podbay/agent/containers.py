@@ -16,6 +16,7 @@ from podbay.core.hashing import container_hash
 from podbay.core.records import ContainerKind, ContainerRecord
 from podbay.errors import NotFound, NotSupported, PermanentError, PodbayError, RuntimeFailure
 from podbay.images import rootfs
+from podbay.runtime import seccomp_profiles
 from podbay.sys import procfs
 from podbay.volumes import hostpath, subpath
 
@@ -122,6 +123,14 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
         term_log = term_dir / cid[:8]
         term_log.touch(mode=0o666)
         mounts += _pod_file_mounts(ctr, sb, {m.destination for m in mounts}, term_log)
+        try:   # a Localhost seccomp profile is read below the profile root (CRI runtimes load it at create)
+            profile_name = ocispec.localhost_profile_name(pod, ctr)
+        except PermanentError as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
+        try:
+            localhost = seccomp_profiles.load(deps.cfg.seccomp_root, profile_name) if profile_name else None
+        except PermanentError as exc:
+            raise StartFailed("CreateContainerError", str(exc)) from exc
         root = rootfs.mount_overlay(image.layer_dirs, cdir)
         try:
             user = ocispec.resolve_user(pod, ctr, image.config.get("User") or "", _read_etc(root, "passwd"),
@@ -133,6 +142,7 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
                 pid_ns=pid_ns,
                 mounts=tuple(mounts), cgroups_path=f"/{deps.cfg.pod_cgroup(md['uid'])}/{cid[:12]}",
                 rlimit_nofile=deps.nofile, available_caps=deps.host_caps,
+                seccomp_localhost=localhost, arch=seccomp_profiles.HOST_ARCH,
             )
             spec = ocispec.build_spec(plan)
         except (PermanentError, NotSupported) as exc:

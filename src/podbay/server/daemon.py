@@ -63,6 +63,11 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         kw["container_log_monitor_seconds"] = float(opts["container_log_monitor_interval"])
     if opts.get("allowed_host_path"):
         kw["allowed_host_paths"] = tuple(opts["allowed_host_path"])
+    if opts.get("seccomp_profile_root"):
+        root = Path(opts["seccomp_profile_root"])
+        if not root.is_absolute():
+            raise PermanentError(f"--seccomp-profile-root must be an absolute path, not {root}")
+        kw["seccomp_profile_root"] = root
     return AgentConfig(**kw)
 
 
@@ -241,6 +246,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--node-name", dest="node_name", help="node name (default: the host name)")
     ap.add_argument("--allowed-host-path", dest="allowed_host_path", action="append", default=[],
                     help="allowed hostPath prefix (repeatable; default: all)")
+    ap.add_argument("--seccomp-profile-root", dest="seccomp_profile_root",
+                    help="dir of Localhost seccomp profiles (default <root>/seccomp)")
     ap.add_argument("--container-log-max-size", dest="container_log_max_size",
                     help="rotate a container log at this size (quantity, default 10Mi)")
     ap.add_argument("--container-log-max-files", dest="container_log_max_files", type=int,
