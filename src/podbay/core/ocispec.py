@@ -395,7 +395,7 @@ def _seccomp(plan: ContainerPlan, caps: Sequence[str]) -> dict[str, Any] | None:
         name = localhost_profile_name(plan.pod, plan.container)
         if plan.seccomp_localhost is None:
             raise PermanentError(f"seccomp profile {name!r} was not loaded")
-        return seccomp.localhost(plan.seccomp_localhost, caps, plan.arch, repr(name))
+        return seccomp.localhost(plan.seccomp_localhost, caps, plan.arch, f'"{name}"')
     raise NotSupported(f"seccompProfile type {kind!r} is not supported by podbay")
 
 

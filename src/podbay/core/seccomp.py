@@ -195,7 +195,7 @@ def localhost(profile: Any, caps: Sequence[str], arch: str = "x86_64", where: st
     """A Localhost profile file's JSON as OCI linux.seccomp. Accepts the OCI form and the Docker form
     (archMap, `name`, includes/excludes on caps and arches), as containerd's LoadProfile does."""
     def bad(why: str) -> PermanentError:
-        return PermanentError(f"failed to load seccomp profile {where}: {why}".replace("  ", " "))
+        return PermanentError(f"failed to load seccomp profile {where}: {why}")
 
     if not isinstance(profile, Mapping):
         raise bad("the profile is not a JSON object")

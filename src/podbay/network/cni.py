@@ -196,7 +196,8 @@ class CniNetwork:
                 try:
                     self._del_chain(net, net.plugins[: i + 1], prev, container_id, netns, ifname, env_args, caps)
                 except NetworkFailure:
-                    raise  # the ADD error is the one worth reporting; the intent makes the next try DEL
+                    # The ADD error is the one worth reporting; the intent kept makes the next ADD DEL first.
+                    raise exc from None
                 raise RolledBack(str(exc), code=exc.code) from exc
         assert prev is not None
         return prev
