@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import tempfile
 import time
 import uuid
@@ -49,7 +50,21 @@ def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy2(busybox, root / "bin" / "busybox")
     for applet in ("sh", "sleep", "echo", "true", "cat", "grep", "unshare", "ls", "mkdir"):
         (root / "bin" / applet).symlink_to("busybox")
+    build_seccomp_probe(root / "bin" / "probe")
     return root
+
+
+PROBE_SOURCE = Path(__file__).resolve().parents[1] / "data" / "seccomp_probe.c"
+
+
+def build_seccomp_probe(out: Path) -> bool:
+    """The libc-free syscall probe (tests/data/seccomp_probe.c); False without gcc."""
+    gcc = shutil.which("gcc")
+    if not gcc:
+        return False
+    subprocess.run([gcc, "-nostdlib", "-static", "-O1", "-fno-builtin", "-fno-stack-protector", "-fno-pie",
+                    "-no-pie", "-o", str(out), str(PROBE_SOURCE)], check=True, capture_output=True)
+    return True
 
 
 @dataclass
@@ -274,8 +289,11 @@ def _run_to_exit(env: Env, cid: str, spec: dict[str, Any]) -> tuple[int | None, 
     env.launched[cid] = launched
     assert _exited(env.rt, cid, 10), "container did not exit"
     info = env.rt.exit_info(cid)
-    lines = [line.split(" ", 3)[3] for line in (env.logs / f"{cid}.log").read_text().splitlines()]
-    return (info.code if info else None), "\n".join(lines)
+    text = ""
+    for line in (env.logs / f"{cid}.log").read_text().splitlines():   # CRI format: P(artial) / F(ull) lines
+        _ts, _stream, tag, *msg = line.split(" ", 3)
+        text += (msg[0] if msg else "") + ("\n" if tag == "F" else "")
+    return (info.code if info else None), text
 
 
 SECCOMP_PROBE = ("grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; "
@@ -304,9 +322,19 @@ def test_runtime_default_seccomp_loads_in_every_runtime(runtimes: list[str], tmp
             assert "Seccomp:\t2" in out and "NoNewPrivs:\t1" in out, (binary, out)
             assert "Operation not permitted" in out and "unshare=1" in out, (binary, out)
             assert "ls-ok" in out, (binary, out)
+            if (env.rootfs / "bin" / "probe").exists():
+                # The allow-list: unknown -> ENOSYS (-38), keyrings -> EPERM (-1), clone3 -> ENOSYS (glibc
+                # falls back to clone), personality only for the usual personas; ordinary calls work.
+                code, out = _run_to_exit(env, f"pr-{env.tag}", _spec_with(
+                    env, f"pr-{env.tag}", "/bin/probe", {"seccompProfile": {"type": "RuntimeDefault"}}))
+                assert out.split() == ["io_uring_setup=-38", "add_key=-1", "clone3=-38", "personality=-38",
+                                       "getppid_ok=1"], (binary, out)
             # Unconfined (the Kubernetes default): no filter, and no no_new_privs unless asked for.
             code, out = _run_to_exit(env, f"un-{env.tag}", _spec_with(env, f"un-{env.tag}", SECCOMP_PROBE, {}))
             assert "Seccomp:\t0" in out and "NoNewPrivs:\t0" in out, (binary, out)
+            if (env.rootfs / "bin" / "probe").exists():
+                code, out = _run_to_exit(env, f"pu-{env.tag}", _spec_with(env, f"pu-{env.tag}", "/bin/probe", {}))
+                assert "io_uring_setup=-38" not in out and "personality=0" in out, (binary, out)
 
 
 def test_localhost_seccomp_profile_applies(runtimes: list[str], tmp_path: Path, rootfs: Path) -> None:
