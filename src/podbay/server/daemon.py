@@ -62,6 +62,9 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
     if opts.get("container_log_monitor_interval"):
         kw["container_log_monitor_seconds"] = float(opts["container_log_monitor_interval"])
     if opts.get("allowed_host_path"):
+        for prefix in opts["allowed_host_path"]:
+            if not os.path.isabs(prefix):
+                raise PermanentError(f"--allowed-host-path must be an absolute path, not {prefix}")
         kw["allowed_host_paths"] = tuple(opts["allowed_host_path"])
     if opts.get("seccomp_profile_root"):
         root = Path(opts["seccomp_profile_root"])
