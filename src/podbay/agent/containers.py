@@ -30,7 +30,8 @@ from podbay.images.store import ImageStore
 from podbay.ports import CreateRequest, ExecResult, ExitStatus, ObjectSource, RuntimeStatus, Sandbox
 from podbay.runtime.service import ContainerRuntime
 from podbay.sys import procfs
-from podbay.volumes import subpath
+from podbay.runtime import seccomp_profiles
+from podbay.volumes import hostpath, subpath
 
 __all__ = ["CrunRuntime", "NodeInfo", "StartFailed", "cleanup_container", "find_container", "needs_pod_ip"]
 
@@ -43,6 +44,8 @@ class NodeInfo:
     host_caps: tuple[str, ...] | None
     logs_root: Path
     cgroup_parent: str = "podbay"
+    allowed_host_paths: tuple[str, ...] = ()
+    seccomp_root: Path | None = None       # Localhost seccomp profiles
 
     def log_path(self, pod: Mapping[str, Any], container: str, attempt: int) -> Path:
         md = pod["metadata"]
@@ -76,8 +79,8 @@ def termination_log_path(pod_dir: Path, name: str, cid: str) -> Path:
     return pod_dir / "containers" / name / cid[:8]
 
 
-def _volume_mounts(ctr: Mapping[str, Any], volume_paths: Mapping[str, str], env: Mapping[str, str],
-                   sb: Sandbox) -> list[ocispec.MountSpec]:
+def _volume_mounts(pod: Mapping[str, Any], ctr: Mapping[str, Any], volume_paths: Mapping[str, str],
+                   env: Mapping[str, str], sb: Sandbox, allowed_host_paths: tuple[str, ...]) -> list[ocispec.MountSpec]:
     mounts: list[ocispec.MountSpec] = []
     name = ctr["name"]
     for idx, vm in enumerate(ctr.get("volumeMounts") or []):
@@ -85,7 +88,11 @@ def _volume_mounts(ctr: Mapping[str, Any], volume_paths: Mapping[str, str], env:
         if vol not in volume_paths:
             raise StartFailed("CreateContainerConfigError",
                               f'cannot find volume "{vol}" to mount into container "{name}"')
-        source = volume_paths[vol]
+        try:   # under --allowed-host-path a hostPath is resolved and pinned again at every start
+            source = hostpath.container_source(dict(pod), vol, volume_paths[vol], allowed_host_paths,
+                                               sb.pod_dir, name, idx)
+        except PodbayError as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
         sub = vm.get("subPath") or ""
         if vm.get("subPathExpr"):
             try:
@@ -218,12 +225,21 @@ class CrunRuntime:
             argv = command.resolve_argv(ctr, image.config, ctr_env)
         except (NotSupported, PermanentError) as exc:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc
-        mounts = _volume_mounts(ctr, req.volume_paths, ctr_env, sb)
+        mounts = _volume_mounts(pod, ctr, req.volume_paths, ctr_env, sb, self.node.allowed_host_paths)
         term_log = termination_log_path(sb.pod_dir, name, cid)
         term_log.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
         term_log.touch()
         os.chmod(term_log, 0o666)    # any container user may write it (the umask would clear bits)
         mounts += _pod_file_mounts(ctr, sb, {m.destination for m in mounts}, term_log)
+        try:   # a Localhost seccomp profile is read below the profile root (CRI runtimes load it at create)
+            profile_name = ocispec.localhost_profile_name(pod, ctr)
+        except PermanentError as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
+        try:
+            localhost = seccomp_profiles.load(self.node.seccomp_root, profile_name) \
+                if profile_name and self.node.seccomp_root is not None else None
+        except PermanentError as exc:
+            raise StartFailed("CreateContainerError", str(exc)) from exc
         root = rootfs.mount_overlay(image.layer_dirs, cdir)
         try:
             user = ocispec.resolve_user(pod, ctr, image.config.get("User") or "", _read_etc(root, "passwd"),
@@ -235,6 +251,7 @@ class CrunRuntime:
                 pid_ns=req.pid_ns, mounts=tuple(mounts),
                 cgroups_path=f"/{self.node.pod_cgroup(md['uid'])}/{cid[:12]}",
                 rlimit_nofile=self.node.nofile, available_caps=self.node.host_caps,
+                seccomp_localhost=localhost, arch=seccomp_profiles.HOST_ARCH,
             )
             spec = ocispec.build_spec(plan)
         except (PermanentError, NotSupported) as exc:
@@ -313,10 +330,7 @@ class CrunRuntime:
                 kill_tree(int(pid_file.read_text().strip()))
 
         try:
-            res = await run_capped(cmd, timeout, limit, on_timeout=kill_exec)
-            if res.timed_out:
-                procfs.reap_container_orphans()
-            return res
+            return await run_capped(cmd, timeout, limit, on_timeout=kill_exec)
         finally:
             process_file.unlink(missing_ok=True)
             pid_file.unlink(missing_ok=True)
@@ -328,7 +342,10 @@ def kill_tree(pid: int) -> None:
     while todo:
         p = todo.pop()
         seen.append(p)
-        todo += procfs.children(p)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
     for p in seen:
         with contextlib.suppress(OSError):
             os.kill(p, signal.SIGKILL)

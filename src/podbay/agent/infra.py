@@ -18,6 +18,7 @@ from podbay.core import ocispec
 from podbay.core.records import ContainerRecord
 from podbay.errors import PermanentError
 from podbay.ports import Sandbox
+from podbay.runtime import seccomp_profiles
 from podbay.runtime.service import ContainerRuntime
 from podbay.sys import procfs
 
@@ -59,11 +60,14 @@ def start_infra(runtime: ContainerRuntime, infra_root: Path, node: NodeInfo, pod
     ctr = {"name": INFRA_NAME, "image": "podbay/infra",
            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                "capabilities": {"drop": ["ALL"]}}}
+    # The sandbox gets the pod-level seccomp profile, as the kubelet gives it to the pause container.
+    profile_name = ocispec.localhost_profile_name(pod, ctr)
     plan = ocispec.ContainerPlan(
         container_id=cid, pod=pod, container=ctr, argv=("/catatonit", "-P"), env=("PATH=/",),
         rootfs=str(_rootfs(infra_root)), cgroups_path=f"/{node.pod_cgroup(uid)}/infra",
         net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts), rlimit_nofile=node.nofile,
-        available_caps=node.host_caps)
+        available_caps=node.host_caps, arch=seccomp_profiles.HOST_ARCH,
+        seccomp_localhost=seccomp_profiles.load(node.seccomp_root, profile_name) if profile_name else None)
     spec = ocispec.build_spec(plan)
     runtime.container_dir(cid).mkdir(parents=True, exist_ok=True)
     log_path = node.logs_root / f"{md['namespace']}_{md['name']}_{uid}" / "infra.log"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from podbay.agent.deps import Deps
-from podbay.agent.gc import collect_orphans
+from podbay.agent import gc
 from podbay.agent.logrotate import rotate_logs
 from podbay.agent.pod_workers import RunningIndex
 from podbay.errors import PodbayError
@@ -32,6 +32,7 @@ class HostNode:
         self.index = index
         self._inotify: Inotify | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._orphans: gc.Orphans | None = None
 
     async def prepare(self) -> None:
         """Before any worker runs: reboot handling, then orphans (the store is the whole truth then)."""
@@ -40,7 +41,9 @@ class HostNode:
         if previous is not None and previous != boot:
             await asyncio.to_thread(self._after_reboot)
         self.deps.store.set_meta("boot_id", boot)
-        await asyncio.to_thread(collect_orphans, self.deps)
+        # The orphan snapshot is taken before any worker runs (the store is the whole truth then); the
+        # collection runs in the background (``run``) so the API serves at once (kubelet housekeeping).
+        self._orphans = await asyncio.to_thread(gc.find_orphans, self.deps)
         for rec in self.deps.store.all_containers():    # once, at start: the index of live attempts
             if rec.state in ("running", "created"):
                 self.index.set_pod(rec.pod_uid, [r for r in self.deps.store.containers(rec.pod_uid)])
@@ -56,7 +59,15 @@ class HostNode:
                 on_exit(name)
 
         loop.add_reader(ino.fd, readable)
-        self._tasks = [asyncio.create_task(self._reap_monitors()), asyncio.create_task(self._rotate_logs())]
+        self._tasks = [asyncio.create_task(self._rotate_logs())]
+        if self._orphans:
+            self._tasks.append(asyncio.create_task(self._collect(self._orphans)))
+
+    async def _collect(self, orphans: gc.Orphans) -> None:
+        try:
+            await asyncio.to_thread(gc.collect_orphans, self.deps, orphans)
+        except Exception:
+            log.exception("collecting orphans failed")
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -79,19 +90,6 @@ class HostNode:
                 log.warning("log rotation failed: %s", exc)
             except Exception:
                 log.exception("log rotation failed")
-
-    async def _reap_monitors(self) -> None:
-        """As child subreaper we inherit conmon monitors: collect the ones that exited (zombies only)."""
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                for _cid, item in self.index.items():
-                    pid = item.conmon_pid
-                    if pid and procfs.state(pid) == "Z" and procfs.start_time(pid) == item.conmon_start:
-                        procfs.reap_if_child(pid)
-                procfs.reap_container_orphans()
-            except Exception:
-                log.exception("reaping conmon monitors failed")
 
     def _after_reboot(self) -> None:
         """The host rebooted: every container is gone, and so are namespaces, veths and tmpfs volumes.

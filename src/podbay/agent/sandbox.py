@@ -22,8 +22,8 @@ from podbay.network.cniconf import host_port_mappings, pod_cni_args, pod_ips
 from podbay.ports import NamespacePinner, ObjectSource, PinnedNamespaces, PodNetwork, Sandbox
 from podbay.sys import cgroups
 from podbay.sys.mount import mounts_under, unmount_all_under
+from podbay.volumes import hostpath, nfs
 from podbay.volumes import manager as volumes
-from podbay.volumes import nfs
 
 Obj = dict[str, Any]
 
@@ -145,6 +145,7 @@ class HostVolumes:
         """Mounts first (subPath binds, tmpfs, nfs, and mounts a Bidirectional container propagated into
         a volume), so no tree is ever deleted with something mounted below it."""
         unmount_all_under(str(pod_dir / "volume-subpaths"))
+        unmount_all_under(str(pod_dir / hostpath.PIN_DIR))
         unmount_all_under(str(pod_dir / "volumes"))
         projections.teardown_all(pod_dir)
         nfs.teardown_all(pod_dir)

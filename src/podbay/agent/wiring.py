@@ -41,7 +41,8 @@ def build_kubelet(deps: Deps, evict: Callable[[str, str], None]) -> Kubelet:
     objects = StoreObjects(deps.store)
     pods = StorePods(deps.store, deps.hub, on_deleted=lambda _pod: _release_claims(deps))
     events = StoreEvents(deps.store, cfg.node_name)
-    node = NodeInfo(cfg.node_name, deps.host_ip, deps.nofile, deps.host_caps, cfg.root / "logs")
+    node = NodeInfo(cfg.node_name, deps.host_ip, deps.nofile, deps.host_caps, cfg.root / "logs",
+                    allowed_host_paths=cfg.allowed_host_paths, seccomp_root=cfg.seccomp_root)
     runtime = CrunRuntime(deps.runtime, deps.images, objects, node, cfg.root / "infra")
     sandboxes = PodSandboxes(HostPinner(), deps.network, cfg.run_dir / "ns", cfg.root / "pods", cfg.root / "logs")
     volumes = HostVolumes(objects, cfg.root, deps.node_allocatable, cfg.allowed_host_paths)

@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any
 
-from podbay.api import names, quantity, support
+from podbay.api import names, quantity, seccomp, support
 from podbay.api.defaults import VOLUME_SOURCES
 from podbay.api.fielderror import (
     FieldError,
@@ -630,6 +630,7 @@ def _validate_security_context(sc: Any, path: str) -> Errs:
     pm = sc.get("procMount")
     if pm is not None and pm not in ("Default", "Unmasked"):
         errs.append(not_supported(f"{path}.procMount", pm, ["Default", "Unmasked"]))
+    errs += seccomp.validate_profile(sc.get("seccompProfile"), f"{path}.seccompProfile")
     return errs
 
 
@@ -864,6 +865,7 @@ def _validate_pod_security_context(spec: Obj) -> Errs:
     policy = sc.get("fsGroupChangePolicy")
     if policy is not None and policy not in ("OnRootMismatch", "Always"):
         errs.append(not_supported(f"{path}.fsGroupChangePolicy", policy, ["OnRootMismatch", "Always"]))
+    errs += seccomp.validate_profile(sc.get("seccompProfile"), f"{path}.seccompProfile")
     return errs
 
 
@@ -940,6 +942,7 @@ def _validate_pod_spec(spec: Obj) -> Errs:
 
 def _validate_pod_metadata_and_spec(pod: Obj) -> Errs:
     errs = validate_object_meta(pod.get("metadata"))
+    errs += seccomp.validate_annotations(_dict(pod.get("metadata")).get("annotations"))
     spec = pod.get("spec")
     if not isinstance(spec, dict):
         return [*errs, required("spec")]
