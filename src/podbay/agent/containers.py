@@ -28,9 +28,9 @@ from podbay.errors import NotFound, NotSupported, PermanentError, PodbayError, R
 from podbay.images import rootfs
 from podbay.images.store import ImageStore
 from podbay.ports import CreateRequest, ExecResult, ExitStatus, ObjectSource, RuntimeStatus, Sandbox
+from podbay.runtime import seccomp_profiles
 from podbay.runtime.service import ContainerRuntime
 from podbay.sys import procfs
-from podbay.runtime import seccomp_profiles
 from podbay.volumes import hostpath, subpath
 
 __all__ = ["CrunRuntime", "NodeInfo", "StartFailed", "cleanup_container", "find_container", "needs_pod_ip"]

@@ -67,7 +67,8 @@ def start_infra(runtime: ContainerRuntime, infra_root: Path, node: NodeInfo, pod
         rootfs=str(_rootfs(infra_root)), cgroups_path=f"/{node.pod_cgroup(uid)}/infra",
         net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts), rlimit_nofile=node.nofile,
         available_caps=node.host_caps, arch=seccomp_profiles.HOST_ARCH,
-        seccomp_localhost=seccomp_profiles.load(node.seccomp_root, profile_name) if profile_name else None)
+        seccomp_localhost=seccomp_profiles.load(node.seccomp_root, profile_name)
+        if profile_name and node.seccomp_root is not None else None)
     spec = ocispec.build_spec(plan)
     runtime.container_dir(cid).mkdir(parents=True, exist_ok=True)
     log_path = node.logs_root / f"{md['namespace']}_{md['name']}_{uid}" / "infra.log"

@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from podbay.agent.deps import Deps
 from podbay.agent import gc
+from podbay.agent.deps import Deps
 from podbay.agent.logrotate import rotate_logs
 from podbay.agent.pod_workers import RunningIndex
 from podbay.errors import PodbayError

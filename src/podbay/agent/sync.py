@@ -550,6 +550,14 @@ class PodSyncer:
                                                          self.clock.now()))
                     continue
                 if status == "created" and self.runtime.is_alive(rec):
+                    if self.sandboxes.network.result(st.uid) is None:
+                        # Never start a container before the pod network is set (issue 11 item 15): the
+                        # agent died before CNI ADD finished; this attempt is made again after the ADD.
+                        with contextlib.suppress(PodbayError, OSError):
+                            self.runtime.signal(rec, int(signal.SIGKILL))
+                            self.runtime.remove(rec)
+                        self.records.delete_container(rec.id)
+                        continue
                     if may_start and not st.stopping.is_set():
                         self.records.put_container(self.runtime.start(rec))
                     continue
@@ -671,7 +679,8 @@ class PodSyncer:
         view = PodRuntimeView(
             records=tuple(records), waiting=waiting,
             pod_ip=st.sandbox.ips[0] if st.sandbox and st.sandbox.ips else None,
-            sandbox_ready=st.sandbox is not None and not st.torn_down,
+            # PodReadyToStartContainers: namespaces pinned AND the network set up (CNI ADD done).
+            sandbox_ready=st.sandbox is not None and bool(st.sandbox.ips) and not st.torn_down,
             terminal_reason=lc.reason, terminal_message=lc.message)
         now = self.clock.now()
         annotations = {}

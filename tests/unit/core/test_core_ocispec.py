@@ -23,7 +23,7 @@ from podbay.core.ocispec import (
     resolve_user,
     volume_mount,
 )
-from podbay.errors import NotSupported, PermanentError
+from podbay.errors import PermanentError
 
 POD: dict[str, Any] = {"metadata": {"name": "p", "namespace": "default", "uid": "uid-1"}, "spec": {"containers": []}}
 DEFAULT_CAPS = sorted(
