@@ -28,6 +28,7 @@ from podbay.ports import Clock, EventRecorder, PodSource
 log = logging.getLogger("podbay.workers")
 RESYNC = 60.0                    # kubelet syncFrequency: the backstop when nothing happens
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0
+TERMINATE_RETRY_MAX = 2.0
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,10 @@ class PodWorkers:
                 raise
             except Exception as exc:
                 failures += 1
-                delay = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+                # Stopping is retried briskly (a busy mount, a CNI hiccup: nothing may leak for long);
+                # a failing sync backs off.
+                cap = RETRY_MAX if st.lifecycle.phase == "syncing" else TERMINATE_RETRY_MAX
+                delay = min(RETRY_FIRST * 2 ** (failures - 1), cap)
                 self._report(pod, st, exc, delay)
                 wake_at = self.clock.now() + delay
             await self._wait(st, wake_at)
