@@ -9,7 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # A private temp root: pytest prunes old numbered dirs under the shared /tmp/pytest-of-<user>, and a
 # concurrent run's live agent root (with mounted container filesystems) must never be one of them.
-PYTEST := $(VENV)/bin/pytest --basetemp=$(CURDIR)/$(WORK)/pytest
+PYTEST = $(VENV)/bin/pytest --basetemp=$(CURDIR)/$(WORK)/pytest
 WORK := _work
 TEST_IMAGE := $(WORK)/busybox-1.35.tar
 
