@@ -320,7 +320,7 @@ def _table_writer() -> Any:
 def _selector(selector: str | None) -> Callable[[dict[str, Any]], bool]:
     if not selector:
         return lambda _p: True
-    from podbay.core.selectors import label_selector
+    from podbay.api.selectors import label_selector
 
     try:
         return label_selector(selector)

@@ -1,7 +1,7 @@
 """kubectl's pod table: AGE, READY / STATUS / RESTARTS columns, rows and -o formats.
 
 Pure functions of (pod, now). The column logic (kubectl's ``printPod`` and apimachinery's
-``HumanDuration``) lives in ``podbay.core.phase``; this module only lays out rows. core.phase is
+``HumanDuration``) lives in ``podbay.api.printing``; this module only lays out rows. api.printing is
 imported where it is used: it costs more at start-up than ``--help`` or ``version`` should pay.
 """
 
@@ -32,13 +32,13 @@ def since(value: str | None, now: datetime) -> str:
     t = parse_time(value)
     if t is None:
         return "<unknown>"
-    from podbay.core.phase import human_duration
+    from podbay.api.printing import human_duration
 
     return human_duration((now - t).total_seconds())
 
 
 def pod_row(pod: Pod, now: datetime, *, wide: bool = False, with_namespace: bool = False) -> list[str]:
-    from podbay.core.phase import pod_columns
+    from podbay.api.printing import pod_columns
 
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
