@@ -222,9 +222,7 @@ class Registry:
 
     def _create(self, rt: ResourceType, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
         strategy = self.strategy(rt)
-        obj = self._to_storage(rt, obj)
-        primary = self._primary(rt)
-        obj["kind"], obj["apiVersion"] = primary.kind, primary.api_version
+        obj = _typed(self._to_storage(rt, obj), self._primary(rt))
         namespace = self._namespace_of(rt, obj, namespace)
         md = meta.meta(obj)
         if md.get("resourceVersion"):
@@ -269,9 +267,7 @@ class Registry:
     def _update(self, rt: ResourceType, namespace: str, name: str, obj: Obj, opts: WriteOptions,
                 subresource: str, expected_rv: int | None = None) -> tuple[Obj, bool]:
         strategy = self.strategy(rt)
-        obj = self._to_storage(rt, obj)
-        primary = self._primary(rt)
-        obj["kind"], obj["apiVersion"] = primary.kind, primary.api_version
+        obj = _typed(self._to_storage(rt, obj), self._primary(rt))
         md = meta.meta(obj)
         if md.get("name") and md["name"] != name:
             raise BadRequest(f"the name of the object ({md['name']}) does not match the name on the URL ({name})")
@@ -433,6 +429,12 @@ class Registry:
         del_opts.dry_run = del_opts.dry_run or opts.dry_run
         self.delete(rt, namespace, name, del_opts)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+def _typed(obj: Obj, rt: ResourceType) -> Obj:
+    """The object with its stored kind and apiVersion, written first (as kube-apiserver orders them)."""
+    return {"apiVersion": rt.api_version, "kind": rt.kind, **{k: v for k, v in obj.items()
+                                                             if k not in ("apiVersion", "kind")}}
 
 
 def _decode_apply(body: bytes) -> Any:
