@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import builtins
 import copy
-import json
 import random
 import time
 import uuid
@@ -23,13 +22,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from podbay.agent.strategies import Strategy
-from podbay.api import meta, typecheck
+from podbay.api import meta, patch, typecheck
 from podbay.api.events import from_events_v1, to_events_v1
 from podbay.api.patchtypes import APPLY_PATCH
 from podbay.api.query import DeleteOptions, WriteOptions
 from podbay.api.resources import ResourceTable, ResourceType
 from podbay.api.selectors import allowed_labels, field_test, parse_field_selector, parse_label_selector
-from podbay.errors import BadRequest, Conflict, Forbidden, NotFound, StatusError, ValidationError
+from podbay.errors import BadRequest, Forbidden, NotFound, StatusError, ValidationError
 from podbay.store.repository import Repository, Stored
 
 Obj = dict[str, Any]
@@ -42,20 +41,6 @@ TERMINATING_CAUSE = "NamespaceTerminating"
 FIELD_MANAGER = "podbay"   # the manager of the agent's own writes
 
 
-def _patch_module() -> Any:
-    """``podbay.api.patch`` when the patch helper's package is there, else the local fallback."""
-    try:
-        from podbay.api import patch as real  # type: ignore[attr-defined]
-
-        if hasattr(real, "apply_patch"):
-            return real
-    except ImportError:
-        pass
-    from podbay.api import patchfallback
-
-    return patchfallback
-
-
 class Registry:
     def __init__(self, table: ResourceTable, repo: Repository, strategies: Mapping[str, Strategy], *,
                  clock: Callable[[], float] = time.time, new_uid: Callable[[], str] | None = None) -> None:
@@ -64,7 +49,6 @@ class Registry:
         self.strategies = dict(strategies)
         self.clock = clock
         self.new_uid = new_uid or (lambda: str(uuid.uuid4()))
-        self.patcher = _patch_module()
 
     # --- lookup -----------------------------------------------------------------------------------------
     def resource(self, group: str, version: str, plural: str) -> ResourceType:
@@ -206,11 +190,12 @@ class Registry:
     def _invalid(self, rt: ResourceType, obj: Obj, errs: builtins.list[Any]) -> ValidationError:
         return ValidationError(rt.qualified_kind, str(meta.meta(obj).get("name") or ""), errs)
 
-    def _managed(self, old: Obj | None, new: Obj, opts: WriteOptions, operation: str) -> Obj:
-        fn = getattr(self.patcher, "update_managed_fields", None)
-        if fn is None:
+    def _managed(self, rt: ResourceType, old: Obj | None, new: Obj, opts: WriteOptions, subresource: str = "") -> Obj:
+        """managedFields of a create or update (structured-merge-diff, ``api.patch``)."""
+        if rt.schema_name is None:
             return new
-        return dict(fn(old, new, opts.field_manager or FIELD_MANAGER, operation, self.clock()))
+        return dict(patch.update_managed_fields(old, new, opts.field_manager or FIELD_MANAGER, "Update",
+                                                meta.rfc3339(self.clock()), subresource, schema_name=rt.schema_name))
 
     # --- create -----------------------------------------------------------------------------------------
     def create(self, rt: ResourceType, namespace: str, body: Any, opts: WriteOptions | None = None, *,
@@ -220,7 +205,8 @@ class Registry:
         obj = body if decoded else self.decode(rt, body, opts)
         return self._create(rt, namespace, obj, opts)
 
-    def _create(self, rt: ResourceType, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
+    def _create(self, rt: ResourceType, namespace: str, obj: Obj, opts: WriteOptions, *,
+                managed: bool = True) -> Obj:
         strategy = self.strategy(rt)
         obj = _typed(self._to_storage(rt, obj), self._primary(rt))
         namespace = self._namespace_of(rt, obj, namespace)
@@ -237,7 +223,8 @@ class Registry:
         self._check_namespace(rt, namespace, name)
         if self.repo.peek(rt.storage_kind, namespace, name) is not None:
             raise self._already_exists(rt, name)
-        obj = self._managed(None, obj, opts, "Update")
+        if managed:
+            obj = self._managed(rt, None, obj, opts)
         if opts.dry_run:
             return self.view(rt, obj)
         strategy.admit_create(obj)
@@ -265,7 +252,7 @@ class Registry:
         return self._update(rt, namespace, name, obj, opts, subresource)
 
     def _update(self, rt: ResourceType, namespace: str, name: str, obj: Obj, opts: WriteOptions,
-                subresource: str, expected_rv: int | None = None) -> tuple[Obj, bool]:
+                subresource: str, expected_rv: int | None = None, *, managed: bool = True) -> tuple[Obj, bool]:
         strategy = self.strategy(rt)
         obj = _typed(self._to_storage(rt, obj), self._primary(rt))
         md = meta.meta(obj)
@@ -277,7 +264,7 @@ class Registry:
         if cur is None:
             if strategy.create_on_update and not subresource:
                 md.pop("resourceVersion", None)
-                return self._create(rt, namespace, obj, opts), True
+                return self._create(rt, namespace, obj, opts, managed=managed), True
             raise self._not_found(rt, name)
         old = cur.copy()
         rv_text = md.get("resourceVersion")
@@ -301,7 +288,8 @@ class Registry:
             errs = strategy.validate_update(new, old)
         if errs:
             raise self._invalid(rt, new, errs)
-        new = self._managed(old, new, opts, "Update")
+        if managed:
+            new = self._managed(rt, old, new, opts, subresource)
         if _same(new, old):
             return self.view(rt, old), False   # a no-op update writes nothing (no new resourceVersion)
         if strategy.deletable(new):
@@ -317,45 +305,43 @@ class Registry:
     # --- patch ------------------------------------------------------------------------------------------
     def patch(self, rt: ResourceType, namespace: str, name: str, content_type: str, body: bytes,
               opts: WriteOptions, *, subresource: str = "") -> tuple[Obj, bool]:
-        """PATCH with any of the four patch types; returns (object, created)."""
+        """PATCH with any of the four patch types (``api.patch``); returns (object, created)."""
         cur = self.repo.peek(rt.storage_kind, namespace if rt.namespaced else "", name)
         if cur is None and not (content_type == APPLY_PATCH and not subresource):
             raise self._not_found(rt, name)
-        schema_name = rt.schema_name
         if content_type == APPLY_PATCH:
-            return self._apply(rt, namespace, name, cur, body, opts, schema_name, subresource)
+            return self._apply(rt, namespace, name, cur, body, opts, subresource)
         assert cur is not None
         live = self.view(rt, cur.copy())
-        patched = self.patcher.apply_patch(content_type, live, body, schema_name)
-        if not isinstance(patched, dict):
-            raise BadRequest("the patch did not produce an object")
+        patched = patch.apply_patch(content_type, live, body, rt.schema_name)
         obj = self.decode(rt, patched, opts)
         patched_rv = (patched.get("metadata") or {}).get("resourceVersion")
-        expected = cur.rv
         if patched_rv and str(patched_rv) != str(cur.rv):
             raise self.repo.conflict(rt.storage_kind, name)
-        return self._update(rt, namespace, name, obj, opts, subresource, expected)
+        return self._update(rt, namespace, name, obj, opts, subresource, cur.rv)
 
     def _apply(self, rt: ResourceType, namespace: str, name: str, cur: Stored | None, body: bytes,
-               opts: WriteOptions, schema_name: str | None, subresource: str) -> tuple[Obj, bool]:
-        ssa = getattr(self.patcher, "server_side_apply", None)
-        applied = _decode_apply(body)
-        applied = self.decode(rt, applied, opts)
+               opts: WriteOptions, subresource: str) -> tuple[Obj, bool]:
+        """Server-side apply: structured-merge-diff with field managers (409 on conflicts unless
+        force), then the same checks as any update."""
+        if rt.schema_name is None:
+            raise BadRequest(f"server-side apply is not supported for {rt.group_resource}")
+        applied = patch.ssa.decode_apply_body(body)
         live = None if cur is None else self.view(rt, cur.copy())
-        if ssa is not None:
-            result = ssa(live, applied, opts.field_manager, opts.force, schema_name, self.clock())
-            if not isinstance(result, dict):
-                raise Conflict(str(getattr(result, "message", result)),
-                               {"name": name, "kind": rt.plural,
-                                "causes": list(getattr(result, "causes", []) or [])})
-            obj = result
-        else:
-            obj = applied if live is None else self.patcher.apply_patch(APPLY_PATCH, live, body, schema_name)
-            obj = self.decode(rt, obj, opts)
+        if cur is None:
+            raw_md = applied.get("metadata")
+            amd: Obj = raw_md if isinstance(raw_md, dict) else {}
+            if amd.get("name") not in (None, name):
+                raise BadRequest(f"the name of the object ({amd.get('name')}) does not match the name on the URL "
+                                 f"({name})")
+        merged = patch.server_side_apply(live, applied, opts.field_manager, opts.force, rt.schema_name,
+                                         meta.rfc3339(self.clock()), subresource)
+        obj = self.decode(rt, merged, opts)
         if cur is None:
             meta.meta(obj).pop("resourceVersion", None)
-            return self._create(rt, namespace, obj, opts), True
-        return self._update(rt, namespace, name, obj, opts, subresource, cur.rv)
+            meta.meta(obj).setdefault("name", name)
+            return self._create(rt, namespace, obj, opts, managed=False), True
+        return self._update(rt, namespace, name, obj, opts, subresource, cur.rv, managed=False)
 
     # --- delete -----------------------------------------------------------------------------------------
     def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions | None = None) -> tuple[Obj, int]:
@@ -435,18 +421,6 @@ def _typed(obj: Obj, rt: ResourceType) -> Obj:
     """The object with its stored kind and apiVersion, written first (as kube-apiserver orders them)."""
     return {"apiVersion": rt.api_version, "kind": rt.kind, **{k: v for k, v in obj.items()
                                                              if k not in ("apiVersion", "kind")}}
-
-
-def _decode_apply(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        import yaml
-
-        try:
-            return yaml.safe_load(body)
-        except yaml.YAMLError as exc:
-            raise BadRequest(f"error decoding YAML: {exc}") from None
 
 
 def _same(a: Obj, b: Obj) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from podbay.api.fielderror import FieldError, forbidden, invalid, not_supported, required, too_long
+from podbay.api.fielderror import FieldError, forbidden, invalid, not_supported, too_long
 from podbay.errors import BadRequest, ValidationError
 
 Query = Mapping[str, Sequence[str]]
@@ -228,16 +228,17 @@ def write_options(q: Query, verb: str, *, apply_patch: bool = False) -> WriteOpt
         errs.append(not_supported("fieldValidation", validation, FIELD_VALIDATIONS))
     elif validation:
         opts.field_validation = validation
-    _field_manager(opts.field_manager, errs)
     force = bool_param(q, "force")
-    if verb == "patch":
-        if apply_patch and not opts.field_manager:
-            errs.append(required("fieldManager", "is required for apply patch"))
-        if force is not None and not apply_patch:
-            errs.append(forbidden("force", "may not be specified for non-apply patch"))
+    if verb != "patch":
+        _field_manager(opts.field_manager, errs)
     opts.force = bool(force)
     if errs:
         raise _invalid(kind, errs)
+    if verb == "patch":   # ValidatePatchOptions (api.patch has upstream's wording)
+        from podbay.api.patch import validate_patch_options
+        from podbay.api.patchtypes import APPLY_PATCH, MERGE_PATCH
+
+        validate_patch_options(APPLY_PATCH if apply_patch else MERGE_PATCH, opts.field_manager or None, force)
     return opts
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from podbay.api import paths
+from podbay.api.patch import PatchError
 from podbay.api.resources import ResourceType
 from podbay.api.status import invalid_status, status_object
 from podbay.errors import MethodNotAllowed, NotFound, PodbayError, StatusError, Unauthorized, ValidationError
@@ -49,6 +50,8 @@ def error_response(exc: BaseException) -> web.Response:
         return json_response(body, 422)
     if isinstance(exc, StatusError):
         return json_response(status_object(exc.code, exc.reason, str(exc), exc.details), exc.code)
+    if isinstance(exc, PatchError):   # api.patch's errors carry their own Status
+        return json_response(exc.status(), exc.code)
     if isinstance(exc, web.HTTPException):
         code = exc.status
         reason = _AIOHTTP_REASONS.get(code, "InternalError" if code >= 500 else "BadRequest")

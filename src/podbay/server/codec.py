@@ -14,7 +14,7 @@ from aiohttp import web
 from podbay.api import meta, tables
 from podbay.api.negotiate import JSON, PROTOBUF, YAML, Rendering
 from podbay.api.typecheck import object_pairs_hook
-from podbay.errors import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
+from podbay.errors import BadRequest, RequestEntityTooLarge
 from podbay.store.repository import Stored
 
 MAX_BODY = 3 * 1024 * 1024     # kube-apiserver's default --max-request-body-bytes
@@ -55,13 +55,9 @@ def decode(data: bytes, media_type: str) -> Any:
     if not data.strip():
         return None
     if media_type == PROTOBUF:
-        decoder = _protobuf_decoder()
-        if decoder is None:
-            raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types "
-                                       f"include: {JSON}, {YAML}")
         try:
-            return decoder(data)
-        except ValueError as exc:
+            return _protobuf_decoder()(data)   # api.patch: PatchError 400/415 with upstream's messages
+        except (ValueError, IndexError) as exc:
             raise BadRequest(f"the protobuf body could not be decoded: {exc}") from None
     if media_type in (YAML, "application/x-yaml", "text/yaml") and not data.lstrip().startswith(b"{"):
         import yaml

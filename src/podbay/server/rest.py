@@ -18,7 +18,7 @@ from aiohttp import web
 
 from podbay.agent.hub import Hub
 from podbay.agent.registry import Registry
-from podbay.api import query, tables
+from podbay.api import patch, query, tables
 from podbay.api.negotiate import body_format, negotiate
 from podbay.api.patchtypes import APPLY_PATCH
 from podbay.api.paths import Route
@@ -180,6 +180,12 @@ class Api:
             return await asyncio.to_thread(fn, *args, **kw)
         return fn(*args, **kw)
 
+    @staticmethod
+    def _manager(request: web.Request, opts: query.WriteOptions) -> query.WriteOptions:
+        """managerOrUserAgent: without a fieldManager the User-Agent names the manager."""
+        opts.field_manager = patch.default_manager(opts.field_manager or None, request.headers.get("User-Agent"))
+        return opts
+
     def _respond_object(self, request: web.Request, rt: ResourceType, obj: dict[str, Any], status: int,
                         warnings: list[str]) -> web.Response:
         r = negotiate(request.headers.get("Accept"), target="object")
@@ -196,7 +202,7 @@ class Api:
     async def _create(self, request: web.Request, rt: ResourceType, ns: str) -> web.StreamResponse:
         if not rt.allows("create"):
             raise not_allowed(rt)
-        opts = query.write_options(_query(request), "create")
+        opts = self._manager(request, query.write_options(_query(request), "create"))
         negotiate(request.headers.get("Accept"), target="object")
         media, data = await self._body(request)
 
@@ -210,7 +216,7 @@ class Api:
                       sub: str) -> web.StreamResponse:
         if not sub and not rt.allows("update"):
             raise not_allowed(rt, name)
-        opts = query.write_options(_query(request), "update")
+        opts = self._manager(request, query.write_options(_query(request), "update"))
         negotiate(request.headers.get("Accept"), target="object")
         media, data = await self._body(request)
 
@@ -226,6 +232,8 @@ class Api:
             raise not_allowed(rt, name)
         media, data = await self._body(request, patch=True)
         opts = query.write_options(_query(request), "patch", apply_patch=media == APPLY_PATCH)
+        if media != APPLY_PATCH:
+            opts = self._manager(request, opts)
         negotiate(request.headers.get("Accept"), target="object")
         if not data.strip():
             raise BadRequest("the body of the request was empty")
