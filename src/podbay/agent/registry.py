@@ -345,7 +345,7 @@ class Registry:
 
     # --- delete -----------------------------------------------------------------------------------------
     def delete(self, rt: ResourceType, namespace: str, name: str, opts: DeleteOptions | None = None) -> tuple[Obj, int]:
-        """DELETE; returns (the object or a Status, HTTP code: 200 gone, 202 marked)."""
+        """DELETE; returns (the object or a Status, HTTP code)."""
         opts = opts or DeleteOptions()
         namespace = namespace if rt.namespaced else ""
         cur = self.repo.peek(rt.storage_kind, namespace, name)
@@ -367,12 +367,12 @@ class Registry:
             return self._delete_now(rt, strategy, cur, obj, opts)
         marked = copy.deepcopy(obj)
         meta.mark_deleted(marked, now=self.clock(), grace=0 if grace is None else grace)
-        if opts.dry_run:
-            return self.view(rt, marked), 202
-        if _same(marked, cur.copy()):
-            return self.view(rt, marked), 202
+        # handlers/delete.go: 200 even when the object is only marked, 202 only for orphanDependents=false.
+        code = 202 if opts.orphan_dependents is False else 200
+        if opts.dry_run or _same(marked, cur.copy()):
+            return self.view(rt, marked), code
         self.repo.update(marked, cur.rv)
-        return self.view(rt, marked), 202
+        return self.view(rt, marked), code
 
     def _delete_now(self, rt: ResourceType, strategy: Strategy, cur: Stored, obj: Obj,
                     opts: DeleteOptions) -> tuple[Obj, int]:

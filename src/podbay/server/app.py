@@ -30,6 +30,7 @@ log = logging.getLogger("podbay.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Authenticator = Callable[[web.Request], Awaitable[Any]]
 AUTHENTICATOR: web.AppKey[Authenticator | None] = web.AppKey("podbay.authenticator")
+USER: web.RequestKey[Any] = web.RequestKey("podbay.user")
 
 
 def json_response(obj: Any, status: int = 200) -> web.Response:
@@ -93,7 +94,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     user = await authenticate(request) if authenticate is not None else None
     if user is None:
         raise Unauthorized("Unauthorized")
-    request["podbay.user"] = user
+    request[USER] = user
     return await handler(request)
 
 
@@ -125,4 +126,4 @@ def build_app(api: Api, *, stats: Callable[[], Awaitable[dict[str, Any]]] | None
     return app
 
 
-__all__ = ["AUTHENTICATOR", "Api", "ResourceType", "build_app", "error_response", "json_response"]
+__all__ = ["AUTHENTICATOR", "USER", "Api", "ResourceType", "build_app", "error_response", "json_response"]

@@ -42,7 +42,7 @@ class ClaimStrategy(Strategy):
         remove_tree(claims.claim_dir(self.root, obj))
 
     def prepare_update(self, new: Obj, old: Obj) -> Obj:
-        new = super().prepare_update(new, old)
+        new = super().prepare_update(default_pvc(new), old)
         md, omd = new.setdefault("metadata", {}), old.get("metadata") or {}
         if omd.get("finalizers") is not None:
             md["finalizers"] = list(omd["finalizers"])
