@@ -40,6 +40,7 @@ class Bridge:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> None:
@@ -54,11 +55,14 @@ class Bridge:
         self._loop.run_forever()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             up_r, up_w = await asyncio.open_unix_connection(self.socket_path)
         except OSError:
             writer.close()
+            self._writers.discard(writer)
             return
+        self._writers.add(up_w)
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
@@ -74,18 +78,30 @@ class Bridge:
                 except (ConnectionError, OSError):
                     pass
 
-        await asyncio.gather(pump(reader, up_w), pump(up_r, writer))
-        for w in (writer, up_w):
-            w.close()
+        try:
+            await asyncio.gather(pump(reader, up_w), pump(up_r, writer))
+        finally:
+            for w in (writer, up_w):
+                w.close()
+                self._writers.discard(w)
 
     def stop(self) -> None:
-        def _stop() -> None:
+        async def _stop() -> None:
             if self._server is not None:
                 self._server.close()
+            for w in list(self._writers):
+                w.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if tasks:
+                _done, pending = await asyncio.wait(tasks, timeout=2)
+                for t in pending:
+                    t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
             self._loop.stop()
 
-        self._loop.call_soon_threadsafe(_stop)
+        asyncio.run_coroutine_threadsafe(_stop(), self._loop)
         self._thread.join(10)
+        self._loop.close()
 
 
 class Kube:

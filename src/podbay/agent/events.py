@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from podbay.agent.deps import Deps
-from podbay.api.meta import rfc3339
+from podbay.api.meta import micro_time, rfc3339
 from podbay.errors import AlreadyExists, NotFound
 
 Obj = dict[str, Any]
@@ -31,7 +31,8 @@ def _key(involved: Obj, type_: str, reason: str, message: str) -> str:
 
 def record(deps: Deps, pod: Obj, type_: str, reason: str, message: str, field_path: str = "") -> None:
     md = pod["metadata"]
-    now = iso(time.time())
+    stamp = time.time()
+    now = iso(stamp)
     involved: Obj = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"], "uid": md["uid"],
                      "apiVersion": "v1"}
     if md.get("resourceVersion"):
@@ -53,10 +54,9 @@ def record(deps: Deps, pod: Obj, type_: str, reason: str, message: str, field_pa
         "metadata": {"name": name, "namespace": md["namespace"], "uid": str(uuid.uuid4()), "creationTimestamp": now},
         "involvedObject": involved, "reason": reason, "message": message, "type": type_,
         "source": {"component": "podbay", "host": deps.cfg.node_name},
-        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": None,
-        "reportingComponent": "podbay", "reportingInstance": deps.cfg.node_name,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": micro_time(stamp),
+        "reportingComponent": "podbay", "reportingInstance": deps.cfg.node_name, "action": reason,
     }
-    del body["eventTime"]
     try:
         repo.create(body)
     except AlreadyExists:   # recorded concurrently by another thread: count it there

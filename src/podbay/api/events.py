@@ -26,6 +26,12 @@ def to_events_v1(core: Obj) -> Obj:
         if k in ("kind", "apiVersion"):
             continue
         out[_RENAMED.get(k, k)] = copy.deepcopy(v)
+    if not out.get("eventTime"):
+        # eventTime is required in events.k8s.io/v1; an event recorded the legacy way has only
+        # firstTimestamp (clients such as the Python client refuse a null eventTime).
+        first = core.get("firstTimestamp") or (core.get("metadata") or {}).get("creationTimestamp")
+        if isinstance(first, str) and first.endswith("Z") and "." not in first:
+            out["eventTime"] = first[:-1] + ".000000Z"
     return out
 
 
