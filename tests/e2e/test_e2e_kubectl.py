@@ -47,7 +47,8 @@ def test_version_and_api_resources(kube: Kube, v: str) -> None:
     for name in ("pods", "configmaps", "secrets", "namespaces", "nodes", "events", "serviceaccounts", "leases",
                  "persistentvolumeclaims"):
         assert (name,) in rows, res
-    assert "po " in res.replace("pods   ", "").replace("pods ", "") or "po" in res
+    pods_row = next(line.split() for line in res.splitlines() if line.startswith("pods "))
+    assert pods_row[:4] == ["pods", "po", "v1", "true"]
     assert kube.kubectl("api-versions", version=v).stdout.split() == \
         ["coordination.k8s.io/v1", "events.k8s.io/v1", "metrics.k8s.io/v1beta1", "v1"]
 
@@ -110,8 +111,6 @@ def test_logs_exec_cp(kube: Kube, tmp_path: Path, v: str) -> None:
 @pytest.mark.parametrize("v", VERSIONS)
 def test_get_watch_shows_rows_as_they_change(kube: Kube, tmp_path: Path, v: str) -> None:
     name = unique("w")
-    proc = subprocess.Popen(["true"])   # replaced below; keeps mypy quiet about unbound names
-    proc.wait()
     cache = tmp_path / "cache"
     cmd = [str(kubectls()[v]), "--kubeconfig", str(kube.kubeconfig), "--cache-dir", str(cache), "get", "pods", "-w",
            "-l", f"app={name}", "--request-timeout=30s"]
