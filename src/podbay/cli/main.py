@@ -535,7 +535,8 @@ def manifest_target(source: str, doc: dict[str, Any]) -> tuple[Resource, str, st
     res = by_kind(str(kind))
     if res is None:
         raise fail(f'podbay does not support kind "{kind}" yet')
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    raw_meta = doc.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     name = meta.get("name")
     if version != "v1":
         raise fail(
