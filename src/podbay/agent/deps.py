@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from podbay.agent.config import AgentConfig
@@ -14,6 +15,7 @@ from podbay.store.db import Store
 from podbay.store.repository import Repository
 
 
+@functools.cache
 def plural_of(kind: str) -> str:
     """``Pod`` -> ``pods``: how errors name the resource of a stored kind."""
     try:

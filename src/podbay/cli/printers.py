@@ -83,14 +83,26 @@ def as_list(items: list[Pod]) -> dict[str, Any]:
     return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
+def without_managed_fields(obj: Any) -> Any:
+    """What kubectl prints by default (``--show-managed-fields=false``): no metadata.managedFields."""
+    if isinstance(obj, dict):
+        if obj.get("kind") == "List" or ("items" in obj and isinstance(obj.get("items"), list)):
+            return {**obj, "items": [without_managed_fields(i) for i in obj["items"]]}
+        md = obj.get("metadata")
+        if isinstance(md, dict) and "managedFields" in md:
+            return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+    return obj
+
+
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=4, ensure_ascii=False) + "\n"
+    return json.dumps(without_managed_fields(obj), indent=4, ensure_ascii=False) + "\n"
 
 
 def to_yaml(obj: Any) -> str:
     import yaml
 
-    return str(yaml.safe_dump(obj, default_flow_style=False, sort_keys=True, allow_unicode=True))
+    return str(yaml.safe_dump(without_managed_fields(obj), default_flow_style=False, sort_keys=True,
+                              allow_unicode=True))
 
 
 def now_utc() -> datetime:

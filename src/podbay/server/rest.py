@@ -70,6 +70,8 @@ class Api:
         self.hub = hub
         self.clock = clock
         self.pages = pages or Pages()
+        # (group, plural, subresource) -> handler: log, exec, attach, portforward, token; a computed
+        # kind served by its own handler has the subresource "".
         self.connect: dict[tuple[str, str, str], ConnectHandler] = {}
         self.computed: dict[tuple[str, str], ComputedLister] = {}   # (group, plural) -> lister
 
@@ -86,6 +88,9 @@ class Api:
         if route.sub:
             return await self._subresource(request, rt, route)
         if not rt.stored:
+            handler = self.connect.get((rt.group, rt.plural, ""))
+            if handler is not None:   # a computed kind with its own verbs (TokenReview: create)
+                return await handler(request, rt, route)
             return await self._computed(request, rt, route)
         if route.watch and method != "GET":
             raise not_allowed(rt, route.name)

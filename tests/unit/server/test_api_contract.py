@@ -535,3 +535,31 @@ async def test_unknown_namespace_and_terminating_namespace(api: Any) -> None:
     code, body = await status_of(await client.post("/api/v1/namespaces/team/configmaps", json=cm()))
     assert code == 403 and body["message"] == ('configmaps "cfg" is forbidden: unable to create new content in '
                                                "namespace team because it is being terminated")
+
+
+async def test_other_modules_plug_in_subresources_and_computed_kinds(api: Any) -> None:
+    """The hooks the access helper uses: pods/attach as a connect handler, TokenReview as a kind."""
+    from aiohttp import web
+
+    from podbay.api.resources import ResourceType, Subresource
+
+    client, fake = api
+    table = fake.registry.table
+    table.add_subresource("", "v1", "pods", Subresource("attach", "PodAttachOptions", ("create", "get")))
+    table.register(ResourceType("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", False,
+                                verbs=("create",), storage=""))
+
+    async def attach(request: Any, rt: Any, route: Any) -> web.Response:
+        return web.Response(text=f"attach {route.namespace}/{route.name}")
+
+    async def review(request: Any, rt: Any, route: Any) -> web.Response:
+        return web.json_response({"kind": "TokenReview", "status": {"authenticated": False}}, status=201)
+
+    fake.api.connect[("", "pods", "attach")] = attach
+    fake.api.connect[("authentication.k8s.io", "tokenreviews", "")] = review
+    await client.post(PODS, json=pod())
+    assert await (await client.post(f"{PODS}/web/attach")).text() == "attach default/web"
+    resp = await client.post("/apis/authentication.k8s.io/v1/tokenreviews", json={})
+    assert resp.status == 201 and (await resp.json())["kind"] == "TokenReview"
+    groups = await (await client.get("/apis")).json()
+    assert "authentication.k8s.io" in [g["name"] for g in groups["groups"]]
