@@ -169,6 +169,10 @@ class PodService:
             raise NotFound(f'pods "{name}" not found', {"name": name, "kind": "pods"})
         return pod
 
+    def records(self, uid: str) -> list[Any]:
+        """The container attempts of a pod (what logs and exec look up)."""
+        return self.deps.store.containers(uid)
+
     def list(self, namespace: str | None) -> list[dict[str, Any]]:
         return [s.copy() for s in self.deps.repo.list("Pod", namespace)]
 

@@ -21,7 +21,15 @@ from podbay.api import paths
 from podbay.api.patch import PatchError
 from podbay.api.resources import ResourceType
 from podbay.api.status import invalid_status, status_object
-from podbay.errors import MethodNotAllowed, NotFound, PodbayError, StatusError, Unauthorized, ValidationError
+from podbay.errors import (
+    MethodNotAllowed,
+    NotFound,
+    PodbayError,
+    StatusError,
+    TooManyRequests,
+    Unauthorized,
+    ValidationError,
+)
 from podbay.server import codec
 from podbay.server.metaroutes import MetaRoutes
 from podbay.server.rest import NOT_FOUND, Api
@@ -80,6 +88,41 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(exc)
 
 
+MAX_IN_FLIGHT = 400   # kube-apiserver's --max-requests-inflight (long-running requests do not count)
+
+
+def _long_running(request: web.Request) -> bool:
+    """Watches, logs -f, exec and other upgrades (kube-apiserver's long-running request check)."""
+    q = request.query
+    if q.get("watch", "").lower() not in ("", "0", "false") or "/watch/" in request.path:
+        return True
+    if request.headers.get("Upgrade"):
+        return True
+    return request.path.endswith(("/log", "/exec", "/attach", "/portforward", "/proxy"))
+
+
+def in_flight_middleware(limit: int = MAX_IN_FLIGHT) -> Any:
+    """429 TooManyRequests beyond ``limit`` concurrent short requests, as the API server's limiter."""
+    state = {"n": 0}
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if _long_running(request):
+            return await handler(request)
+        if state["n"] >= limit:
+            resp = error_response(TooManyRequests("Too many requests, please try again later.",
+                                                  {"retryAfterSeconds": 1}))
+            resp.headers["Retry-After"] = "1"
+            return resp
+        state["n"] += 1
+        try:
+            return await handler(request)
+        finally:
+            state["n"] -= 1
+
+    return middleware
+
+
 def _from_socket(request: web.Request) -> bool:
     """Requests on the root-only Unix socket are trusted (the peer is root); TCP ones are not."""
     peer = request.transport.get_extra_info("peername") if request.transport else None
@@ -99,8 +142,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def build_app(api: Api, *, stats: Callable[[], Awaitable[dict[str, Any]]] | None = None,
-              health: dict[str, Callable[[], bool]] | None = None) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, auth_middleware],
+              health: dict[str, Callable[[], bool]] | None = None, max_in_flight: int = MAX_IN_FLIGHT) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware, in_flight_middleware(max_in_flight), auth_middleware],
                           client_max_size=codec.MAX_BODY + 1024)
     app[AUTHENTICATOR] = None
     meta = MetaRoutes(api.registry.table, health)

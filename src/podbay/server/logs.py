@@ -82,7 +82,7 @@ async def handle(request: web.Request, pods: PodService, namespace: str, pod_nam
     opts = query.log_options(q, pod["metadata"]["name"])
     name = pick_container(pod, opts.container or None)
     previous = opts.previous
-    records = pods.deps.store.containers(pod["metadata"]["uid"])
+    records = pods.records(pod["metadata"]["uid"])
     rec = _attempt(records, name, previous)
     if rec is None:
         if previous:
@@ -179,7 +179,7 @@ def _inode(path: Path) -> int | None:
 
 
 def _still_running(pods: PodService, rec: ContainerRecord) -> bool:
-    for r in pods.deps.store.containers(rec.pod_uid):
+    for r in pods.records(rec.pod_uid):
         if r.id == rec.id:
             return r.state in ("running", "created")
     return False

@@ -563,3 +563,37 @@ async def test_other_modules_plug_in_subresources_and_computed_kinds(api: Any) -
     assert resp.status == 201 and (await resp.json())["kind"] == "TokenReview"
     groups = await (await client.get("/apis")).json()
     assert "authentication.k8s.io" in [g["name"] for g in groups["groups"]]
+
+
+async def test_too_many_requests_in_flight_is_429(tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from podbay.server.app import AUTHENTICATOR, build_app
+
+    fake = FakeApi(tmp_path)
+    fake.build()
+    app = build_app(fake.api, max_in_flight=1)
+    gate = asyncio.Event()
+
+    async def trusted(_: Any) -> Any:
+        return {"username": "test"}
+
+    app[AUTHENTICATOR] = trusted
+    fake.api.computed[("metrics.k8s.io", "nodes")] = lambda *a: _slow_list(gate)
+    async with TestClient(TestServer(app)) as client:
+        first = asyncio.create_task(client.get("/apis/metrics.k8s.io/v1beta1/nodes"))
+        await asyncio.sleep(0.2)
+        code, body = await status_of(await client.get("/api/v1/namespaces"))
+        assert (code, body["reason"]) == (429, "TooManyRequests")
+        watch = await client.get(f"{CMS}?watch=1&timeoutSeconds=0")   # long-running: not limited
+        assert watch.status == 200
+        gate.set()
+        assert (await first).status == 200
+    if fake.namespaces is not None:
+        await fake.namespaces.stop()
+    fake.store.close()
+
+
+async def _slow_list(gate: asyncio.Event) -> list[dict[str, Any]]:
+    await gate.wait()
+    return []
