@@ -211,3 +211,19 @@ def test_nodes_events_top_explain(kube: Kube, tmp_path: Path, v: str) -> None:
     explained = kube.kubectl("explain", "pod.spec.containers", version=v).stdout
     assert "KIND:" in explained and "FIELD: containers <[]Container>" in explained
     kube.kubectl("delete", "pod", name, "--now", version=v)
+
+
+@pytest.mark.parametrize("v", VERSIONS)
+def test_apply_and_delete_a_file_with_its_namespace(kube: Kube, tmp_path: Path, v: str) -> None:
+    ns = unique("multi")
+    docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "conf", "namespace": ns},
+             "data": {"a": "1"}},
+            json.loads(manifest("app", ns=ns))]
+    path = write(tmp_path, "multi.yaml", "\n---\n".join(json.dumps(d) for d in docs))
+    out = kube.kubectl("apply", "-f", path, version=v).stdout.splitlines()
+    assert out == [f"namespace/{ns} created", "configmap/conf created", "pod/app created"]
+    res = kube.kubectl("delete", "-f", path, "--timeout=60s", version=v)
+    assert res.returncode == 0 and "NotFound" not in res.stderr
+    gone = kube.kubectl("get", "namespace", ns, version=v, check=False)
+    assert gone.returncode == 1

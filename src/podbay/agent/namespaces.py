@@ -26,6 +26,10 @@ from podbay.errors import AlreadyExists, NotFound, StatusError
 log = logging.getLogger("podbay.namespaces")
 BUILTIN = ("default", "kube-system", "kube-public", LEASE_NAMESPACE)
 RETRY_SECONDS = 1.0
+# Upstream's namespace controller starts on the content a moment after the namespace is marked;
+# `kubectl delete -f` of a file holding a namespace and its objects deletes them itself right after
+# the namespace, and must not find them gone already (it would report NotFound and fail).
+START_DELAY_SECONDS = 1.0
 
 Obj = dict[str, Any]
 
@@ -63,9 +67,11 @@ def deletion_conditions(remaining: dict[str, int], finalizers: dict[str, int], n
 
 
 class NamespaceController:
-    def __init__(self, registry: Registry, hub: Hub, clock: Any = time.time) -> None:
+    def __init__(self, registry: Registry, hub: Hub, clock: Any = time.time,
+                 start_delay: float = START_DELAY_SECONDS) -> None:
         self.registry = registry
         self.clock = clock
+        self.start_delay = start_delay
         self.ns_rt = registry.kind("Namespace")
         self.sa_rt = registry.kind("ServiceAccount")
         self._deleting: dict[str, asyncio.Task[None]] = {}
@@ -134,6 +140,7 @@ class NamespaceController:
         return remaining, finalizers, todo
 
     async def _finalize(self, name: str) -> None:
+        await asyncio.sleep(self.start_delay)
         while True:
             try:
                 if self._round(name):

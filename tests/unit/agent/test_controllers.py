@@ -51,7 +51,7 @@ async def test_builtin_namespaces_and_default_service_accounts(parts: Any) -> No
 async def test_namespace_deletion_removes_content_then_the_namespace(parts: Any) -> None:
     registry, hub, repo = parts
     hub.attach(asyncio.get_running_loop())
-    ctl = NamespaceController(registry, hub)
+    ctl = NamespaceController(registry, hub, start_delay=0.0)
     ctl.ensure()
     registry.create(registry.kind("Namespace"), "", {"metadata": {"name": "team"}})
     registry.create(registry.kind("ConfigMap"), "team", {"metadata": {"name": "cfg"}})
