@@ -66,7 +66,7 @@ class Registry:
     def strategy(self, rt: ResourceType) -> Strategy:
         return self.strategies.get(rt.storage_kind) or Strategy()
 
-    def _not_found(self, rt: ResourceType, name: str) -> NotFound:
+    def not_found(self, rt: ResourceType, name: str) -> NotFound:
         details: Obj = {"name": name, "kind": rt.plural}
         if rt.group:
             details["group"] = rt.group
@@ -94,7 +94,7 @@ class Registry:
     def get_stored(self, rt: ResourceType, namespace: str, name: str) -> Stored:
         found = self.repo.peek(rt.storage_kind, namespace if rt.namespaced else "", name)
         if found is None:
-            raise self._not_found(rt, name)
+            raise self.not_found(rt, name)
         return found
 
     def get(self, rt: ResourceType, namespace: str, name: str) -> Obj:
@@ -265,7 +265,7 @@ class Registry:
             if strategy.create_on_update and not subresource:
                 md.pop("resourceVersion", None)
                 return self._create(rt, namespace, obj, opts, managed=managed), True
-            raise self._not_found(rt, name)
+            raise self.not_found(rt, name)
         old = cur.copy()
         rv_text = md.get("resourceVersion")
         if expected_rv is None and rv_text:
@@ -308,7 +308,7 @@ class Registry:
         """PATCH with any of the four patch types (``api.patch``); returns (object, created)."""
         cur = self.repo.peek(rt.storage_kind, namespace if rt.namespaced else "", name)
         if cur is None and not (content_type == APPLY_PATCH and not subresource):
-            raise self._not_found(rt, name)
+            raise self.not_found(rt, name)
         if content_type == APPLY_PATCH:
             return self._apply(rt, namespace, name, cur, body, opts, subresource)
         assert cur is not None
@@ -350,7 +350,7 @@ class Registry:
         namespace = namespace if rt.namespaced else ""
         cur = self.repo.peek(rt.storage_kind, namespace, name)
         if cur is None:
-            raise self._not_found(rt, name)
+            raise self.not_found(rt, name)
         if opts.uid is not None and opts.uid != cur.uid:
             raise self.repo.conflict(rt.storage_kind, name, f"Precondition failed: UID in precondition: {opts.uid}, "
                                                             f"UID in object meta: {cur.uid}")

@@ -27,6 +27,7 @@ from podbay.errors import BadRequest, Expired, MethodNotAllowed, NotFound
 from podbay.server import codec
 from podbay.server import watch as watch_api
 from podbay.server.pages import Pages
+from podbay.store.repository import stored_item
 
 ConnectHandler = Callable[[web.Request, ResourceType, Route], Awaitable[web.StreamResponse]]
 ComputedLister = Callable[[ResourceType, str | None, str | None], Awaitable[list[dict[str, Any]]]]
@@ -293,13 +294,11 @@ class Api:
             raise not_allowed(rt)
         items = await lister(rt, route.namespace, route.name or None)
         match = self.registry.matcher(rt, opts.label_selector, opts.field_selector)
-        from podbay.store.repository import _stored
-
-        stored = [_stored(rt.kind, (o["metadata"].get("namespace") or ""), o["metadata"]["name"], 0,
+        stored = [stored_item(rt.kind, (o["metadata"].get("namespace") or ""), o["metadata"]["name"], 0,
                           codec.dumps(o), o) for o in items]
         if route.name:
             if not stored:
-                raise self.registry._not_found(rt, route.name)
+                raise self.registry.not_found(rt, route.name)
             r = negotiate(request.headers.get("Accept"), target="object")
             body, ctype = codec.render_object(items[0], r, printer=tables.printer(rt.group, rt.kind),
                                               now=self.clock(), include=_include(q))

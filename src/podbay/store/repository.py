@@ -53,7 +53,7 @@ class Change:
 Publisher = Callable[[Change], None]
 
 
-def _stored(kind: str, namespace: str, name: str, rv: int, raw: bytes, obj: Obj) -> Stored:
+def stored_item(kind: str, namespace: str, name: str, rv: int, raw: bytes, obj: Obj) -> Stored:
     md = obj.get("metadata") or {}
     labels = md.get("labels") or {}
     return Stored(kind, namespace, name, str(md.get("uid") or ""), rv, raw, obj,
@@ -75,7 +75,7 @@ class Repository:
         self._by_uid: dict[str, Stored] = {}
         for kind, ns, name, rv, body in store.all_object_rows():
             obj = json.loads(body)
-            self._remember(_stored(kind, ns, name, rv, body.encode(), obj))
+            self._remember(stored_item(kind, ns, name, rv, body.encode(), obj))
 
     def set_publisher(self, publish: Publisher) -> None:
         self._publish = publish
@@ -138,7 +138,7 @@ class Repository:
                 md.pop("resourceVersion", None)
                 raise AlreadyExists(f'{self._plural(kind)} "{name}" already exists',
                                     {"name": name, "kind": self._plural(kind)}) from None
-        item = _stored(kind, ns, name, rv, raw, json.loads(raw))
+        item = stored_item(kind, ns, name, rv, raw, json.loads(raw))
         old = self.peek(kind, ns, name)
         if old is not None:
             self._forget(old)
@@ -214,7 +214,7 @@ class Repository:
             gone = cur.copy()
             gone.setdefault("metadata", {})["resourceVersion"] = str(rv)
             raw = _encode(gone)
-            self._publish(Change("DELETED", _stored(kind, namespace, name, rv, raw, gone)))
+            self._publish(Change("DELETED", stored_item(kind, namespace, name, rv, raw, gone)))
         return gone
 
     def __iter__(self) -> Iterator[Stored]:
