@@ -33,6 +33,7 @@ ConnectHandler = Callable[[web.Request, ResourceType, Route], Awaitable[web.Stre
 ComputedLister = Callable[[ResourceType, str | None, str | None], Awaitable[list[dict[str, Any]]]]
 INCLUDE_OBJECT = ("None", "Metadata", "Object")
 THREAD_BODY_BYTES = 64 * 1024   # decode and check bigger bodies off the event loop
+THREAD_LIST_ITEMS = 500         # print or convert longer lists off the event loop
 NOT_FOUND = "the server could not find the requested resource"
 
 
@@ -170,10 +171,16 @@ class Api:
         if opts.resource_version_match == query.EXACT and opts.rv != rv:
             raise Expired(f"too old resource version: {opts.rv} ({rv})")
         page, rv, cont, remaining = self.pages.page(items, rv, opts.limit, opts.continue_token)
-        views = [self.registry.view(rt, s.copy()) for s in page] if self.registry.needs_view(rt) else None
-        body, ctype = codec.render_list(rt.list_kind, rt.api_version, page, views, rv, cont, r,
-                                        printer=tables.printer(rt.group, rt.kind), now=self.clock(),
-                                        include=include, remaining=remaining or None)
+
+        def render() -> tuple[bytes, str]:
+            views = [self.registry.view(rt, s.copy()) for s in page] if self.registry.needs_view(rt) else None
+            return codec.render_list(rt.list_kind, rt.api_version, page, views, rv, cont, r,
+                                     printer=tables.printer(rt.group, rt.kind), now=self.clock(),
+                                     include=include, remaining=remaining or None)
+
+        # Joining stored bodies is cheap; printing or converting thousands of objects is not.
+        heavy = len(page) > THREAD_LIST_ITEMS and (r.form != "json" or self.registry.needs_view(rt))
+        body, ctype = await asyncio.to_thread(render) if heavy else render()
         return codec.respond(body, content_type=ctype)
 
     # --- writes ---------------------------------------------------------------------------------------
