@@ -23,11 +23,15 @@ KUBECTL_133 = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.33")
 
 
 def kubectls() -> dict[str, Path]:
-    """The kubectl versions this machine has, by minor version."""
+    """The kubectl versions the e2e tests drive, by minor version: 1.37 and 1.33 (what `make test`
+    covers), every gcloud kubectl.1.XX as well with PODBAY_E2E_ALL_KUBECTL=1."""
     out = {}
     for version, path in (("1.37", KUBECTL_137), ("1.33", KUBECTL_133)):
         if path.exists():
             out[version] = path
+    if os.environ.get("PODBAY_E2E_ALL_KUBECTL") == "1":
+        for path in sorted(KUBECTL_133.parent.glob("kubectl.1.*")):
+            out.setdefault(path.name.removeprefix("kubectl."), path)
     return out
 
 
