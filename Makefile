@@ -7,7 +7,9 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTEST := $(VENV)/bin/pytest
+# A private temp root: pytest prunes old numbered dirs under the shared /tmp/pytest-of-<user>, and a
+# concurrent run's live agent root (with mounted container filesystems) must never be one of them.
+PYTEST := $(VENV)/bin/pytest --basetemp=$(CURDIR)/$(WORK)/pytest
 WORK := _work
 TEST_IMAGE := $(WORK)/busybox-1.35.tar
 
@@ -53,6 +55,7 @@ lint: | deps
 	$(VENV)/bin/lint-imports
 
 unit: | venv
+	@mkdir -p $(WORK)
 	$(PYTEST) tests/unit -q
 
 test: | deps host-prep test-image lint
