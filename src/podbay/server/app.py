@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from podbay.api import paths
+from podbay.api import paths, query
 from podbay.api.patch import PatchError
 from podbay.api.resources import ResourceType
 from podbay.api.status import invalid_status, status_object
@@ -93,8 +93,8 @@ MAX_IN_FLIGHT = 400   # kube-apiserver's --max-requests-inflight (long-running r
 
 def _long_running(request: web.Request) -> bool:
     """Watches, logs -f, exec and other upgrades (kube-apiserver's long-running request check)."""
-    q = request.query
-    if q.get("watch", "").lower() not in ("", "0", "false") or "/watch/" in request.path:
+    watch = request.query.get("watch")
+    if (watch is not None and query.bool_param({"watch": [watch]}, "watch")) or "/watch/" in request.path:
         return True
     if request.headers.get("Upgrade"):
         return True
