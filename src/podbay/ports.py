@@ -182,7 +182,7 @@ class PodSource(Protocol):
 class EventRecorder(Protocol):
     def record(self, pod: Mapping[str, Any], type_: str, reason: str, message: str,
                field_path: str = "") -> None: ...
-    def forget(self, uid: str) -> None: ...
+    def forget(self, pod: Mapping[str, Any]) -> None: ...    # the events of a pod that is gone
 
 
 class ContainerRecords(Protocol):

@@ -460,7 +460,8 @@ def test_orphans_left_by_a_crash_are_collected_at_start(agent: Agent) -> None:
     # Start-up GC runs in the background after adoption: wait for all of it, not only the container.
     def collected() -> bool:
         return not (agent.root / "containers" / cid).exists() and not (agent.root / "pods" / uid).exists() \
-            and not (agent.run_dir / "ns" / uid).exists()
+            and not (agent.run_dir / "ns" / uid).exists() and not any(
+                Path(f"/sys/fs/cgroup/{c}/podbay/pod{uid}").exists() for c in ("memory", "pids", "cpu"))
     deadline = time.monotonic() + 10
     while not collected() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -121,7 +121,7 @@ def test_readiness_not_before_initial_delay_and_never_restarted(probed: dict[str
     pod = probed["ready_at"]["ready-delay"]
     ready_cond = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
     started = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
-    from podbay.core.phase import parse_rfc3339
+    from podbay.api.printing import parse_rfc3339
     assert parse_rfc3339(ready_cond["lastTransitionTime"]) - parse_rfc3339(started) >= 3
     assert probed["restarts"]["ready-delay"] == 0
 
@@ -155,7 +155,7 @@ def test_liveness_failing_after_20s_restarts_within_period_times_threshold(agent
         "exec": {"command": ["cat", "/tmp/ok"]}, "periodSeconds": 2, "failureThreshold": 3})])
     agent.pb("apply", "-f", "-", input=body)
     pod = agent.wait_for("late-fail", lambda p: "running" in p["status"]["containerStatuses"][0]["state"])
-    from podbay.core.phase import parse_rfc3339
+    from podbay.api.printing import parse_rfc3339
     started = parse_rfc3339(pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"])
     pod = agent.wait_for("late-fail", lambda p: p["status"]["containerStatuses"][0]["restartCount"] >= 1, timeout=40)
     finished = parse_rfc3339(pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["finishedAt"])

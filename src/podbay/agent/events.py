@@ -1,49 +1,103 @@
-"""Kubernetes Event objects for a pod (kubectl describe shows them)."""
+"""Kubernetes Event objects about a pod (kubectl describe and kubectl events show them).
+
+Events are ordinary stored objects (kind Event, watchable, in both core/v1 and events.k8s.io/v1).
+Like the kubelet's event correlator, an identical event seen before (same object, field path,
+type, reason and message — not only the newest one: BackOff alternates with Started) bumps
+``count`` and ``lastTimestamp`` of the existing Event, whose name is derived from that key.
+``StoreEvents`` is the pod workers' EventRecorder port over the same functions.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from podbay.store.db import Store
+from podbay.agent.deps import Deps
+from podbay.api.meta import micro_time, rfc3339
+from podbay.errors import AlreadyExists, NotFound
+from podbay.store.repository import Repository
+
+Obj = dict[str, Any]
 
 
 def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return rfc3339(ts)
 
 
-def event_body(pod: Mapping[str, Any], type_: str, reason: str, message: str, field_path: str,
-               node_name: str, now: float) -> dict[str, Any]:
+def _key(involved: Obj, type_: str, reason: str, message: str) -> str:
+    text = "\0".join((str(involved.get("uid", "")), str(involved.get("fieldPath", "")), type_, reason, message))
+    return hashlib.sha256(text.encode(errors="replace")).hexdigest()[:16]
+
+
+def record_event(repo: Repository, node_name: str, pod: Mapping[str, Any], type_: str, reason: str,
+                 message: str, field_path: str = "", stamp: float | None = None) -> None:
     md = pod["metadata"]
-    stamp = iso(now)
-    involved: dict[str, Any] = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"],
-                                "uid": md["uid"], "apiVersion": "v1"}
+    stamp = time.time() if stamp is None else stamp
+    now = iso(stamp)
+    involved: Obj = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"], "uid": md["uid"],
+                     "apiVersion": "v1"}
+    if md.get("resourceVersion"):
+        involved["resourceVersion"] = md["resourceVersion"]
     if field_path:
         involved["fieldPath"] = field_path
-    return {
+    name = f"{md['name']}.{_key(involved, type_, reason, message)}"
+
+    def bump(ev: Obj) -> Obj:
+        ev["count"] = int(ev.get("count") or 1) + 1
+        ev["lastTimestamp"] = now
+        return ev
+
+    if repo.mutate("Event", md["namespace"], name, bump) is not None:
+        return
+    body: Obj = {
         "kind": "Event", "apiVersion": "v1",
-        "metadata": {"name": f"{md['name']}.{uuid.uuid4().hex[:16]}", "namespace": md["namespace"]},
+        "metadata": {"name": name, "namespace": md["namespace"], "uid": str(uuid.uuid4()), "creationTimestamp": now},
         "involvedObject": involved, "reason": reason, "message": message, "type": type_,
         "source": {"component": "podbay", "host": node_name},
-        "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-        "reportingComponent": "podbay", "reportingInstance": node_name,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": micro_time(stamp),
+        "reportingComponent": "podbay", "reportingInstance": node_name, "action": reason,
     }
+    try:
+        repo.create(body)
+    except AlreadyExists:   # recorded concurrently by another thread: count it there
+        repo.mutate("Event", md["namespace"], name, bump)
+
+
+def forget_events(repo: Repository, namespace: str, uid: str) -> None:
+    """Remove the events about a pod that is gone (podbay keeps no events of deleted pods)."""
+    for ev in repo.list("Event", namespace):
+        if ev.fields.get("involvedObject.uid") == uid:
+            try:
+                repo.delete("Event", ev.namespace, ev.name, expected_uid=ev.uid)
+            except NotFound:
+                pass
+            except Exception:   # a concurrent change of that event: it goes with the next cleanup
+                continue
+
+
+def record(deps: Deps, pod: Obj, type_: str, reason: str, message: str, field_path: str = "") -> None:
+    record_event(deps.repo, deps.cfg.node_name, pod, type_, reason, message, field_path)
+
+
+def forget(deps: Deps, pod: Obj) -> None:
+    md = pod["metadata"]
+    forget_events(deps.repo, md["namespace"], md["uid"])
 
 
 class StoreEvents:
-    """EventRecorder over the store's events table (deduplicated there, like the event correlator)."""
+    """EventRecorder over the repository (events are objects)."""
 
-    def __init__(self, store: Store, node_name: str, now: Callable[[], float] = time.time) -> None:
-        self.store = store
+    def __init__(self, repo: Repository, node_name: str, now: Callable[[], float] = time.time) -> None:
+        self.repo = repo
         self.node_name = node_name
         self.now = now
 
     def record(self, pod: Mapping[str, Any], type_: str, reason: str, message: str, field_path: str = "") -> None:
-        md = pod["metadata"]
-        body = event_body(pod, type_, reason, message, field_path, self.node_name, self.now())
-        self.store.add_event(md["namespace"], md["name"], md["uid"], body)
+        record_event(self.repo, self.node_name, pod, type_, reason, message, field_path, self.now())
 
-    def forget(self, uid: str) -> None:
-        self.store.delete_events_for(uid)
+    def forget(self, pod: Mapping[str, Any]) -> None:
+        md = pod["metadata"]
+        forget_events(self.repo, md["namespace"], md["uid"])

@@ -1,8 +1,8 @@
-"""Host-side housekeeping around the pod workers: reboot detection, start-up GC of orphans, the
-conmon exit watch, the monitor reaper and log rotation.
+"""This host as the cluster's one Node: registered at start, status refreshed, Lease renewed.
 
-What must happen before any worker runs (``prepare``) runs first; the watchers run beside them.
-The reaper and the rotation walk the running index, never every stored attempt.
+Like the kubelet's node status loop and node lease controller: the Lease in ``kube-node-lease`` is
+renewed every 10 s (it is how the cluster knows the node is alive), the Node status is written when
+it changed and at least every 5 minutes. Writes go through the registry, as a client's would.
 """
 
 from __future__ import annotations
@@ -10,108 +10,155 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import platform
+import shutil
 import time
-from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from podbay.agent import gc
-from podbay.agent.deps import Deps
-from podbay.agent.logrotate import rotate_logs
-from podbay.agent.pod_workers import RunningIndex
+from podbay.agent.registry import Registry
+from podbay.api import node as nodeapi
+from podbay.api.version import GIT_VERSION
 from podbay.errors import PodbayError
-from podbay.network import namespaces
-from podbay.network.cni import netns_usable
 from podbay.sys import procfs
-from podbay.sys.inotify import Inotify
+from podbay.sys.run import run
 
 log = logging.getLogger("podbay.node")
+LEASE_RENEW_SECONDS = 10.0
+STATUS_CHECK_SECONDS = 60.0
+STATUS_REPORT_SECONDS = 300.0
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 
-class HostNode:
-    def __init__(self, deps: Deps, index: RunningIndex) -> None:
-        self.deps = deps
-        self.index = index
-        self._inotify: Inotify | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._orphans: gc.Orphans | None = None
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return ""
 
-    async def prepare(self) -> None:
-        """Before any worker runs: reboot handling, then orphans (the store is the whole truth then)."""
-        boot = procfs.boot_id()
-        previous = self.deps.store.get_meta("boot_id")
-        if previous is not None and previous != boot:
-            await asyncio.to_thread(self._after_reboot)
-        self.deps.store.set_meta("boot_id", boot)
-        # The orphan snapshot is taken before any worker runs (the store is the whole truth then); the
-        # collection runs in the background (``run``) so the API serves at once (kubelet housekeeping).
-        self._orphans = await asyncio.to_thread(gc.find_orphans, self.deps)
-        for rec in self.deps.store.all_containers():    # once, at start: the index of live attempts
-            if rec.state in ("running", "created"):
-                self.index.set_pod(rec.pod_uid, [r for r in self.deps.store.containers(rec.pod_uid)])
 
-    def run(self, on_exit: Callable[[str], None]) -> None:
-        ino = Inotify()
-        ino.watch(str(self.deps.runtime.exit_dir))
-        self._inotify = ino
-        loop = asyncio.get_running_loop()
+def _os_image() -> str:
+    for line in _read("/etc/os-release").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return "Linux"
 
-        def readable() -> None:
-            for name in set(ino.read_names()):
-                on_exit(name)
 
-        loop.add_reader(ino.fd, readable)
-        self._tasks = [asyncio.create_task(self._rotate_logs())]
-        if self._orphans:
-            self._tasks.append(asyncio.create_task(self._collect(self._orphans)))
+def _hugepages() -> dict[str, int]:
+    out: dict[str, int] = {}
+    base = Path("/sys/kernel/mm/hugepages")
+    with contextlib.suppress(OSError):
+        for d in base.iterdir():
+            kb = int(d.name.split("-")[1].rstrip("kB"))
+            count = int(_read(str(d / "nr_hugepages")) or 0)
+            size = f"{kb // 1024}Mi" if kb < 1024 * 1024 else f"{kb // (1024 * 1024)}Gi"
+            out[f"hugepages-{size}"] = count * kb * 1024
+    return out
 
-    async def _collect(self, orphans: gc.Orphans) -> None:
-        try:
-            await asyncio.to_thread(gc.collect_orphans, self.deps, orphans)
-        except Exception:
-            log.exception("collecting orphans failed")
+
+def _runtime_version(binary: str) -> str:
+    name = os.path.basename(binary)
+    try:
+        first = run([binary, "--version"], timeout=5.0, check=False).stdout.splitlines()[0]
+    except (PodbayError, IndexError):
+        return f"{name}://unknown"
+    return f"{name}://{first.split()[-1]}"
+
+
+def host_facts(name: str, root: Path, internal_ip: str, memory_bytes: int, runtime_binary: str) -> nodeapi.NodeFacts:
+    """Read this host (call in a thread: it runs ``<runtime> --version``)."""
+    vfs = os.statvfs(root)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return nodeapi.NodeFacts(
+        name=name, cpus=cpus, memory_bytes=memory_bytes, ephemeral_bytes=vfs.f_blocks * vfs.f_frsize,
+        internal_ip=internal_ip, kernel=platform.release(), os_image=_os_image(),
+        runtime_version=_runtime_version(runtime_binary), kubelet_version=GIT_VERSION,
+        arch=_ARCH.get(platform.machine(), platform.machine()), machine_id=_read("/etc/machine-id"),
+        system_uuid=_read("/sys/class/dmi/id/product_uuid"), boot_id=procfs.boot_id(), hugepages=_hugepages())
+
+
+class NodeAgent:
+    def __init__(self, registry: Registry, facts: nodeapi.NodeFacts, clock: Any = time.time) -> None:
+        self.registry = registry
+        self.facts = facts
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._reported = 0.0
+        self.node_rt = registry.kind("Node")
+        self.lease_rt = registry.kind("Lease", "coordination.k8s.io", "v1")
+
+    def register(self) -> None:
+        """Create the Node (or refresh its status when it exists) and its Lease."""
+        name = self.facts.name
+        now = self.clock()
+        cur = self.registry.repo.get("Node", "", name)
+        if cur is None:
+            obj = nodeapi.node_object(self.facts, now)
+            status = obj.pop("status")
+            self.registry.create(self.node_rt, "", obj, decoded=True)
+            self._write_status(status)
+        else:
+            self.report(force=True)
+        self.renew_lease()
+
+    def _write_status(self, status: dict[str, Any]) -> None:
+        cur = self.registry.repo.get("Node", "", self.facts.name)
+        if cur is None:
+            return
+        cur["status"] = status
+        self.registry.update(self.node_rt, "", self.facts.name, cur, decoded=True, subresource="status")
+        self._reported = self.clock()
+
+    def report(self, *, force: bool = False) -> None:
+        cur = self.registry.repo.get("Node", "", self.facts.name)
+        if cur is None:
+            self.register()
+            return
+        now = self.clock()
+        new = nodeapi.node_status(self.facts, now, cur)
+        old = dict(cur.get("status") or {})
+
+        def strip(st: dict[str, Any]) -> Any:
+            conds = [{k: v for k, v in c.items() if k != "lastHeartbeatTime"} for c in st.get("conditions") or []]
+            return {**st, "conditions": conds}
+
+        if force or strip(new) != strip(old) or now - self._reported >= STATUS_REPORT_SECONDS:
+            self._write_status(new)
+
+    def renew_lease(self) -> None:
+        node = self.registry.repo.peek("Node", "", self.facts.name)
+        if node is None:
+            return
+        lease = nodeapi.lease_object(self.facts.name, node.uid, self.clock())
+        cur = self.registry.repo.get("Lease", nodeapi.LEASE_NAMESPACE, self.facts.name)
+        if cur is not None:
+            cur["spec"] = lease["spec"]
+            cur["metadata"]["ownerReferences"] = lease["metadata"]["ownerReferences"]
+            lease = cur
+        self.registry.update(self.lease_rt, nodeapi.LEASE_NAMESPACE, self.facts.name, lease, decoded=True)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="node-heartbeat")
+
+    async def _run(self) -> None:
+        last_check = 0.0
+        while True:
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            try:
+                self.renew_lease()
+                if time.monotonic() - last_check >= STATUS_CHECK_SECONDS:
+                    last_check = time.monotonic()
+                    self.report()
+            except Exception as exc:   # the heartbeat never dies from one bad round
+                log.warning("node heartbeat failed: %s", exc)
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._inotify is not None:
-            asyncio.get_running_loop().remove_reader(self._inotify.fd)
-            self._inotify.close()
-            self._inotify = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
-    async def _rotate_logs(self) -> None:
-        cfg = self.deps.cfg
-        while True:
-            await asyncio.sleep(cfg.container_log_monitor_seconds)
-            live = [(cid, item.log_path) for cid, item in self.index.items()]
-            try:
-                await asyncio.to_thread(rotate_logs, live, self.deps.runtime.container_dir,
-                                        cfg.container_log_max_size, cfg.container_log_max_files)
-            except OSError as exc:
-                log.warning("log rotation failed: %s", exc)
-            except Exception:
-                log.exception("log rotation failed")
 
-    def _after_reboot(self) -> None:
-        """The host rebooted: every container is gone, and so are namespaces, veths and tmpfs volumes.
-
-        Record the exits (code from conmon's persist dir when it got to write it, else unknown), release
-        the CNI attachments with the cached results (IPAM), and drop the stale namespace pins; the pod
-        workers then rebuild sandboxes and restart containers per restartPolicy.
-        """
-        log.warning("host reboot detected (boot id changed): rebuilding pod sandboxes")
-        runtime = self.deps.runtime
-        for rec in self.deps.store.all_containers():
-            if rec.state in ("running", "created") and not runtime.is_running(rec.conmon_pid, rec.conmon_start):
-                info = runtime.exit_info(rec.id)
-                self.deps.store.put_container(rec.with_(
-                    state="exited", exit_code=info.code if info else None,
-                    reason="Completed" if info and info.code == 0 else ("Error" if info else "Unknown"),
-                    finished_at=info.finished_at if info else time.time()))
-        for pod in self.deps.store.list_objects("Pod"):
-            uid = pod["metadata"]["uid"]
-            net = self.deps.cfg.ns_dir(uid) / "net"
-            with contextlib.suppress(PodbayError):
-                self.deps.network.delete(uid, str(net) if netns_usable(str(net)) else None)
-            self.deps.network.forget(uid)   # a stale result must never stand in for a fresh ADD
-            with contextlib.suppress(PodbayError, OSError):
-                namespaces.unpin(self.deps.cfg.ns_dir(uid))
+def runtime_binary(name: str) -> str:
+    return shutil.which(name) or name

@@ -1,78 +1,55 @@
-"""The stored API objects as the agent's ports: objects it reads, pods it reconciles, their status.
+"""The stored API objects as the pod workers' ports: objects they read, pods they reconcile, status.
 
-``StorePods.update_status`` is the one place pod status is written (persist + publish MODIFIED,
-only on a real change); pointing it at a repository with optimistic concurrency changes nothing
-for the workers.
+Everything goes through the Repository (the only writer of objects): status through
+``podstatus.write_pod_status`` (persisted and published only on a real change, under the
+repository's lock), the end of a deletion through ``podstatus.finish_pod_deletion`` (finalizers
+hold the object; claims it protected are released by ``agent.claims`` when the pod is gone).
 """
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable
 from typing import Any
 
-from podbay.agent.hub import Hub
+from podbay.agent.podstatus import finish_pod_deletion, write_pod_status
 from podbay.ports import StatusUpdate
-from podbay.store.db import Store
+from podbay.store.repository import Repository
 
 Obj = dict[str, Any]
 
 
 class StoreObjects:
-    """ObjectSource over the store."""
+    """ObjectSource over the repository (a fresh copy per read)."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
-        return self.store.get_object(kind, namespace, name)
+        return self.repo.get(kind, namespace, name)
 
 
 class StorePods:
-    """PodSource and StatusWriter over the store and the watch hub."""
+    """PodSource and StatusWriter over the repository."""
 
-    def __init__(self, store: Store, hub: Hub, on_deleted: Callable[[Obj], None] | None = None) -> None:
-        self.store = store
-        self.hub = hub
-        self.on_deleted = on_deleted      # e.g. finish pvc-protection of claims the pod held
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
 
     def get_pod(self, uid: str) -> Obj | None:
-        pod = self.store.get_by_uid(uid)
-        return pod if pod is not None and pod.get("kind") == "Pod" else None
+        stored = self.repo.by_uid(uid)
+        return stored.copy() if stored is not None and stored.kind == "Pod" else None
 
     def list_pods(self) -> list[Obj]:
-        return self.store.list_objects("Pod")
+        return [s.copy() for s in self.repo.list("Pod")]
 
     def update_status(self, uid: str, status_of: Callable[[Obj], StatusUpdate | None]) -> Obj | None:
         fresh = self.get_pod(uid)
         if fresh is None:
             return None
-        update = status_of(copy.deepcopy(fresh))
+        update = status_of(fresh)
         if update is None:
             return fresh
-        new = copy.deepcopy(fresh)
-        new["status"] = update.status
-        if update.annotations:
-            anns = dict(new["metadata"].get("annotations") or {})
-            anns.update(update.annotations)
-            new["metadata"]["annotations"] = anns
-        if _same(fresh, new):
-            return fresh
-        self.store.put_object(new)
-        self.hub.publish("MODIFIED", new)
-        return new
+        return write_pod_status(self.repo, uid, update.status, dict(update.annotations) or None)
 
     def finish_deletion(self, pod: Obj) -> None:
         md = pod["metadata"]
-        rv = self.store.delete_object("Pod", md["namespace"], md["name"])
-        gone = copy.deepcopy(pod)
-        gone["metadata"]["resourceVersion"] = str(rv)
-        self.hub.publish("DELETED", gone)
-        if self.on_deleted is not None:
-            self.on_deleted(gone)
-
-
-def _same(a: Obj, b: Obj) -> bool:
-    return json.dumps(a.get("status") or {}, sort_keys=True) == json.dumps(b.get("status") or {}, sort_keys=True) \
-        and a["metadata"].get("annotations") == b["metadata"].get("annotations")
+        finish_pod_deletion(self.repo, md["namespace"], md["name"], md["uid"])

@@ -91,6 +91,10 @@ class PodWorkers:
             st.stopping.set()
         st.poke()
 
+    def has(self, uid: str) -> bool:
+        task = self.tasks.get(uid)
+        return task is not None and not task.done()
+
     def poke(self, uid: str) -> None:
         st = self.states.get(uid)
         if st is not None:

@@ -1,143 +1,115 @@
-"""The API-facing pod operations and the supervisor of pod workers."""
+"""The pod service: adoption at start, the pod workers fed from stored changes, what the API reads.
+
+The API operations on pods (create, replace, delete, ...) are the generic registry's, with the pod
+strategy (``agent.strategies.pods``); this service reacts to what the registry stores: a new pod,
+a spec, metadata or deletion change goes to the pod workers (``agent/pod_workers``), a ConfigMap or
+Secret change wakes the pods that project it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import json
 import logging
-import time
-import uuid
 from typing import Any
 
 from podbay.agent import projections
 from podbay.agent.deps import Deps
-from podbay.agent.events import iso
-from podbay.agent.node import HostNode
-from podbay.agent.wiring import Kubelet, build_kubelet
-from podbay.api.defaults import default_pod
-from podbay.api.validation import validate_pod, validate_pod_update
-from podbay.errors import AlreadyExists, NotFound, ValidationError
+from podbay.agent.housekeeping import Housekeeping
+from podbay.agent.hub import Event
+from podbay.agent.kubelet import Kubelet, build_kubelet
+from podbay.core.phase import KUBELET_CONDITIONS
+from podbay.errors import NotFound
 
 log = logging.getLogger("podbay.pods")
 
 
 class PodService:
-    """The API-facing pod operations; the lifecycle itself is the pod workers' (``agent/pod_workers``)."""
-
-    def __init__(self, deps: Deps, *, kubelet: Kubelet | None = None, node: HostNode | None = None) -> None:
+    def __init__(self, deps: Deps, *, kubelet: Kubelet | None = None,
+                 housekeeping: Housekeeping | None = None) -> None:
         self.deps = deps
         self.kubelet = kubelet or build_kubelet(deps, self.evict_pod)
         self.workers = self.kubelet.workers
         self.evictions = self.kubelet.evictions
-        self.node = node if node is not None else (HostNode(deps, self.kubelet.index) if kubelet is None else None)
+        self.housekeeping = housekeeping if housekeeping is not None else \
+            (Housekeeping(deps, self.kubelet.index) if kubelet is None else None)
+        self._seen: dict[str, tuple[Any, ...]] = {}   # uid -> what last woke its worker
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Adopt every stored pod (nothing is killed), then watch conmon's exit dir."""
         self.evictions.attach(asyncio.get_running_loop())
-        if self.node is not None:
-            await self.node.prepare()
+        if self.housekeeping is not None:
+            await self.housekeeping.prepare()
+        for stored in self.deps.repo.list("Pod"):
+            self._seen[stored.uid] = _wake_key(stored.obj)
         self.workers.start_all()
-        if self.node is not None:
-            self.node.run(self.workers.on_exit)
+        if self.housekeeping is not None:
+            self.housekeeping.run(self.workers.on_exit)
 
     async def stop(self) -> None:
         """Stop the workers only: containers, conmon and mounts stay as they are."""
-        if self.node is not None:
-            await self.node.stop()
+        if self.housekeeping is not None:
+            await self.housekeeping.stop()
         self.evictions.close()
         self.kubelet.prober.close()
         await self.workers.stop()
 
-    # ------------------------------------------------------------------ API operations
-    def create(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        if body.get("kind", "Pod") != "Pod":
-            raise ValidationError("Pod", str(body.get("metadata", {}).get("name", "")),
-                                  [f'kind: Invalid value: "{body.get("kind")}": must be Pod'])
-        md = body.setdefault("metadata", {})
-        if md.get("namespace") and md["namespace"] != namespace:
-            raise ValidationError("Pod", str(md.get("name", "")), [
-                "metadata.namespace: Invalid value: "
-                f'"{md["namespace"]}": the namespace of the provided object does not match the namespace sent on the '
-                "request"])
-        md["namespace"] = namespace
-        if not md.get("name") and md.get("generateName"):
-            md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
-        pod = default_pod(body)
-        errors = validate_pod(pod)
-        if errors:
-            raise ValidationError("Pod", str(pod["metadata"].get("name", "")), errors)
-        name = pod["metadata"]["name"]
-        if self.deps.store.get_object("Pod", namespace, name) is not None:
-            raise AlreadyExists(f'pods "{name}" already exists')
-        now = time.time()
-        pod["apiVersion"] = "v1"
-        pod["kind"] = "Pod"
-        md = pod["metadata"]
-        md["uid"] = str(uuid.uuid4())
-        md["creationTimestamp"] = iso(now)
-        md.pop("deletionTimestamp", None)
-        pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or self.deps.cfg.node_name
-        pod["status"] = {"phase": "Pending", "qosClass": "BestEffort",
-                         "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                                         "lastTransitionTime": iso(now)}]}
-        try:
-            self.deps.store.put_object(pod, create=True)
-        except Exception as exc:  # a concurrent create of the same name (UNIQUE key)
-            raise AlreadyExists(f'pods "{name}" already exists') from exc
-        self.deps.hub.publish("ADDED", pod)
+    # ------------------------------------------------------------------ reactions to stored changes
+    def attach(self) -> None:
+        """Follow the hub: new pods get a worker; spec, metadata or deletion changes wake it; a
+        ConfigMap/Secret change wakes the pods that project it."""
+        self.deps.hub.add_listener("Pod", self._on_pod)
+        for kind in ("ConfigMap", "Secret"):
+            self.deps.hub.add_listener(kind, lambda ev: self.object_changed(ev.kind, ev.namespace, ev.name))
+
+    def _on_pod(self, ev: Event) -> None:
+        pod = ev.obj
+        if pod is None:
+            return
+        uid = str((pod.get("metadata") or {}).get("uid") or "")
+        if ev.type == "DELETED":
+            self._seen.pop(uid, None)
+            self.workers.poke(uid)    # gone: its worker (if any) notices and ends
+            return
+        trigger = _wake_key(pod)
+        if self._seen.get(uid) == trigger and self.workers.has(uid):
+            return   # only the status changed (the worker's own write): nothing to do
+        self._seen[uid] = trigger
         self.workers.update(pod)
+
+    # ------------------------------------------------------------------ reads (logs, exec, stats)
+    def get(self, namespace: str, name: str) -> dict[str, Any]:
+        pod = self.deps.repo.get("Pod", namespace, name)
+        if pod is None:
+            raise NotFound(f'pods "{name}" not found', {"name": name, "kind": "pods"})
         return pod
 
-    def get(self, namespace: str, name: str) -> dict[str, Any]:
-        pod = self.deps.store.get_object("Pod", namespace, name)
-        if pod is None:
-            raise NotFound(f'pods "{name}" not found')
-        return pod
+    def records(self, uid: str) -> list[Any]:
+        """The container attempts of a pod (what logs and exec look up)."""
+        return self.deps.store.containers(uid)
 
     def list(self, namespace: str | None) -> list[dict[str, Any]]:
-        return self.deps.store.list_objects("Pod", namespace)
-
-    def replace(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        old = self.get(namespace, name)
-        new = default_pod(body)
-        new["metadata"]["namespace"] = namespace
-        errors = validate_pod_update(old, new)
-        if errors:
-            raise ValidationError("Pod", name, errors)
-        merged = copy.deepcopy(old)
-        merged["metadata"]["labels"] = new["metadata"].get("labels") or {}
-        anns = dict(new["metadata"].get("annotations") or {})
-        for k, v in (old["metadata"].get("annotations") or {}).items():
-            if k.startswith("podbay.io/"):
-                anns[k] = v
-        merged["metadata"]["annotations"] = anns
-        merged["spec"] = new["spec"]
-        merged["spec"]["nodeName"] = old["spec"].get("nodeName")
-        self.deps.store.put_object(merged)
-        self.deps.hub.publish("MODIFIED", merged)
-        self.workers.update(merged)
-        return merged
-
-    def delete(self, namespace: str, name: str, grace: int | None) -> dict[str, Any]:
-        pod = self.get(namespace, name)
-        md = pod["metadata"]
-        if grace is None:
-            grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
-        if md.get("deletionTimestamp"):
-            grace = min(grace, int(md.get("deletionGracePeriodSeconds", grace)))  # grace only shortens
-        md["deletionTimestamp"] = md.get("deletionTimestamp") or iso(time.time())
-        md["deletionGracePeriodSeconds"] = grace
-        self.deps.store.put_object(pod)
-        self.deps.hub.publish("MODIFIED", pod)
-        self.workers.update(pod)
-        return pod
+        return [s.copy() for s in self.deps.repo.list("Pod", namespace)]
 
     def object_changed(self, kind: str, namespace: str, name: str) -> None:
         """A ConfigMap/Secret changed: wake the pods whose volumes project it."""
-        for pod in self.deps.store.list_objects("Pod", namespace):
-            if projections.uses_object(pod, kind, name):
-                self.workers.poke(pod["metadata"]["uid"])
+        for stored in self.deps.repo.list("Pod", namespace):
+            if projections.uses_object(stored.obj, kind, name):
+                self.workers.poke(stored.uid)
 
     def evict_pod(self, uid: str, message: str) -> None:
         self.workers.evict(uid, "Evicted", message)
+
+
+def _wake_key(pod: dict[str, Any]) -> tuple[Any, ...]:
+    """What in a pod, when it changes, its worker must look at: spec (generation), deletion, the
+    labels and annotations the downward API may project (not the agent's own annotations), and the
+    conditions others own (readiness gates: the kubelet recomputes Ready when they change)."""
+    md = pod.get("metadata") or {}
+    annotations = {k: v for k, v in (md.get("annotations") or {}).items() if not k.startswith("podbay.io/")}
+    gates = sorted((str(c.get("type")), str(c.get("status"))) for c in (pod.get("status") or {}).get("conditions") or []
+                   if isinstance(c, dict) and c.get("type") not in KUBELET_CONDITIONS)
+    return (md.get("generation"), json.dumps(pod.get("spec"), sort_keys=True), md.get("deletionTimestamp"),
+            md.get("deletionGracePeriodSeconds"), json.dumps(md.get("labels"), sort_keys=True),
+            json.dumps(annotations, sort_keys=True), tuple(gates))

@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from podbay.api.printing import parse_rfc3339
 from podbay.core import probes
 from podbay.core.actions import ProbeState
-from podbay.core.phase import parse_rfc3339
 from podbay.core.probes import Cached, Observed, ProbeOutcome, ProbeSpec, ProbeType, WorkerState
 from podbay.core.records import ContainerRecord
 from podbay.ports import Clock, EventRecorder, GrpcTarget, ProbeTransport, Runtime, TcpTarget

@@ -161,7 +161,7 @@ def remove_pod_cgroup(cgroup: str) -> None:
 # --- the old entry points (gc, the integration tests) over the new classes ---------------------------
 
 def host_volumes(deps: Deps) -> HostVolumes:
-    return HostVolumes(StoreObjects(deps.store), deps.cfg.root, deps.node_allocatable, deps.cfg.allowed_host_paths)
+    return HostVolumes(StoreObjects(deps.repo), deps.cfg.root, deps.node_allocatable, deps.cfg.allowed_host_paths)
 
 
 def setup_volumes(deps: Deps, pod: Obj) -> dict[str, str]:

@@ -664,7 +664,7 @@ class PodSyncer:
                 self.runtime.remove(rec)
         self.records.delete_pod_containers(uid)
         self.on_records(uid, [])
-        self.events.forget(uid)
+        self.events.forget(pod)
         self.sandboxes.remove_pod_dirs(pod)
 
     # ================================================================== status

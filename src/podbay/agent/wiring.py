@@ -1,59 +1,42 @@
-"""Builds the pod lifecycle machinery from the agent's adapters (the composition root's agent half).
-
-Everything below the pod workers receives only the narrow ports it uses; ``Deps`` stops here.
-"""
+"""The registry with every built-in kind's strategy (shared by the agent and the tests)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
 from podbay.agent import claims
-from podbay.agent.clock import SystemClock
-from podbay.agent.containers import CrunRuntime, NodeInfo
-from podbay.agent.deps import Deps
-from podbay.agent.events import StoreEvents
-from podbay.agent.eviction import EvictionManager
-from podbay.agent.hooks import HookRunner
-from podbay.agent.pod_store import StoreObjects, StorePods
-from podbay.agent.pod_workers import PodWorkers, RunningIndex
-from podbay.agent.probe_transport import NetProbeTransport
-from podbay.agent.prober import ProbeManager
-from podbay.agent.sandbox import HostPinner, HostVolumes, PodSandboxes
-from podbay.agent.sync import PodSyncer
+from podbay.agent.registry import Registry
+from podbay.agent.strategies import Strategy
+from podbay.agent.strategies.basic import (
+    event_strategy,
+    lease_strategy,
+    node_strategy,
+    service_account_strategy,
+)
+from podbay.agent.strategies.claims import ClaimStrategy
+from podbay.agent.strategies.configdata import ConfigMapStrategy, SecretStrategy
+from podbay.agent.strategies.namespaces import NamespaceStrategy
+from podbay.agent.strategies.pods import PodStrategy
+from podbay.api.resources import ResourceTable, default_table
+from podbay.store.repository import Repository
 
 
-def _release_claims(deps: Deps) -> None:
-    claims.release_unused_claims(deps)    # pvc-protection: a deleted pod may have held the last use
+def strategies(repo: Repository, node_name: str, root: Path, clock: Callable[[], float] = time.time) -> dict[str, Strategy]:
+    return {
+        "Pod": PodStrategy(node_name, clock),
+        "ConfigMap": ConfigMapStrategy(),
+        "Secret": SecretStrategy(),
+        claims.KIND: ClaimStrategy(root, lambda ns, name: claims.in_use(repo, ns, name)),
+        "Namespace": NamespaceStrategy(),
+        "Node": node_strategy(),
+        "Event": event_strategy(),
+        "ServiceAccount": service_account_strategy(),
+        "Lease": lease_strategy(),
+    }
 
 
-@dataclass
-class Kubelet:
-    workers: PodWorkers
-    prober: ProbeManager
-    evictions: EvictionManager
-    index: RunningIndex
-
-
-def build_kubelet(deps: Deps, evict: Callable[[str, str], None]) -> Kubelet:
-    cfg = deps.cfg
-    clock = SystemClock()
-    objects = StoreObjects(deps.store)
-    pods = StorePods(deps.store, deps.hub, on_deleted=lambda _pod: _release_claims(deps))
-    events = StoreEvents(deps.store, cfg.node_name)
-    node = NodeInfo(cfg.node_name, deps.host_ip, deps.nofile, deps.host_caps, cfg.root / "logs",
-                    allowed_host_paths=cfg.allowed_host_paths, seccomp_root=cfg.seccomp_root)
-    runtime = CrunRuntime(deps.runtime, deps.images, objects, node, cfg.root / "infra")
-    sandboxes = PodSandboxes(HostPinner(), deps.network, cfg.run_dir / "ns", cfg.root / "pods", cfg.root / "logs")
-    volumes = HostVolumes(objects, cfg.root, deps.node_allocatable, cfg.allowed_host_paths)
-    transport = NetProbeTransport()
-    evictions = EvictionManager(evict)
-    index = RunningIndex()
-    holder: list[PodWorkers] = []
-    prober = ProbeManager(runtime, transport, clock, events, lambda uid, _ptype: holder[0].poke(uid))
-    syncer = PodSyncer(runtime=runtime, records=deps.store, sandboxes=sandboxes, volumes=volumes, pods=pods,
-                       status=pods, events=events, evictions=evictions, prober=prober,
-                       hooks=HookRunner(runtime, transport, clock), clock=clock, host_ip=deps.host_ip)
-    workers = PodWorkers(syncer, pods, events, clock, index, resync=cfg.resync_seconds)
-    holder.append(workers)
-    return Kubelet(workers, prober, evictions, index)
+def build_registry(repo: Repository, node_name: str, root: Path, *, table: ResourceTable | None = None,
+                   clock: Callable[[], float] = time.time) -> Registry:
+    return Registry(table or default_table(), repo, strategies(repo, node_name, root, clock), clock=clock)

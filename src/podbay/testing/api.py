@@ -68,12 +68,13 @@ class MemoryPods:
 class FakeEvents:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, str, str, str]] = []   # (pod name, type, reason, message, fieldPath)
+        self.forgotten: list[str] = []                             # uids of pods whose events went
 
     def record(self, pod: Mapping[str, Any], type_: str, reason: str, message: str, field_path: str = "") -> None:
         self.events.append((pod["metadata"]["name"], type_, reason, message, field_path))
 
-    def forget(self, uid: str) -> None:
-        pass
+    def forget(self, pod: Mapping[str, Any]) -> None:
+        self.forgotten.append(pod["metadata"]["uid"])   # kept in ``events``: tests read them afterwards
 
     def reasons(self, pod: str | None = None) -> list[str]:
         return [e[2] for e in self.events if pod is None or e[0] == pod]
