@@ -517,11 +517,10 @@ class ConntrackFlush:
     dport: int = 0
 
 
-def udp_stale_entries(old: Ruleset, new: Ruleset, old_ports: Mapping[str, tuple[ServicePort, list[Endpoint]]],
+def udp_stale_entries(old_ports: Mapping[str, tuple[ServicePort, list[Endpoint]]],
                       new_ports: Mapping[str, tuple[ServicePort, list[Endpoint]]]) -> list[ConntrackFlush]:
     """conntrack.CleanStaleEntries for UDP: entries NATed to an endpoint that is gone, and entries
     of a service IP or nodePort that had no endpoint (cached rejects) and now has one."""
-    del old, new
     out: list[ConntrackFlush] = []
     for label, (sp, eps) in old_ports.items():
         if sp.protocol != "udp":
