@@ -165,9 +165,9 @@ def patch_allocated_values(new: Obj, old: Obj) -> None:
                 val = by_name.get(p.get("name") or "")
                 if val and val not in used:
                     p["nodePort"] = val
-    if needs_health_check(old) and needs_health_check(new) and not spec.get("healthCheckNodePort"):
-        if ospec.get("healthCheckNodePort"):
-            spec["healthCheckNodePort"] = ospec["healthCheckNodePort"]
+    if needs_health_check(old) and needs_health_check(new) and not spec.get("healthCheckNodePort") \
+            and ospec.get("healthCheckNodePort"):
+        spec["healthCheckNodePort"] = ospec["healthCheckNodePort"]
 
 
 def prepare_for_create(svc: Obj) -> Obj:
@@ -207,9 +207,9 @@ def drop_type_dependent_fields(new: Obj, old: Obj) -> None:
         for p in _ports(spec):
             if p.get("nodePort") and old_np.get(p.get("name") or "") == p.get("nodePort"):
                 p.pop("nodePort", None)
-    if needs_health_check(old) and not needs_health_check(new):
-        if spec.get("healthCheckNodePort") == ospec.get("healthCheckNodePort"):
-            spec.pop("healthCheckNodePort", None)
+    if needs_health_check(old) and not needs_health_check(new) and \
+            spec.get("healthCheckNodePort") == ospec.get("healthCheckNodePort"):
+        spec.pop("healthCheckNodePort", None)
     if ospec.get("type") == LOAD_BALANCER and spec.get("type") != LOAD_BALANCER:
         if spec.get("allocateLoadBalancerNodePorts") == ospec.get("allocateLoadBalancerNodePorts"):
             spec.pop("allocateLoadBalancerNodePorts", None)
@@ -539,12 +539,12 @@ def validate_service_update(new: Obj, old: Obj) -> Errs:
     errs += _upgrade_downgrade_cluster_ips(old, new)
     errs += _upgrade_downgrade_families(old, new)
     ospec, spec = _d(old.get("spec")), _d(new.get("spec"))
-    if ospec.get("type") == LOAD_BALANCER and spec.get("type") == LOAD_BALANCER:
-        if ospec.get("loadBalancerClass") != spec.get("loadBalancerClass"):
-            errs.append(invalid("spec.loadBalancerClass", spec.get("loadBalancerClass"), "may not change once set"))
-    if needs_health_check(old) and needs_health_check(new):
-        if ospec.get("healthCheckNodePort") != spec.get("healthCheckNodePort"):
-            errs.append(forbidden("spec.healthCheckNodePort", "field is immutable"))
+    if ospec.get("type") == LOAD_BALANCER and spec.get("type") == LOAD_BALANCER and \
+            ospec.get("loadBalancerClass") != spec.get("loadBalancerClass"):
+        errs.append(invalid("spec.loadBalancerClass", spec.get("loadBalancerClass"), "may not change once set"))
+    if needs_health_check(old) and needs_health_check(new) and \
+            ospec.get("healthCheckNodePort") != spec.get("healthCheckNodePort"):
+        errs.append(forbidden("spec.healthCheckNodePort", "field is immutable"))
     return errs + validate_service(new)
 
 

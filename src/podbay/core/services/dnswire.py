@@ -69,7 +69,7 @@ def _read_name(buf: bytes, off: int) -> tuple[str, int]:
     return ".".join(labels), (end if end >= 0 else off)
 
 
-def _skip_name(buf: bytes, off: int) -> int:
+def _skip_name(buf: bytes | bytearray, off: int) -> int:
     n = len(buf)
     while True:
         if off >= n:

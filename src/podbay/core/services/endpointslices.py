@@ -40,7 +40,7 @@ def pod_ready(pod: Mapping[str, Any]) -> bool:
     """podutil.IsPodReady: the Ready condition is True."""
     for c in (pod.get("status") or {}).get("conditions") or []:
         if c.get("type") == "Ready":
-            return c.get("status") == "True"
+            return bool(c.get("status") == "True")
     return False
 
 
@@ -341,9 +341,9 @@ def endpoints_subsets(svc: Mapping[str, Any], pods: Iterable[Mapping[str, Any]])
         for p in ports:
             entry[2][_port_key([p])] = {k: v for k, v in p.items() if not (k == "name" and v == "")}
     groups: dict[tuple, tuple[list[Obj], list[Obj], list[Obj]]] = {}
-    for addr, ready, ports in per_addr.values():
-        gk = tuple(sorted(ports))
-        g = groups.setdefault(gk, ([], [], [ports[k] for k in sorted(ports)]))
+    for addr, ready, by_key in per_addr.values():
+        gk = tuple(sorted(by_key))
+        g = groups.setdefault(gk, ([], [], [by_key[k] for k in sorted(by_key)]))
         (g[0] if ready else g[1]).append(addr)
     subsets: list[Obj] = []
     for _, (ready_addrs, not_ready, plist) in sorted(groups.items()):

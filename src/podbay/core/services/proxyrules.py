@@ -433,8 +433,7 @@ def render_full(rs: Ruleset, existing: Mapping[str, Iterable[str]] | None = None
         if elems:
             out.append(f"add element ip {t} {name} {{ " + ", ".join(f"{k} : {v}" for k, v in sorted(elems.items())) + " }")
     for name, members in rs.sets.items():
-        if name == NODEPORT_IPS or name in SET_TYPES:
-            if members:
+        if (name == NODEPORT_IPS or name in SET_TYPES) and members:
                 out.append(f"add element ip {t} {name} {{ " + ", ".join(sorted(members)) + " }")
     if NODEPORT_IPS not in rs.sets:
         out.append(f"delete set ip {t} {NODEPORT_IPS}")
