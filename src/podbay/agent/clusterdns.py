@@ -1,0 +1,48 @@
+"""The agent's cluster DNS: one DnsServer on the host's address on the pod bridge, fed from the
+Services and EndpointSlices the agent watches; the kube-dns ClusterIP is DNAT'd to it by the
+proxier like any Service (its EndpointSlice names that address).
+
+Why this address: the kernel here has no `dummy` link type (measured: ``ip link add type dummy`` →
+"Unknown device type"), so the NodeLocal-DNSCache trick of putting the VIP on a dummy interface is
+out; the bridge address exists wherever pods exist, is reachable from every pod, is unique per
+agent (parallel agents never collide on port 53), and DNAT through the proxier needs no special
+case. IP_FREEBIND lets the server bind before the bridge has its address.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from podbay.core.services.dnsrecords import ClusterDNS
+from podbay.network.dnsserver import DnsServer, host_upstreams
+
+log = logging.getLogger("podbay.dns")
+
+
+class ClusterDnsService:
+    def __init__(self, listen_ip: str, dns_ip: str, *, zone: str = "cluster.local", ttl: int = 5,
+                 port: int = 53, resolv_conf: str = "/etc/resolv.conf", upstreams: list[str] | None = None) -> None:
+        self.listen_ip = listen_ip
+        self.dns_ip = dns_ip
+        self.zone = zone
+        self.ttl = ttl
+        ups = upstreams if upstreams is not None else host_upstreams(resolv_conf, exclude=(dns_ip, listen_ip))
+        self.server = DnsServer([(listen_ip, port)], ups, ClusterDNS([], [], zone=zone, ttl=ttl, dns_ip=dns_ip))
+        self.generation = 0
+
+    def start(self) -> None:
+        self.server.start()
+        log.info("cluster DNS on %s:%d (kube-dns %s), forwarding to %s", self.listen_ip,
+                 self.server.bound[0][1], self.dns_ip, ", ".join(self.server.upstreams) or "nothing")
+
+    def update(self, services: Iterable[Mapping[str, Any]], slices: Iterable[Mapping[str, Any]],
+               namespaces: Iterable[str] = ()) -> None:
+        """Rebuild the index from a snapshot and swap it in (queries see the old or the new one)."""
+        self.generation += 1
+        self.server.set_index(ClusterDNS(services, slices, namespaces, zone=self.zone, ttl=self.ttl,
+                                         dns_ip=self.dns_ip, serial=self.generation))
+
+    def stop(self) -> None:
+        self.server.stop()

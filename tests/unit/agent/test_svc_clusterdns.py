@@ -1,0 +1,35 @@
+"""The agent's cluster DNS service on loopback: updates are visible at once, over UDP and TCP."""
+
+from __future__ import annotations
+
+import dns.message
+import dns.query
+import dns.rcode
+
+from podbay.agent.clusterdns import ClusterDnsService
+from podbay.network.dnsserver import host_upstreams
+
+
+def test_updates_are_served_over_udp_and_tcp(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    svc = ClusterDnsService("127.0.0.1", "10.96.0.10", port=0, upstreams=[])
+    svc.start()
+    try:
+        port = svc.server.bound[0][1]
+        q = dns.message.make_query("web.default.svc.cluster.local", "A")
+        assert dns.query.udp(q, "127.0.0.1", port=port, timeout=2).rcode() == dns.rcode.NXDOMAIN
+        svc.update([{"metadata": {"namespace": "default", "name": "web"},
+                     "spec": {"clusterIP": "10.96.0.33", "ports": [{"port": 80}]}}], [])
+        for query in (dns.query.udp, dns.query.tcp):
+            r = query(q, "127.0.0.1", port=port, timeout=2)
+            assert [str(x) for rr in r.answer for x in rr] == ["10.96.0.33"]
+        # No upstream: names outside the zone get SERVFAIL rather than silence.
+        r = dns.query.udp(dns.message.make_query("example.org", "A"), "127.0.0.1", port=port, timeout=3)
+        assert r.rcode() == dns.rcode.SERVFAIL
+    finally:
+        svc.stop()
+
+
+def test_host_upstreams_skip_the_cluster_dns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rc = tmp_path / "resolv.conf"
+    rc.write_text("nameserver 127.0.0.53\nnameserver 10.96.0.10\n# c\nnameserver 192.0.2.1 # x\nsearch a\n")
+    assert host_upstreams(rc, exclude=("10.96.0.10",)) == ["127.0.0.53", "192.0.2.1"]
