@@ -4,7 +4,8 @@
    dnslib and dnspython (the candidates of WORKLOADS.md §9.3), µs per query, in-process.
 2. DNS from a pod: the agent's server on the bridge address, queried through the kube-dns ClusterIP
    (DNAT) from a pod: sequential queries/s, then an open-loop 2,000 queries/s for a few seconds with
-   p50/p99 latency.
+   p50/p99 latency; the server as a thread of the agent and as its own process, with the agent
+   idle and busy (a thread serializing a large list over and over).
 3. TCP through a ClusterIP against pod IP directly: iperf3 throughput, wrk request rate on
    keep-alive connections, and new connections per second, from one pod to another, and the ratios.
 4. Endpoint change to traffic: time from an EndpointSlice change (a new ready endpoint) to the first
@@ -19,9 +20,9 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,9 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 from svclab import PY, Lab  # noqa: E402
 
+from podbay.agent.clusterdns import ClusterDnsService  # noqa: E402
 from podbay.core.services import dnswire as w  # noqa: E402
 from podbay.core.services.dnsrecords import ClusterDNS  # noqa: E402
-from podbay.network.dnsserver import DnsServer  # noqa: E402
 
 SERVICES = [{"metadata": {"namespace": "default", "name": f"svc{i}"},
              "spec": {"clusterIP": f"10.96.{i // 250}.{i % 250 + 2}", "ports": [{"name": "http", "port": 80}]}}
@@ -128,25 +129,54 @@ POD_DNS_CLIENT = textwrap.dedent(r"""
 """)
 
 
+def _busy_agent(stop: threading.Event) -> None:
+    """What a busy agent does to its interpreter: long GIL-holding work (serializing a big list)."""
+    big = [{"metadata": {"name": f"pod-{i}", "labels": {"app": "x"}}, "spec": {"containers": [{"name": "c"}] * 3}}
+           for i in range(3000)]
+    while not stop.is_set():
+        json.dumps(big)
+
+
 def dns_from_pod(lab: Lab, seconds: float) -> dict[str, Any]:
+    """The server in the agent's process (a thread) and in its own process, with the agent idle and
+    busy; the pod's client offers 2,000 queries/s through the kube-dns ClusterIP."""
     kube_dns = lab.service("kube-dns", 10, [{"name": "dns", "port": 53, "protocol": "UDP"}])
     kube_dns["metadata"]["namespace"] = "kube-system"
     sl = {"metadata": {"namespace": "kube-system", "name": "kube-dns", "labels": {"kubernetes.io/service-name": "kube-dns"}},
           "addressType": "IPv4", "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}],
           "endpoints": [{"addresses": [lab.gateway], "conditions": {"ready": True}}]}
     lab.sync([kube_dns], [sl])
-    server = DnsServer([(lab.gateway, 53)], [], ClusterDNS([kube_dns, *SERVICES], [sl]))
-    server.start()
-    try:
-        runs = []
-        for _ in range(3):
-            r = lab.pods["p0"].run(PY, "-c", POD_DNS_CLIENT, lab.vip(10), str(seconds), "2000", timeout=seconds + 30)
-            runs.append(json.loads(r.stdout))
-        res: dict[str, Any] = {k: statistics.median(float(x[k]) for x in runs) for k in runs[0]}
-        res["p99_ms_runs"] = [round(float(x["p99_ms"]), 3) for x in runs]
-        return res
-    finally:
-        server.stop()
+    out: dict[str, Any] = {}
+    for isolated in (False, True):
+        svc = ClusterDnsService(lab.gateway, lab.vip(10), upstreams=[], isolated=isolated)
+        svc.start()
+        svc.update([kube_dns, *SERVICES], [sl])
+        time.sleep(0.3)
+        try:
+            for busy in (False, True):
+                stop = threading.Event()
+                hog = threading.Thread(target=_busy_agent, args=(stop,), daemon=True)
+                if busy:
+                    hog.start()
+                try:
+                    runs = []
+                    for _ in range(2):
+                        r = lab.pods["p0"].run(PY, "-c", POD_DNS_CLIENT, lab.vip(10), str(seconds), "2000",
+                                               timeout=seconds + 30)
+                        runs.append(json.loads(r.stdout))
+                finally:
+                    stop.set()
+                    if busy:
+                        hog.join()
+                key = ("process" if isolated else "thread") + ("_busy_agent" if busy else "_idle_agent")
+                res = {k: statistics.median(float(x[k]) for x in runs) for k in runs[0]}
+                res["p99_ms_runs"] = [round(float(x["p99_ms"]), 3) for x in runs]
+                out[key] = res
+                print(f"  DNS {key}: p50 {res['p50_ms']:.3f} ms, p99 {res['p99_ms']:.3f} ms, "
+                      f"sequential {res['sequential_qps']:.0f} q/s, lost {res['lost']:.0f}", flush=True)
+        finally:
+            svc.stop()
+    return out
 
 
 def _iperf(lab: Lab, target: str, port: int) -> float:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from podbay.core.services import dnswire as w
 from podbay.core.services.dnsrecords import ClusterDNS
@@ -244,17 +245,28 @@ class DnsServer:
             up, _ = await loop.create_datagram_endpoint(self._upstream_protocol, local_addr=("0.0.0.0", 0))
             self._up_transport = up  # type: ignore[assignment]
             closers.append(up.close)
-            for host, port in self.addresses:
-                us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                us.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)  # the address may appear a moment later
-                us.bind((host, port))
+            for host, want in self.addresses:
+                # UDP and TCP share the port; with port 0 the first free pair is taken.
+                for _attempt in range(50):
+                    us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    us.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)  # the address may appear a moment later
+                    us.bind((host, want))
+                    port = us.getsockname()[1]
+                    ts = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    ts.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    ts.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+                    try:
+                        ts.bind((host, port))
+                        break
+                    except OSError:
+                        us.close()
+                        ts.close()
+                        if want:
+                            raise
+                else:
+                    raise OSError(f"no free UDP+TCP port pair on {host}")
                 ut, _ = await loop.create_datagram_endpoint(self._udp_protocol, sock=us)
                 closers.append(ut.close)
-                port = us.getsockname()[1]
-                ts = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                ts.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                ts.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
-                ts.bind((host, port))
                 srv = await asyncio.start_server(self._tcp_client, sock=ts)
                 closers.append(srv.close)
                 self.bound.append((host, port))
@@ -292,3 +304,124 @@ class DnsServer:
         if self._thread is not None:
             self._thread.join(5)
         self._thread = None
+
+
+# -- as a child process ----------------------------------------------------------------------------
+#
+# In the agent's process the server's thread shares the GIL with everything the agent does; a child
+# process answers from its own interpreter. The parent sends index snapshots as JSON lines on the
+# child's stdin; EOF (the agent went away) stops the child.
+
+
+def snapshot_line(services: Sequence[object], slices: Sequence[object], namespaces: Sequence[str], *,
+                  zone: str, ttl: int, dns_ip: str, serial: int) -> bytes:
+    import json
+
+    return (json.dumps({"services": services, "slices": slices, "namespaces": list(namespaces), "zone": zone,
+                        "ttl": ttl, "dns_ip": dns_ip, "serial": serial}, separators=(",", ":")) + "\n").encode()
+
+
+def _index_from(doc: dict) -> ClusterDNS:  # type: ignore[type-arg]
+    return ClusterDNS(doc.get("services") or [], doc.get("slices") or [], doc.get("namespaces") or [],
+                      zone=str(doc.get("zone") or "cluster.local"), ttl=int(doc.get("ttl") or 5),
+                      dns_ip=str(doc.get("dns_ip") or ""), serial=int(doc.get("serial") or 1))
+
+
+def child_main(argv: list[str]) -> int:
+    """`python -m podbay.network.dnsserver --listen IP:PORT [--upstream IP]... [--upstream-port N]`."""
+    import argparse
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(prog="podbay-dns")
+    ap.add_argument("--listen", required=True)
+    ap.add_argument("--upstream", action="append", default=[])
+    ap.add_argument("--upstream-port", type=int, default=53)
+    args = ap.parse_args(argv)
+    host, _, port = args.listen.rpartition(":")
+    server = DnsServer([(host, int(port))], args.upstream, ClusterDNS([], []), upstream_port=args.upstream_port)
+    try:
+        server.start()
+    except OSError as exc:
+        print(json.dumps({"error": str(exc)}), flush=True)
+        return 1
+    print(json.dumps({"bound": server.bound}), flush=True)
+    try:
+        for line in sys.stdin:
+            if line.strip():
+                try:
+                    server.set_index(_index_from(json.loads(line)))
+                except (ValueError, TypeError, KeyError) as exc:
+                    print(f"podbay-dns: bad snapshot: {exc}", file=sys.stderr, flush=True)
+    finally:
+        server.stop()
+    return 0
+
+
+class DnsProcess:
+    """The same server in a child process (`python -m podbay.network.dnsserver`)."""
+
+    def __init__(self, address: tuple[str, int], upstreams: Sequence[str], *, upstream_port: int = 53) -> None:
+        self.address = address
+        self.upstreams = list(upstreams)
+        self.upstream_port = upstream_port
+        self.proc: object | None = None
+        self.bound: list[tuple[str, int]] = []
+
+    def start(self) -> None:
+        import json
+        import subprocess
+        import sys
+
+        argv = [sys.executable, "-m", "podbay.network.dnsserver", "--listen", f"{self.address[0]}:{self.address[1]}",
+                "--upstream-port", str(self.upstream_port)]
+        for u in self.upstreams:
+            argv += ["--upstream", u]
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        hello: dict[str, Any]
+        try:
+            hello = json.loads(first) if first else {"error": "exited"}
+        except ValueError:
+            hello = {"error": first.decode(errors="replace")}
+        if "bound" not in hello:
+            proc.kill()
+            proc.wait(5)
+            for f in (proc.stdin, proc.stdout):
+                if f is not None:
+                    f.close()
+            raise OSError(f"cluster DNS process did not start: {hello.get('error')}")
+        self.bound = [(str(h), int(p)) for h, p in hello["bound"]]
+        self.proc = proc
+
+    def send(self, line: bytes) -> None:
+        import subprocess
+
+        proc = self.proc
+        assert isinstance(proc, subprocess.Popen) and proc.stdin is not None
+        proc.stdin.write(line)
+        proc.stdin.flush()
+
+    def stop(self) -> None:
+        import subprocess
+
+        proc = self.proc
+        if isinstance(proc, subprocess.Popen):
+            with contextlib.suppress(OSError, ValueError):
+                if proc.stdin:
+                    proc.stdin.close()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.proc = None
+
+
+if __name__ == "__main__":
+    import sys as _sys
+
+    raise SystemExit(child_main(_sys.argv[1:]))

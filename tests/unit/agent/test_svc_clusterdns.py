@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import time
+
 import dns.message
 import dns.query
 import dns.rcode
+import pytest
 
 from podbay.agent.clusterdns import ClusterDnsService
 from podbay.network.dnsserver import host_upstreams
 
 
-def test_updates_are_served_over_udp_and_tcp(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    svc = ClusterDnsService("127.0.0.1", "10.96.0.10", port=0, upstreams=[])
+@pytest.mark.parametrize("isolated", [True, False])
+def test_updates_are_served_over_udp_and_tcp(isolated: bool) -> None:
+    svc = ClusterDnsService("127.0.0.1", "10.96.0.10", port=0, upstreams=[], isolated=isolated)
     svc.start()
     try:
-        port = svc.server.bound[0][1]
+        port = svc.bound[0][1]
         q = dns.message.make_query("web.default.svc.cluster.local", "A")
         assert dns.query.udp(q, "127.0.0.1", port=port, timeout=2).rcode() == dns.rcode.NXDOMAIN
         svc.update([{"metadata": {"namespace": "default", "name": "web"},
                      "spec": {"clusterIP": "10.96.0.33", "ports": [{"port": 80}]}}], [])
         for query in (dns.query.udp, dns.query.tcp):
-            r = query(q, "127.0.0.1", port=port, timeout=2)
+            for _ in range(100):  # the child applies the snapshot asynchronously
+                r = query(q, "127.0.0.1", port=port, timeout=2)
+                if r.answer:
+                    break
+                time.sleep(0.01)
             assert [str(x) for rr in r.answer for x in rr] == ["10.96.0.33"]
         # No upstream: names outside the zone get SERVFAIL rather than silence.
         r = dns.query.udp(dns.message.make_query("example.org", "A"), "127.0.0.1", port=port, timeout=3)
