@@ -390,7 +390,7 @@ def validate_service(svc: Obj) -> Errs:
         e = _valid_ip(ip, f"spec.externalIPs[{i}]")
         errs += e
         if not e:
-            errs += _non_special_ip(str(ip), f"spec.externalIPs[{i}]")
+            errs += non_special_ip(str(ip), f"spec.externalIPs[{i}]")
     if not stype:
         errs.append(required("spec.type"))
     elif stype not in SERVICE_TYPES:
@@ -447,18 +447,23 @@ def validate_service(svc: Obj) -> Errs:
     return errs
 
 
-def _non_special_ip(ip: str, path: str) -> Errs:
-    """ValidateNonSpecialIP: external IPs may not be unspecified, loopback or link-local."""
-    a = ipaddress.ip_address(ip)
+def non_special_ip(ip: str, path: str) -> Errs:
+    """ValidateNonSpecialIP: not unspecified, loopback, link-local or link-local multicast."""
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return [invalid(path, ip, "must be a valid IP address")]
+    errs: Errs = []
     if a.is_unspecified:
-        return [invalid(path, ip, "may not be unspecified (0.0.0.0)" if a.version == 4 else "may not be unspecified (::)")]
+        errs.append(invalid(path, ip, f"may not be unspecified ({ip})"))
     if a.is_loopback:
-        return [invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)")]
+        errs.append(invalid(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"))
     if a.is_link_local:
-        return [invalid(path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)")]
-    if a.is_multicast:
-        return [invalid(path, ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)")]
-    return []
+        errs.append(invalid(path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"))
+    link_local_mc = ipaddress.ip_network("224.0.0.0/24") if a.version == 4 else ipaddress.ip_network("ff02::/16")
+    if a in link_local_mc:
+        errs.append(invalid(path, ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"))
+    return errs
 
 
 def _validate_external_traffic_policy(svc: Obj) -> Errs:
