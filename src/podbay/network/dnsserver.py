@@ -23,6 +23,7 @@ from typing import Any
 
 from podbay.core.services import dnswire as w
 from podbay.core.services.dnsrecords import ClusterDNS
+from podbay.sys import children
 
 log = logging.getLogger("podbay.dns")
 FORWARD_TIMEOUT = 2.0
@@ -377,7 +378,8 @@ class DnsProcess:
                 "--upstream-port", str(self.upstream_port)]
         for u in self.upstreams:
             argv += ["--upstream", u]
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        # Owned by the agent's reaper until waited for (sys.children).
+        proc = children.popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert proc.stdout is not None
         first = proc.stdout.readline()
         hello: dict[str, Any]
@@ -391,6 +393,7 @@ class DnsProcess:
             for f in (proc.stdin, proc.stdout):
                 if f is not None:
                     f.close()
+            children.release(proc)
             raise OSError(f"cluster DNS process did not start: {hello.get('error')}")
         self.bound = [(str(h), int(p)) for h, p in hello["bound"]]
         self.proc = proc
@@ -418,6 +421,7 @@ class DnsProcess:
                 proc.wait(5)
             if proc.stdout is not None:
                 proc.stdout.close()
+            children.release(proc)
         self.proc = None
 
 
