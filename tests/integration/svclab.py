@@ -52,7 +52,8 @@ out = []
 for _ in range(n):
     try:
         if kind == "udp":
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.sendto(msg, (ip, port))
+            # connected, so an ICMP port unreachable (a REJECT) surfaces as ConnectionRefusedError
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.connect((ip, port)); s.send(msg)
             out.append(s.recv(2048).decode().split()[0]); s.close()
         else:
             s = socket.create_connection((ip, port), timeout=2); s.sendall(msg)

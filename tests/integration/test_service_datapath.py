@@ -128,3 +128,42 @@ def test_udp_service_and_conntrack_flush(lab: Lab) -> None:
     ct = sh("conntrack", "-L", "-p", "udp", "--orig-dst", lab.vip(16)).stdout
     assert lab.pods["p1"].ip not in ct
     assert set(lab.client("p0", "udp", lab.vip(16), 53, n=10)) == {"p2"}
+
+
+def test_agent_restart_rebuilds_without_duplicates_and_keeps_connections(lab: Lab) -> None:
+    from podbay.agent.proxier import Proxier
+
+    web = lab.service("web", 10, HTTP)
+    slices = [lab.slice("web", HTTP_EP, ["p1", "p2"])]
+    first = Proxier(lab.nft, lab.cfg, min_sync_period=0)
+    first.update([web], slices)
+    assert first.sync()
+    rules = lab.rule_count()
+    conn = socket.create_connection((lab.vip(10), 80), timeout=3)
+    conn.sendall(b"a")
+    backend = conn.recv(100).split()[0]
+    # The agent restarts: a new proxier finds the table, rebuilds it in one transaction.
+    second = Proxier(lab.nft, lab.cfg, min_sync_period=0)
+    second.update([web], slices)
+    assert second.sync() and second.full_syncs == 1
+    assert lab.rule_count() == rules
+    conn.sendall(b"b")
+    assert conn.recv(100).split()[0] == backend
+    conn.close()
+    lab.ruleset = second._applied
+
+
+def test_same_port_two_protocols_then_one_removed(lab: Lab) -> None:
+    # Conformance "should serve endpoints on same port and different protocols".
+    ports = [{"name": "tcp", "port": 80, "protocol": "TCP"}, {"name": "udp", "port": 80, "protocol": "UDP"}]
+    both = lab.service("dual", 17, ports)
+    sl = lab.slice("dual", [{"name": "tcp", "port": 8080, "protocol": "TCP"},
+                            {"name": "udp", "port": 5353, "protocol": "UDP"}], ["p1"])
+    lab.sync([both], [sl])
+    assert lab.client("p0", "tcp", lab.vip(17), 80) == ["p1"]
+    assert lab.client("p0", "udp", lab.vip(17), 80) == ["p1"]
+    tcp_only = lab.service("dual", 17, ports[:1])
+    lab.sync([tcp_only], [lab.slice("dual", [{"name": "tcp", "port": 8080, "protocol": "TCP"}], ["p1"])])
+    lab.nft.flush_conntrack([ConntrackFlush("udp", orig_dst=lab.vip(17))])
+    assert lab.client("p0", "tcp", lab.vip(17), 80) == ["p1"]
+    assert lab.client("p0", "udp", lab.vip(17), 80) == ["REFUSED"]  # cluster-ips-check rejects the port
