@@ -6,7 +6,7 @@
   ``k8s-app: kube-dns``; selectorless here: its endpoint is the agent's own DNS listener;
 * the ServiceLB status of LoadBalancer Services (k3s: the node's addresses, ``ipMode: VIP``).
 
-The slices podbay writes for the first two name ``podbay.io/agent`` as their manager, so the
+The slices podbay writes for the first two name ``podbay-agent`` as their manager, so the
 EndpointSlice controller (which manages only its own) leaves them alone.
 """
 
@@ -18,7 +18,7 @@ from podbay.core.services.allocation import ServiceNetwork
 
 Obj = dict[str, Any]
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
-AGENT_MANAGER = "podbay.io/agent"
+AGENT_MANAGER = "podbay-agent"
 
 
 def kubernetes_service(net: ServiceNetwork, api_port: int = 6443) -> Obj:

@@ -1,44 +1,20 @@
-"""Server-side Table columns and cells for Services, Endpoints and EndpointSlices, as kubectl shows
-them (pkg/printers/internalversion/printers.go: ``printService``, ``printEndpoints``,
+"""Table cells for Services, Endpoints and EndpointSlices, as kubectl shows them
+(pkg/printers/internalversion/printers.go: ``printService``, ``printEndpoints``,
 ``printEndpointSlice``; ``getServiceExternalIP``, ``makePortString``, ``formatEndpoints``,
-``formatDiscoveryPorts``, ``formatDiscoveryEndpoints``)."""
+``formatDiscoveryPorts``, ``formatDiscoveryEndpoints``). The columns are in ``api.tables``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from podbay.core.phase import age_column
-
-Column = dict[str, Any]
-
-
-def _col(name: str, desc: str, priority: int = 0, fmt: str = "") -> Column:
-    return {"name": name, "type": "string", "format": fmt, "description": desc, "priority": priority}
+from podbay.api.meta import parse_time
+from podbay.api.printing import human_duration
 
 
-SERVICE_COLUMNS = [
-    _col("Name", "Name must be unique within a namespace.", fmt="name"),
-    _col("Type", "type determines how the Service is exposed."),
-    _col("Cluster-IP", "clusterIP is the IP address of the service and is usually assigned randomly."),
-    _col("External-IP", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept "
-                        "traffic for this service."),
-    _col("Port(s)", "The list of ports that are exposed by this service."),
-    _col("Age", "CreationTimestamp is a timestamp representing the server time when this object was created."),
-    _col("Selector", "Route service traffic to pods with label keys and values matching this selector.", 1),
-]
-ENDPOINTS_COLUMNS = [
-    _col("Name", "Name must be unique within a namespace.", fmt="name"),
-    _col("Endpoints", "Endpoints of the service"),
-    _col("Age", "CreationTimestamp is a timestamp representing the server time when this object was created."),
-]
-ENDPOINTSLICE_COLUMNS = [
-    _col("Name", "Name must be unique within a namespace.", fmt="name"),
-    _col("AddressType", "Type of address carried by this EndpointSlice."),
-    _col("Ports", "Ports provided by this EndpointSlice."),
-    _col("Endpoints", "Endpoints included in this EndpointSlice."),
-    _col("Age", "CreationTimestamp is a timestamp representing the server time when this object was created."),
-]
+def age_column(obj: Mapping[str, Any], now: float) -> str:
+    t = parse_time((obj.get("metadata") or {}).get("creationTimestamp"))
+    return "<unknown>" if t is None else human_duration(now - t)
 
 
 def _lb_ips(svc: Mapping[str, Any], wide: bool) -> str:
