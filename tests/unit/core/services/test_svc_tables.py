@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from podbay.api import service_printing as t
 from podbay.core.phase import parse_rfc3339
 from podbay.core.services import proxytarget as pt
-from podbay.api import service_printing as t
 
 NOW = parse_rfc3339("2026-01-01T01:00:00Z")
 
