@@ -1,0 +1,135 @@
+"""Services end to end with kubectl 1.37: apply a Service and its pods unchanged, see the
+EndpointSlices and Endpoints, reach the pods through the ClusterIP, the NodePort and the
+LoadBalancer address, resolve names with the cluster DNS from a pod, and read the service
+variables; REJECT without endpoints; everything gone with the Service."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kube import Kube
+
+pytestmark = pytest.mark.root
+
+SERVER = ("mkdir -p /www && echo $(hostname) > /www/index.html && "
+          "exec busybox httpd -f -p 8080 -h /www")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:5]}"
+
+
+def backend(name: str, app: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": app}},
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                "name": "web", "image": "busybox:1.35", "command": ["sh", "-c", SERVER],
+                "ports": [{"name": "http", "containerPort": 8080}]}]}}
+
+
+def service(name: str, app: str, type_: str = "ClusterIP") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"type": type_, "selector": {"app": app},
+                     "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}
+
+
+def apply(kube: Kube, tmp_path: Path, objs: list[dict[str, Any]]) -> str:
+    path = tmp_path / f"{uuid.uuid4().hex}.yaml"
+    path.write_text("\n---\n".join(json.dumps(o) for o in objs) + "\n")
+    return kube.kubectl("apply", "-f", str(path)).stdout
+
+
+def http_get(ip: str, port: int, timeout: float = 2.0) -> str:
+    with socket.create_connection((ip, port), timeout=timeout) as s:
+        s.sendall(f"GET / HTTP/1.0\r\nHost: {ip}\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[-1].decode().strip()
+
+
+def wait(pred: Any, timeout: float = 30.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except (OSError, subprocess.CalledProcessError, KeyError, IndexError, AssertionError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+
+
+def test_service_end_to_end(agent: Any, kube: Kube, tmp_path: Path) -> None:
+    app = unique("web")
+    pods = [unique(app) for _ in range(2)]
+    apply(kube, tmp_path, [service(app, app, "LoadBalancer"), *(backend(p, app) for p in pods)])
+    for p in pods:
+        kube.kubectl("wait", "--for=condition=Ready", f"pod/{p}", "--timeout=60s")
+    svc = json.loads(kube.kubectl("get", "svc", app, "-o", "json").stdout)
+    ip, node_port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["nodePort"]
+    assert ip.startswith(agent.service_cidr.rsplit(".", 2)[0])
+    # kubectl get svc: the columns kubectl prints; the LB address is this host's (ServiceLB).
+    row = wait(lambda: [ln for ln in kube.kubectl("get", "svc", app).stdout.splitlines() if ln.startswith(app)
+                        and agent.gateway in ln], what="LoadBalancer ingress")[0].split()
+    assert row[:5] == [app, "LoadBalancer", ip, agent.gateway, f"80:{node_port}/TCP"]
+    # EndpointSlice and Endpoints follow the pods.
+    def slice_ready() -> bool:
+        out = json.loads(kube.kubectl("get", "endpointslices", "-l", f"kubernetes.io/service-name={app}",
+                                      "-o", "json").stdout)
+        eps = [e for s in out["items"] for e in s.get("endpoints") or [] if e["conditions"].get("ready")]
+        return len(eps) == 2
+    wait(slice_ready, what="two ready endpoints")
+    assert "8080" in kube.kubectl("get", "ep", app).stdout
+    # The host reaches the pods through the ClusterIP, the NodePort and the LoadBalancer address.
+    seen = {wait(lambda: http_get(ip, 80), what="ClusterIP") for _ in range(20)}
+    assert seen == set(pods), seen
+    assert wait(lambda: http_get(agent.gateway, node_port), what="NodePort") in pods
+    assert wait(lambda: http_get(agent.gateway, 80), what="LB address") in pods
+    # From a pod: cluster DNS (search path), the ClusterIP by name, and the service variables.
+    client = unique("client")
+    apply(kube, tmp_path, [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": client},
+                            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                                "name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"]}]}}])
+    kube.kubectl("wait", "--for=condition=Ready", f"pod/{client}", "--timeout=60s")
+    out = wait(lambda: kube.kubectl("exec", client, "--", "wget", "-qO-", f"http://{app}/").stdout.strip(),
+               what="wget by service name")
+    assert out in pods
+    resolv = kube.kubectl("exec", client, "--", "cat", "/etc/resolv.conf").stdout
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv
+    assert "options ndots:5" in resolv
+    env = kube.kubectl("exec", client, "--", "env").stdout
+    var = app.upper().replace("-", "_")
+    assert f"{var}_SERVICE_HOST={ip}" in env and f"{var}_PORT=tcp://{ip}:80" in env
+    ns_out = kube.kubectl("exec", client, "--", "nslookup", f"{app}.default.svc.cluster.local").stdout
+    assert ip in ns_out
+    # Without endpoints the ClusterIP refuses at once.
+    kube.kubectl("delete", "pod", *pods, "--grace-period=0", "--force", "--wait=true")
+    def refused() -> bool:
+        try:
+            http_get(ip, 80, timeout=1)
+        except ConnectionRefusedError:
+            return True
+        return False
+    wait(refused, what="REJECT without endpoints")
+    kube.kubectl("delete", "svc", app)
+    wait(lambda: f"{app}" not in kube.kubectl("get", "endpointslices").stdout, what="slices gone")
+    kube.kubectl("delete", "pod", client, "--grace-period=0", "--force", "--wait=true")
+
+
+def test_bootstrap_services(kube: Kube, agent: Any) -> None:
+    out = kube.kubectl("get", "svc", "-n", "kube-system", "kube-dns", "-o", "json").stdout
+    dns = json.loads(out)
+    assert dns["spec"]["clusterIP"].endswith(".10")
+    assert [p["name"] for p in dns["spec"]["ports"]] == ["dns", "dns-tcp"]
+    wide = kube.kubectl("get", "svc", "-A", "-o", "wide").stdout.splitlines()
+    assert wide[0].split() == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]
+    assert any(ln.split()[:2] == ["kube-system", "kube-dns"] for ln in wide)
