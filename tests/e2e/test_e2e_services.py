@@ -133,3 +133,53 @@ def test_bootstrap_services(kube: Kube, agent: Any) -> None:
     wide = kube.kubectl("get", "svc", "-A", "-o", "wide").stdout.splitlines()
     assert wide[0].split() == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]
     assert any(ln.split()[:2] == ["kube-system", "kube-dns"] for ln in wide)
+
+
+def _rules(table: str) -> int:
+    out = subprocess.run(["nft", "-j", "list", "table", "ip", table], capture_output=True, text=True)
+    return sum(1 for item in json.loads(out.stdout)["nftables"] if "rule" in item) if out.returncode == 0 else -1
+
+
+def test_agent_restart_keeps_connections_and_rebuilds_the_table(tmp_path: Path) -> None:
+    """An agent of its own: an established TCP connection through a ClusterIP survives SIGKILL of
+    the agent and its restart; the table is rebuilt with the same rules, not duplicated; --cleanup
+    removes it."""
+    from e2e_harness import IMAGE_TAR
+    from e2e_harness import Agent as Harness
+
+    a = Harness(tmp_path)
+    a.root.mkdir(parents=True)
+    a.pb("image", "load", str(IMAGE_TAR))
+    a.start()
+    table = f"podbay-{a.bridge}"
+    k = Kube(a.socket, a.base)
+    k.start()
+    try:
+        echo = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "echo", "labels": {"app": "echo"}},
+                "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                    "name": "c", "image": "busybox:1.35", "ports": [{"containerPort": 7000}],
+                    "command": ["sh", "-c", "while true; do busybox nc -l -p 7000 -e cat; done"]}]}}
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo"},
+               "spec": {"selector": {"app": "echo"}, "ports": [{"port": 7000}]}}
+        apply(k, tmp_path, [svc, echo])
+        k.kubectl("wait", "--for=condition=Ready", "pod/echo", "--timeout=60s")
+        ip = json.loads(k.kubectl("get", "svc", "echo", "-o", "json").stdout)["spec"]["clusterIP"]
+        conn = wait(lambda: socket.create_connection((ip, 7000), timeout=2), what="ClusterIP connect")
+        conn.settimeout(5)
+        conn.sendall(b"one\n")
+        assert conn.recv(100) == b"one\n"
+        rules = wait(lambda: _rules(table) if _rules(table) > 0 else None, what="rules")
+        a.kill()   # SIGKILL: nothing is torn down
+        conn.sendall(b"two\n")
+        assert conn.recv(100) == b"two\n"   # the data path does not depend on the agent process
+        a.start()
+        wait(lambda: k.kubectl("get", "svc", "echo", check=False).returncode == 0, what="agent back")
+        # The first (full) sync rebuilds the same rules (stale chains go a second later).
+        wait(lambda: _rules(table) == rules, timeout=10, what=f"{rules} rules again, not {_rules(table)}")
+        conn.sendall(b"three\n")
+        assert conn.recv(100) == b"three\n"
+        conn.close()
+    finally:
+        k.stop()
+        a.cleanup()
+        assert _rules(table) == -1

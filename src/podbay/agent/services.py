@@ -159,6 +159,7 @@ class ServiceController:
             self.dns.start()
         if self.proxier is not None:
             self._proxier_task = asyncio.create_task(self.proxier.run(self._stop))
+        self._wake.set()   # the first pass programs what is stored (an agent restart rebuilds the table)
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
