@@ -183,3 +183,54 @@ def test_agent_restart_keeps_connections_and_rebuilds_the_table(tmp_path: Path) 
         k.stop()
         a.cleanup()
         assert _rules(table) == -1
+
+
+def test_dns_records_from_a_busybox_pod(kube: Kube, tmp_path: Path) -> None:
+    """Busybox versions of the DNS Conformance checks: headless Service A records and a pod's
+    hostname.subdomain record, SRV of a named port, PTR of a ClusterIP, ExternalName CNAME, the
+    dashed pod A record, partially qualified names through the search path."""
+    sub = unique("sub")
+    web = unique("websvc")
+    ext = unique("ext")
+    member = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": unique("m"), "labels": {"app": sub}},
+              "spec": {"hostname": "web-0", "subdomain": sub, "terminationGracePeriodSeconds": 1,
+                       "containers": [{"name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"],
+                                       "ports": [{"name": "http", "containerPort": 80}]}]}}
+    headless = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": sub},
+                "spec": {"clusterIP": "None", "selector": {"app": sub}, "ports": [{"name": "http", "port": 80}]}}
+    regular = service(web, sub)
+    external = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": ext},
+                "spec": {"type": "ExternalName", "externalName": "db.example.org"}}
+    client = unique("dig")
+    probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": client},
+             "spec": {"terminationGracePeriodSeconds": 1,
+                      "containers": [{"name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"]}]}}
+    apply(kube, tmp_path, [headless, regular, external, member, probe])
+    for p in (member["metadata"]["name"], client):
+        kube.kubectl("wait", "--for=condition=Ready", f"pod/{p}", "--timeout=60s")
+    member_ip = json.loads(kube.kubectl("get", "pod", member["metadata"]["name"], "-o", "json").stdout)[
+        "status"]["podIP"]
+    cluster_ip = json.loads(kube.kubectl("get", "svc", web, "-o", "json").stdout)["spec"]["clusterIP"]
+
+    def lookup(*args: str) -> str:
+        return kube.kubectl("exec", client, "--", "nslookup", *args, check=False).stdout
+
+    def resolve(name: str) -> str:
+        """Through the libc resolver and resolv.conf's search list (busybox nslookup has no search)."""
+        return kube.kubectl("exec", client, "--", "ping", "-c", "1", "-W", "1", name, check=False).stdout
+
+    wait(lambda: member_ip in lookup(f"{sub}.default.svc.cluster.local"), what="headless A")
+    assert member_ip in lookup(f"web-0.{sub}.default.svc.cluster.local")
+    assert member_ip in resolve(f"web-0.{sub}")                          # search path
+    assert f"({cluster_ip})" in resolve(web) and f"({cluster_ip})" in resolve(f"{web}.default")
+    assert f"({cluster_ip})" in resolve(f"{web}.default.svc")
+    assert f"web-0.{sub}.default.svc.cluster.local" in lookup("-type=SRV", f"_http._tcp.{sub}.default.svc.cluster.local")
+    assert f"{web}.default.svc.cluster.local" in lookup("-type=SRV", f"_http._tcp.{web}.default.svc.cluster.local")
+    assert f"{web}.default.svc.cluster.local" in lookup("-type=PTR", ".".join(reversed(cluster_ip.split("."))) +
+                                                       ".in-addr.arpa")
+    assert "db.example.org" in lookup("-type=CNAME", f"{ext}.default.svc.cluster.local")
+    dashed = member_ip.replace(".", "-")
+    assert member_ip in lookup(f"{dashed}.default.pod.cluster.local")
+    assert "NXDOMAIN" in lookup("nope.default.svc.cluster.local") or "can't find" in lookup("nope.default.svc.cluster.local")
+    kube.kubectl("delete", "pod", member["metadata"]["name"], client, "--grace-period=0", "--force", "--wait=true")
+    kube.kubectl("delete", "svc", sub, web, ext)
