@@ -111,6 +111,11 @@ def test_service_end_to_end(agent: Any, kube: Kube, tmp_path: Path) -> None:
     assert f"{var}_SERVICE_HOST={ip}" in env and f"{var}_PORT=tcp://{ip}:80" in env
     ns_out = kube.kubectl("exec", client, "--", "nslookup", f"{app}.default.svc.cluster.local").stdout
     assert ip in ns_out
+    # services/proxy and pods/proxy (kubectl proxy's paths).
+    via_svc = kube.kubectl("get", "--raw", f"/api/v1/namespaces/default/services/{app}:http/proxy/").stdout.strip()
+    assert via_svc in pods
+    via_pod = kube.kubectl("get", "--raw", f"/api/v1/namespaces/default/pods/{pods[0]}:8080/proxy/index.html").stdout
+    assert via_pod.strip() == pods[0]
     # Without endpoints the ClusterIP refuses at once.
     kube.kubectl("delete", "pod", *pods, "--grace-period=0", "--force", "--wait=true")
     def refused() -> bool:

@@ -56,6 +56,9 @@ class EndpointsController:
                 if ((s.get("metadata") or {}).get("labels") or {}).get(es.LABEL_MANAGED_BY) == es.CONTROLLER_NAME:
                     await self.writer.delete("discovery.k8s.io/v1", "EndpointSlice", namespace,
                                              str(s["metadata"]["name"]))
+            # The Endpoints controller deletes the Endpoints of a deleted Service (same name).
+            if self.lister.endpoints(namespace, name) is not None:
+                await self.writer.delete("v1", "Endpoints", namespace, name)
             return
         if (svc.get("spec") or {}).get("selector") is None or (svc.get("spec") or {}).get("type") == "ExternalName":
             # Not ours: selectorless Services get user-written (or agent-written) endpoints.

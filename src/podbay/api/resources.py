@@ -22,6 +22,7 @@ from podbay.api import schema
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CLUSTER_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")   # no deletecollection
 READ_VERBS = ("get", "list")
+PROXY_VERBS = ("create", "delete", "get", "patch", "update")
 CORE = ""
 
 
@@ -124,7 +125,8 @@ BUILTIN: tuple[ResourceType, ...] = (
     # Services (svc lane): the /status subresource; field selectors as ServiceToSelectableFields.
     ResourceType(CORE, "v1", "Service", "services", "service", True, ("svc",), ("all",), has_spec=False,
                  field_labels=("spec.clusterIP", "spec.type"),
-                 subresources=(Subresource("status", "Service", ("get", "patch", "update")),)),
+                 subresources=(Subresource("proxy", "ServiceProxyOptions", PROXY_VERBS),
+                               Subresource("status", "Service", ("get", "patch", "update")))),
     ResourceType(CORE, "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
     ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True),
     ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", False, verbs=READ_VERBS, storage=""),

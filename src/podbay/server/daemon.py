@@ -261,6 +261,14 @@ async def assemble(deps: Deps) -> Assembly:
     api.computed[("metrics.k8s.io", "pods")] = pod_metrics
     api.computed[("metrics.k8s.io", "nodes")] = node_metrics
     services = start_services(deps, registry, service_net) if cfg.services else None
+    from podbay.api.resources import PROXY_VERBS, Subresource
+    from podbay.server import proxy as proxy_api
+
+    if registry.table.by_path("", "v1", "pods") is not None and \
+            registry.table.by_path("", "v1", "pods").subresource("proxy") is None:  # type: ignore[union-attr]
+        registry.table.add_subresource("", "v1", "pods", Subresource("proxy", "PodProxyOptions", PROXY_VERBS))
+    api.connect[("", "services", "proxy")] = proxy_api.make_handler(deps.repo)
+    api.connect[("", "pods", "proxy")] = proxy_api.make_handler(deps.repo)
     return Assembly(api, pods, node, namespaces, claims, services)
 
 

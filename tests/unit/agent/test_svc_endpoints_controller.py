@@ -107,7 +107,7 @@ def test_deleted_service_drops_its_slices_and_failures_do_not_raise() -> None:
     assert len(st.slices("default", "web")) == 1  # the placeholder
     del st.objs[("Service", "default", "web")]
     asyncio.run(ctl.sync("default", "web"))
-    assert st.slices("default", "web") == []
+    assert st.slices("default", "web") == [] and st.endpoints("default", "web") is None
     st.put(SVC)
     st.fail_kind = "EndpointSlice"
     assert asyncio.run(ctl.sync_safely("default", "web")) is False

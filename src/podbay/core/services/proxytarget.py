@@ -15,15 +15,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from podbay.errors import PodbayError
+from podbay.errors import BadRequest, StatusError
 
 
-class ServiceUnavailable(PodbayError):
+class ServiceUnavailable(StatusError):
     reason = "ServiceUnavailable"
+    code = 503
 
 
-class BadProxyRequest(PodbayError):
-    reason = "BadRequest"
+class BadProxyRequest(BadRequest):
+    pass
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,16 @@ from typing import Any
 
 from podbay.api import services as api
 from podbay.core.services.allocation import AllocationFailed, ServiceNetwork, allocate
-from podbay.errors import PodbayError, ValidationError
+from podbay.errors import StatusError, ValidationError
 
 Obj = dict[str, Any]
 
 
-class ServiceAllocationError(PodbayError):
+class ServiceAllocationError(StatusError):
     """No address or port left in the range: the API server answers 500 InternalError."""
 
     reason = "InternalError"
+    code = 500
 
 
 def _name(obj: Obj) -> str:

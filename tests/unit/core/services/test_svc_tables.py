@@ -64,3 +64,13 @@ def test_proxy_targets() -> None:
            "spec": {"containers": [{"ports": [{"name": "web", "containerPort": 8000}]}]}}
     assert pt.pod_target(pod, "").url("/") == "http://10.88.0.9:8000/"
     assert pt.pod_target(pod, "web").port == 8000 and pt.pod_target(pod, "81").port == 81
+
+
+def test_proxy_paths_parse() -> None:
+    from podbay.api.paths import parse
+
+    r = parse("/api/v1/namespaces/default/services/https:web:443/proxy/a/b")
+    assert r is not None and (r.plural, r.name, r.sub, r.tail) == ("services", "https:web:443", "proxy", "a/b")
+    r2 = parse("/api/v1/namespaces/default/pods/p/proxy")
+    assert r2 is not None and (r2.sub, r2.tail) == ("proxy", "")
+    assert parse("/api/v1/namespaces/default/pods/p/log/extra") is None
