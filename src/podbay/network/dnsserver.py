@@ -369,7 +369,20 @@ class DnsProcess:
         self.proc: object | None = None
         self.bound: list[tuple[str, int]] = []
 
-    def start(self) -> None:
+    def start(self, retry_seconds: float = 3.0) -> None:
+        """Start the child; a previous agent's child may still hold the port for a moment after
+        that agent was killed (it exits on EOF of its stdin), so "in use" is retried briefly."""
+        deadline = time.monotonic() + retry_seconds
+        while True:
+            try:
+                self._start_once()
+                return
+            except OSError as exc:
+                if "in use" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _start_once(self) -> None:
         import json
         import subprocess
         import sys
