@@ -89,6 +89,8 @@ def test_service_end_to_end(agent: Any, kube: Kube, tmp_path: Path) -> None:
         return len(eps) == 2
     wait(slice_ready, what="two ready endpoints")
     assert "8080" in kube.kubectl("get", "ep", app).stdout
+    described = kube.kubectl("describe", "svc", app).stdout
+    assert f"IP:                       {ip}" in described and ":8080" in described
     # The host reaches the pods through the ClusterIP, the NodePort and the LoadBalancer address.
     seen = {wait(lambda: http_get(ip, 80), what="ClusterIP") for _ in range(20)}
     assert seen == set(pods), seen
@@ -138,6 +140,10 @@ def test_bootstrap_services(kube: Kube, agent: Any) -> None:
     wide = kube.kubectl("get", "svc", "-A", "-o", "wide").stdout.splitlines()
     assert wide[0].split() == ["NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]
     assert any(ln.split()[:2] == ["kube-system", "kube-dns"] for ln in wide)
+    k8s = [ln.split() for ln in wide if ln.split()[:2] == ["default", "kubernetes"]]
+    assert k8s and k8s[0][3].endswith(".1") and k8s[0][5] == "443/TCP"
+    ep = kube.kubectl("get", "endpointslices", "kubernetes", "-o", "json").stdout
+    assert json.loads(ep)["ports"] == [{"name": "https", "port": 6443, "protocol": "TCP"}]
 
 
 def _rules(table: str) -> int:

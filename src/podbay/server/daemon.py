@@ -287,7 +287,9 @@ def start_services(deps: Deps, registry: Any, net: Any) -> Any:
     proxier = Proxier(NftCommand(), ProxyConfig(table=cfg.nft_table, pod_cidr=cfg.subnet, service_cidr=cfg.service_cidr,
                                                 node_name=cfg.node_name, nodeport_ips=nodeport_ips))
     dns = ClusterDnsService(cfg.bridge_address, net.dns_ip, zone=cfg.cluster_domain)
-    settings = ServiceSettings(net, cfg.bridge_address, api_port=0, ingress_ips=nodeport_ips)
+    # `default/kubernetes` -> <bridge address>:6443, where the API's TCP listener must answer pods
+    # (until it does, in-cluster clients get "connection refused", not a missing Service).
+    settings = ServiceSettings(net, cfg.bridge_address, api_port=6443, ingress_ips=nodeport_ips)
     services = ServiceController(registry, deps.hub, settings, proxier, dns)
     services.start()
     return services
