@@ -29,6 +29,19 @@ class AgentConfig:
     container_log_max_size: int = 10 * 1024 * 1024   # kubelet containerLogMaxSize
     container_log_max_files: int = 5                 # kubelet containerLogMaxFiles
     container_log_monitor_seconds: float = 10.0      # kubelet containerLogMonitorInterval
+    # images lane: registries, credentials, the puller and image GC (kubelet defaults)
+    registries_conf: Path | None = None              # default <root>/registries.conf
+    image_credentials: Path | None = None            # default <root>/config.json when it exists
+    serialize_image_pulls: bool = True
+    max_parallel_image_pulls: int | None = None
+    image_gc_high_threshold: int = 85
+    image_gc_low_threshold: int = 80
+    image_minimum_gc_age: float = 120.0
+    image_gc_period: float = 300.0                   # kubelet ImageGCPeriod
+
+    @property
+    def registries_conf_path(self) -> Path:
+        return self.registries_conf or self.root / "registries.conf"
 
     @property
     def socket_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podbay.agent.config import AgentConfig
 from podbay.agent.hub import Hub
@@ -10,6 +11,9 @@ from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
 from podbay.runtime.service import ContainerRuntime
 from podbay.store.db import Store
+
+if TYPE_CHECKING:
+    from podbay.agent.image_puller import ImageManager
 
 
 @dataclass
@@ -24,3 +28,4 @@ class Deps:
     host_ip: str
     nofile: tuple[int, int]
     host_caps: tuple[str, ...] | None = None   # the agent's bounding set: privileged gets these, not all
+    image_manager: ImageManager | None = None  # pulls (images lane); None: local store only, as before

@@ -20,6 +20,8 @@ from typing import Any
 from podbay.agent.config import AgentConfig
 from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
+from podbay.agent.image_gc import image_gc_loop
+from podbay.agent.image_puller import add_image_flags, build_image_manager, image_options
 from podbay.agent.objects import ObjectService
 from podbay.agent.pods import PodService
 from podbay.api.quantity import to_bytes
@@ -55,6 +57,7 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         kw["container_log_monitor_seconds"] = float(opts["container_log_monitor_interval"])
     if opts.get("allowed_host_path"):
         kw["allowed_host_paths"] = tuple(opts["allowed_host_path"])
+    kw.update(image_options(opts))   # images lane
     return AgentConfig(**kw)
 
 
@@ -105,9 +108,10 @@ def build_deps(cfg: AgentConfig) -> Deps:
     soft, hard = host_rlimit_nofile()
     nofile = (min(1048576, hard), min(1048576, hard))
     store = Store(cfg.root / "state.db")
-    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=ImageStore(cfg.root / "images"),
+    images = ImageStore(cfg.root / "images")
+    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=images,
                 network=network, runtime=runtime, node_allocatable=_node_allocatable(), host_ip=_host_ip(),
-                nofile=nofile, host_caps=_host_caps())
+                nofile=nofile, host_caps=_host_caps(), image_manager=build_image_manager(cfg, images))
 
 
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
@@ -118,6 +122,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     deps = await asyncio.to_thread(build_deps, cfg)
     pods = PodService(deps)
     await pods.start()
+    image_gc = asyncio.create_task(image_gc_loop(deps), name="image-gc")   # images lane
     objects = ObjectService(deps, pods.object_changed)
     app = build_app(pods, objects)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
@@ -144,6 +149,9 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        image_gc.cancel()
+        if deps.image_manager is not None:
+            deps.image_manager.close()
         await runner.cleanup()
         await pods.stop()
         deps.store.close()
@@ -202,6 +210,7 @@ def main(argv: list[str]) -> int:
                     help="log files kept per container, the live one included (default 5)")
     ap.add_argument("--container-log-monitor-interval", dest="container_log_monitor_interval", type=float,
                     help="seconds between log size checks (default 10)")
+    add_image_flags(ap)   # images lane
     return run_agent(vars(ap.parse_args(argv)))
 
 
