@@ -167,7 +167,8 @@ if [ "$1" = "redis-server" ]; then
     esac
     if [ "$(id -u)" = "0" ]; then
         find . \\! -user redis -exec chown redis '{}' +
-        exec setpriv --reuid=redis --regid=redis --clear-groups "$@"
+        # busybox su as gosu: `--` ends its options, the command and its arguments follow the user
+        exec su -p -s /bin/sh -c 'exec "$0" "$@"' redis -- "$@"
     fi
 fi
 um="$(umask)"

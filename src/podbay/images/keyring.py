@@ -141,8 +141,11 @@ def _glob(pattern: str, name: str) -> bool:
 
 def urls_match(glob: str, target: str) -> bool:
     """``URLsMatch``: ports equal, same label count, per-label glob, key path a prefix of the target's."""
-    g_labels, g_port, g_path = _split(glob)
-    t_labels, t_port, t_path = _split(target)
+    try:
+        g_labels, g_port, g_path = _split(glob)
+        t_labels, t_port, t_path = _split(target)
+    except ValueError:   # not a URL (url.Parse fails upstream; the entry is ignored)
+        return False
     if g_port != t_port or len(g_labels) != len(t_labels) or not t_path.startswith(g_path):
         return False
     return all(_glob(g, t) for g, t in zip(g_labels, t_labels, strict=True))
@@ -166,7 +169,10 @@ class Keyring:
 
     def add(self, entries: Mapping[str, Credential]) -> None:
         for location, cred in entries.items():
-            key = _key(location)
+            try:
+                key = _key(location)
+            except ValueError:
+                continue   # "Entry %q in dockercfg invalid": ignored, as upstream
             self._creds.setdefault(key, []).append(cred)
             self._index.append(key)
         self._index = sorted(set(self._index), reverse=True)

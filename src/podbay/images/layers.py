@@ -8,6 +8,7 @@ whiteouts: ``.wh.<name>`` -> a 0/0 char device ``<name>``, ``.wh..wh..opq`` -> t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import hashlib
@@ -51,6 +52,97 @@ class HashingReader:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+class PipelinedGunzip:
+    """Reads a gzip stream in a helper thread: it hashes the compressed bytes, inflates them and hashes
+    the result, while the caller untars. zlib and hashlib release the GIL on large buffers, so on two
+    cores decompression overlaps extraction instead of adding to it."""
+
+    _EOF = b""
+
+    def __init__(self, raw: Reader, chunk: int = 1 << 18, depth: int = 32) -> None:
+        import queue
+        import threading
+        import zlib
+
+        self._raw = raw
+        self._chunk = chunk
+        self._q: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self._buf = b""
+        self._pos = 0
+        self._done = False
+        self.raw_hash = hashlib.sha256()
+        self.diff_hash = hashlib.sha256()
+        self.raw_size = 0
+        self.size = 0
+        self._zlib = zlib
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="gunzip", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            z = self._zlib.decompressobj(31)
+            while not self._stop.is_set():
+                data = self._raw.read(self._chunk)
+                if not data:
+                    break
+                self.raw_hash.update(data)
+                self.raw_size += len(data)
+                while data:
+                    out = z.decompress(data, self._chunk)
+                    data = z.unconsumed_tail
+                    if out:
+                        self.diff_hash.update(out)
+                        self.size += len(out)
+                        self._q.put(out)
+                    if z.eof:   # concatenated gzip members are legal: continue with a new stream
+                        data = z.unused_data + data
+                        if not data:
+                            break
+                        z = self._zlib.decompressobj(31)
+            tail = z.flush()
+            if tail:
+                self.diff_hash.update(tail)
+                self.size += len(tail)
+                self._q.put(tail)
+            self._q.put(self._EOF)
+        except BaseException as exc:  # handed to the reader, raised there
+            self._q.put(PermanentError(f"invalid gzip layer: {exc}") if isinstance(exc, self._zlib.error) else exc)
+
+    def read(self, n: int = -1) -> bytes:
+        out = []
+        want = n if n >= 0 else 1 << 62
+        while want > 0:
+            if self._pos >= len(self._buf):
+                if self._done:
+                    break
+                item = self._q.get()
+                if isinstance(item, BaseException):
+                    self._done = True
+                    raise item
+                if item == self._EOF:
+                    self._done = True
+                    break
+                self._buf, self._pos = item, 0
+            take = self._buf[self._pos:self._pos + want]
+            self._pos += len(take)
+            want -= len(take)
+            out.append(take)
+        return b"".join(out)
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+        self._thread.join()
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():   # unblock a producer waiting on a full queue
+            with contextlib.suppress(Exception):
+                self._q.get_nowait()
+            self._thread.join(0.01)
 
 
 def decompressed(raw: Reader, head: bytes) -> Reader:

@@ -33,7 +33,7 @@ from typing import Any
 
 from podbay.errors import Conflict, NotFound, PermanentError
 from podbay.images import archive, changes, reference
-from podbay.images.layers import HashingReader, decompressed, extract_layer
+from podbay.images.layers import HashingReader, PipelinedGunzip, decompressed, extract_layer
 from podbay.sys.fileio import atomic_write
 from podbay.sys.mount import mounts
 
@@ -494,15 +494,24 @@ def unpack_layer(raw_file: Any, blob_digest: str | None, want_diff: str | None, 
     and the diff id; returns (diff id hex, uncompressed size)."""
     head = raw_file.read(4)
     raw_file.seek(0)
-    raw = HashingReader(raw_file)
-    diff = HashingReader(decompressed(raw, head))
     os.chmod(dest, 0o755)
-    extract_layer(diff, dest)
-    diff.drain()
-    raw.drain()
-    if blob_digest and "sha256:" + raw.hexdigest() != blob_digest:
-        raise PermanentError(f"layer {what}: digest mismatch (want {blob_digest}, got sha256:{raw.hexdigest()})")
-    got = diff.hexdigest()
-    if want_diff and got != _hex(want_diff):
-        raise PermanentError(f"layer {what}: diff id mismatch (want {want_diff}, got sha256:{got})")
-    return got, diff.size
+    if head[:2] == b"\x1f\x8b":
+        gz = PipelinedGunzip(raw_file)
+        try:
+            extract_layer(gz, dest)
+            gz.drain()
+        finally:
+            gz.close()
+        raw_hex, diff_hex, size = gz.raw_hash.hexdigest(), gz.diff_hash.hexdigest(), gz.size
+    else:
+        raw = HashingReader(raw_file)
+        diff = HashingReader(decompressed(raw, head))
+        extract_layer(diff, dest)
+        diff.drain()
+        raw.drain()
+        raw_hex, diff_hex, size = raw.hexdigest(), diff.hexdigest(), diff.size
+    if blob_digest and "sha256:" + raw_hex != blob_digest:
+        raise PermanentError(f"layer {what}: digest mismatch (want {blob_digest}, got sha256:{raw_hex})")
+    if want_diff and diff_hex != _hex(want_diff):
+        raise PermanentError(f"layer {what}: diff id mismatch (want {want_diff}, got sha256:{diff_hex})")
+    return diff_hex, size
