@@ -104,7 +104,7 @@ class ImageManager:
         self.prev_error: dict[str, str] = {}
         self.limit = 1 if serialize else (max_parallel or 0)
         self._sem: asyncio.Semaphore | None = None
-        self._inflight: dict[tuple[str, tuple[str, ...]], asyncio.Future[_Outcome]] = {}
+        self._inflight: dict[tuple[str, tuple[str, ...]], _Inflight] = {}
         self._cancel = threading.Event()
         self.pulls_started = 0
 
@@ -127,6 +127,8 @@ class ImageManager:
     def close(self) -> None:
         """Stop in-flight transfers (agent shutdown)."""
         self._cancel.set()
+        for pull in self._inflight.values():
+            pull.cancel.set()
 
     # ------------------------------------------------------------------ EnsureImageExists
     async def ensure_image(self, pod: Mapping[str, Any], container: Mapping[str, Any],
@@ -204,25 +206,36 @@ class ImageManager:
 
     # ------------------------------------------------------------------ the puller
     async def _shared_pull(self, ref: str, image: str, creds: Sequence[keyring.Credential]) -> _Outcome:
+        """Join the transfer in flight for (ref, credentials) or start one. A waiter that is cancelled
+        (its pod was deleted) leaves; when no waiter is left the transfer is stopped."""
         key = (ref, tuple(c.fingerprint for c in creds))
-        fut = self._inflight.get(key)
-        if fut is None:
-            fut = asyncio.get_running_loop().create_future()
-            self._inflight[key] = fut
-            task = asyncio.create_task(self._lead(key, image, creds, fut), name=f"pull {ref}")
+        pull = self._inflight.get(key)
+        if pull is None:
+            pull = _Inflight(asyncio.get_running_loop().create_future(), threading.Event())
+            self._inflight[key] = pull
+            task = asyncio.create_task(self._lead(key, image, creds, pull), name=f"pull {ref}")
             task.add_done_callback(_log_crash)
-        return await asyncio.shield(fut)
+        pull.waiters += 1
+        try:
+            return await asyncio.shield(pull.future)
+        finally:
+            pull.waiters -= 1
+            if pull.waiters == 0 and not pull.future.done():
+                pull.cancel.set()
 
     async def _lead(self, key: tuple[str, tuple[str, ...]], image: str, creds: Sequence[keyring.Credential],
-                    fut: asyncio.Future[_Outcome]) -> None:
+                    pull: _Inflight) -> None:
         started = self.monotonic()
+        outcome = _Outcome(None, "pull cancelled", started, started)
         try:
             sem = self._semaphore()
             async with sem if sem is not None else contextlib.nullcontext():
                 started = self.monotonic()
+                if pull.cancel.is_set() or self._cancel.is_set():
+                    return
                 self.pulls_started += 1
                 try:
-                    res = await asyncio.to_thread(self._pull, image, creds, self._cancel)
+                    res = await asyncio.to_thread(self._pull, image, creds, pull.cancel)
                     outcome = _Outcome(res, "", started, self.monotonic())
                 except PullError as exc:
                     outcome = _Outcome(None, exc.message, started, self.monotonic())
@@ -234,8 +247,15 @@ class ImageManager:
             raise
         finally:
             del self._inflight[key]
-            if not fut.done():
-                fut.set_result(outcome)
+            if not pull.future.done():
+                pull.future.set_result(outcome)
+
+
+@dataclass
+class _Inflight:
+    future: asyncio.Future[_Outcome]
+    cancel: threading.Event          # set: the transfer stops (no waiter left, or agent shutdown)
+    waiters: int = 0
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

@@ -246,8 +246,25 @@ class PodWorker:
         def record(name: str, ev: ImageEvent) -> None:
             events.record(self.deps, pod, ev.type, ev.reason, ev.message, _field_path(pod, name))
 
-        results = await ensure_images(manager, pod, names, lambda n: find_container(pod, n)[0],
-                                      lambda ns, n: self.deps.store.get_object("Secret", ns, n), record)
+        task = asyncio.ensure_future(ensure_images(manager, pod, names, lambda n: find_container(pod, n)[0],
+                                                   lambda ns, n: self.deps.store.get_object("Secret", ns, n), record))
+        woken = False
+        while not task.done():   # a pull can take long: a delete of the pod cancels this pod's wait for it
+            self.wake.clear()
+            waker = asyncio.ensure_future(self.wake.wait())
+            await asyncio.wait({task, waker}, return_when=asyncio.FIRST_COMPLETED)
+            waker.cancel()
+            woken = woken or waker.done()
+            fresh = self._load()
+            if not task.done() and (fresh is None or fresh["metadata"].get("deletionTimestamp")):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                self.poke()
+                return []
+        if woken:
+            self.poke()   # what woke us still needs its sync
+        results = task.result()
         for name, res in results.items():
             if not res.ok:
                 self.waiting[name] = Waiting(res.reason, res.message)

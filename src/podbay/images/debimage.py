@@ -317,7 +317,8 @@ exec "$@"
 IMAGES: dict[str, AppImage] = {
     "nginx": AppImage(
         name="nginx", ref="docker.io/library/nginx:1.25",
-        tags=("docker.io/library/nginx:1.25", "docker.io/library/nginx:latest"),
+        tags=("docker.io/library/nginx:1.25", "docker.io/library/nginx:latest", "docker.io/library/nginx:1.14.2",
+              "docker.io/library/nginx:1.8"),
         packages=("nginx",), user=("nginx", 101, "/nonexistent"),
         config={"Env": [PATH_ENV, "NGINX_VERSION=1.22.1"], "Entrypoint": ["/docker-entrypoint.sh"],
                 "Cmd": ["nginx", "-g", "daemon off;"], "ExposedPorts": {"80/tcp": {}}, "StopSignal": "SIGQUIT"},

@@ -111,6 +111,20 @@ class FakeRegistry:
         self.tags[name] = d
         return d
 
+    def put_archive(self, path: Path, name: str) -> str:
+        """Store the image of an oci-archive (as skopeo would push it) under ``name``; returns its digest."""
+        with tarfile.open(path) as t:
+            files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isreg()}  # type: ignore[union-attr]
+        index = json.loads(files["index.json"])
+        digest = str(index["manifests"][0]["digest"])
+        for fname, data in files.items():
+            if fname.startswith("blobs/sha256/"):
+                d = "sha256:" + fname.rsplit("/", 1)[1]
+                (self.manifests if d == digest else self.blobs)[d] = data
+        self._member(name, digest)
+        self.tags[name] = digest
+        return digest
+
     # ---- the port ------------------------------------------------------------------------------
     def _check(self, target: Target, cred: Credential | None, what: str) -> None:
         host = target.host

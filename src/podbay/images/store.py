@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -370,13 +371,12 @@ class ImageStore:
         return out
 
     def mounted_ids(self) -> set[str]:
-        """Images with a layer in a live overlay mount (a container of theirs exists)."""
+        """Images a live overlay mount is made of (a container of theirs exists)."""
         state = self._read_state()
-        options = [m.super_options for m in mounts() if m.fstype == "overlay"]
+        stacks = [_lowerdirs(m.super_options) for m in mounts() if m.fstype == "overlay"]
         out = set()
         for h, rec in state["images"].items():
-            dirs = [str(self.layers / lh) for lh in rec["layers"]]
-            if any(d in o for o in options for d in dirs):
+            if [str(self.layers / lh) for lh in rec["layers"]] in stacks:
                 out.add("sha256:" + h)
         return out
 
@@ -471,10 +471,17 @@ class ImageStore:
         )
 
     def _check_unused(self, state: dict[str, Any], image_hex: str) -> None:
-        """Refuse to delete layers an overlay mount still uses (a container of this image)."""
-        dirs = {str(self.layers / h) for h in state["images"][image_hex]["layers"]}
+        """Refuse to delete an image a container's overlay mount uses, or a layer one still mounts.
+        (A layer shared with another image stays anyway, so a container of that one is no obstacle.)"""
+        layers = state["images"][image_hex]["layers"]
+        shared = {h for other, rec in state["images"].items() if other != image_hex for h in rec["layers"]}
+        own = {str(self.layers / h) for h in layers if h not in shared}
+        want = [str(self.layers / h) for h in layers]
         for m in mounts():
-            if m.fstype == "overlay" and any(d in m.super_options for d in dirs):
+            if m.fstype != "overlay":
+                continue
+            lower = _lowerdirs(m.super_options)
+            if lower == want or own & set(lower):
                 raise Conflict(f"image sha256:{image_hex[:12]} is in use by a container (mounted at {m.mount_point})")
 
     def _delete_image(self, state: dict[str, Any], image_hex: str) -> None:
@@ -486,6 +493,15 @@ class ImageStore:
             state["layers"].pop(h, None)
             state[_GARBAGE].append(self.layers / h)
         state[_GARBAGE].append(self.blobs / image_hex)
+
+
+def _lowerdirs(super_options: str) -> list[str]:
+    """The lowerdir list of overlay mount options, lowest layer first (the inverse of rootfs.overlay_options)."""
+    for opt in re.split(r"(?<!\\),", super_options):
+        if opt.startswith("lowerdir="):
+            parts = re.split(r"(?<!\\):", opt[len("lowerdir="):])
+            return [p.replace("\\:", ":").replace("\\,", ",").replace("\\\\", "\\") for p in reversed(parts)]
+    return []
 
 
 def unpack_layer(raw_file: Any, blob_digest: str | None, want_diff: str | None, dest: Path,

@@ -551,13 +551,16 @@ class Proxy:
         """Stop listening and reset every open connection."""
         self._stopping.set()
         if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)   # wakes accept(); then the port is free again
             self._sock.close()
             self._sock = None
         with self._lock:
             conns, self._conns = self._conns, []
-        for c in conns:
+        for c in conns:   # shutdown wakes the pipe threads blocked in recv(); close alone would not
             with contextlib.suppress(OSError):
-                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                c.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
                 c.close()
 
     def stop(self) -> None:

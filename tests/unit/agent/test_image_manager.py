@@ -288,3 +288,25 @@ def test_pull_errors_from_the_transport_are_reported(world: Any) -> None:
 
     res, ev = _ensure(ImageManager(store, broken, clock=clock), _pod())
     assert res.reason == "ErrImagePull" and res.message == "pull cancelled: no progress for 300s"
+
+
+def test_a_pull_nobody_waits_for_any_more_is_stopped(world: Any) -> None:
+    store, reg, clock = world
+    gate = Gate(store, reg)
+    m = ImageManager(store, gate, clock=clock)
+
+    async def run() -> Any:
+        pod = _pod()
+        t = asyncio.create_task(m.ensure_image(pod, pod["spec"]["containers"][0], [], lambda e: None))
+        await asyncio.to_thread(reg.started.acquire)
+        t.cancel()                                   # the pod was deleted while its image was pulling
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        for _ in range(100):
+            if not m.pulling():
+                break
+            await asyncio.sleep(0.02)
+        return m.pulling()
+
+    assert asyncio.run(run()) == set()               # the fake saw the cancel event and gave up
+    assert store.list() == []
