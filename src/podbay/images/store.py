@@ -392,8 +392,7 @@ class ImageStore:
                 shown = reference.normalize(ref)
             except ValueError:
                 shown = ref
-            raise NotFound(f'image "{shown}" not found in the local store '
-                           "(podbay cannot pull yet: use podbay image load/import)")
+            raise NotFound(f'image "{shown}" not found in the local store')
         return self._image(state, image_hex)
 
     def remove(self, ref_or_id: str, *, force: bool = False) -> Removed:

@@ -102,8 +102,7 @@ def test_import_tar_with_changes(store: ImageStore, tmp_path: Path) -> None:
 def test_resolve_not_found_message(store: ImageStore) -> None:
     with pytest.raises(NotFound) as exc:
         store.resolve("nope:1")
-    assert str(exc.value) == ('image "docker.io/library/nope:1" not found in the local store '
-                              "(podbay cannot pull yet: use podbay image load/import)")
+    assert str(exc.value) == 'image "docker.io/library/nope:1" not found in the local store'
 
 
 def test_remove_untag_then_delete(store: ImageStore, tmp_path: Path) -> None:
