@@ -104,5 +104,5 @@ class PullProgress:
             if layer.finished and (layer.digest, "done") not in self._said:
                 self._said.add((layer.digest, "done"))
                 took = (layer.ended or now) - (layer.started or now)
-                self.write(f"Copying blob {short} done: {size(layer.total or layer.done)} in {took:.2f}s "
-                           f"({size(layer.rate(now))}/s)\n")
+                speed = f" in {took:.2f}s ({size(layer.rate(now))}/s)" if took >= 0.01 else ""
+                self.write(f"Copying blob {short} done: {size(layer.total or layer.done)}{speed}\n")

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -314,15 +315,27 @@ class ImageStore:
             if len(want) != len(img.layers):
                 raise PermanentError(f"invalid image: {len(img.layers)} layers but {len(want)} diff ids in the config")
             snapshot = self._read_state()
-            ready: dict[str, tuple[Path, int]] = {}
-            for i, (lr, d) in enumerate(zip(img.layers, want, strict=True)):
-                if _hex(d) in snapshot["layers"] and (self.layers / _hex(d)).is_dir():
-                    continue
+            todo = [(i, lr, d) for i, (lr, d) in enumerate(zip(img.layers, want, strict=True))
+                    if not (_hex(d) in snapshot["layers"] and (self.layers / _hex(d)).is_dir())]
+
+            def unpack(item: tuple[int, archive.LayerRef, str]) -> tuple[str, Path, int]:
+                i, lr, d = item
                 dest = Path(work) / f"layer-{i}"
                 dest.mkdir(mode=0o755)
                 with src.open(lr.path) as f:
                     got, size = unpack_layer(f, lr.digest, d, dest, lr.path)
-                ready[got] = (dest, size)
+                return got, dest, size
+
+            # Layers are independent until they are stacked: unpack them at once (decompression,
+            # hashing and the file system calls all release the GIL).
+            ready: dict[str, tuple[Path, int]] = {}
+            if len(todo) > 1:
+                with ThreadPoolExecutor(max_workers=min(4, len(todo)), thread_name_prefix="unpack") as pool:
+                    for got, dest, size in pool.map(unpack, todo):
+                        ready[got] = (dest, size)
+            else:
+                for got, dest, size in map(unpack, todo):
+                    ready[got] = (dest, size)
             with self._locked() as state:
                 diffs = []
                 for lr, d in zip(img.layers, want, strict=True):
