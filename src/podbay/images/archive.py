@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
+import os
 import posixpath
 import tarfile
 from collections.abc import Iterator
@@ -28,7 +28,7 @@ _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "p
 
 
 def host_arch() -> str:
-    m = platform.machine()
+    m = os.uname().machine
     return _GOARCH.get(m, m)
 
 

@@ -12,12 +12,14 @@ import io
 import json
 import tarfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from podbay.images.keyring import Credential
-from podbay.images.registry import UNAVAILABLE_PREFIX, CopyProgress, ProgressFn, PullError, Target
+from podbay.images.platform import DOCKER_LIST, Platform, choose
+from podbay.images.registry import UNAVAILABLE_PREFIX, BlobFn, CopyProgress, ProgressFn, PullError, Target
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -56,7 +58,9 @@ class FakeRegistry:
     blob_downloads: list[str] = field(default_factory=list)
     copies: list[str] = field(default_factory=list)
     creds_seen: list[tuple[str, str | None]] = field(default_factory=list)       # (name, username)
+    platform: Platform = field(default_factory=lambda: Platform("linux", "amd64"))
     fail_copy: str | None = None                 # the next copy fails with this text
+    write_delay: float = 0.0                     # pause after announcing a blob file (streaming tests)
     gate: threading.Event | None = None          # copies wait for it (and report that they started)
     started: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
     active: int = 0
@@ -154,7 +158,7 @@ class FakeRegistry:
         return self.manifests[digest]
 
     def copy(self, target: Target, layout: Path, cred: Credential | None, progress: ProgressFn | None = None,
-             cancel: threading.Event | None = None) -> None:
+             cancel: threading.Event | None = None, on_blob: BlobFn | None = None) -> None:
         repo, ref, digest = self._resolve(target.name)
         self._check(target, cred, f"initializing source docker://{target.name}: reading manifest {ref} in {repo}")
         with self._lock:
@@ -173,8 +177,10 @@ class FakeRegistry:
             if digest is None:
                 raise PullError(f"reading manifest {ref} in {repo}: manifest unknown: manifest unknown", not_found=True)
             body = json.loads(self.manifests[digest])
-            if body.get("mediaType") == OCI_INDEX:
-                raise PullError("the fake registry copies single images only (podbay pins the instance digest)")
+            if body.get("mediaType") in (OCI_INDEX, DOCKER_LIST):   # like skopeo: this host's instance only
+                chosen = choose(body.get("manifests") or [], self.platform, oci_index=body["mediaType"] == OCI_INDEX)
+                digest = str(chosen["digest"])
+                body = json.loads(self.manifests[digest])
             (layout / "blobs" / "sha256").mkdir(parents=True)
             (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
             finished: dict[str, int] = {}
@@ -183,7 +189,16 @@ class FakeRegistry:
                 if desc in body["layers"]:
                     with self._lock:
                         self.blob_downloads.append(desc["digest"])
-                (layout / "blobs" / "sha256" / desc["digest"][7:]).write_bytes(data)
+                # as containers/image's oci: destination does: a temp file, renamed when complete
+                tmp = layout / f"oci-put-blob{len(finished)}"
+                with tmp.open("wb") as f:
+                    if on_blob is not None:
+                        on_blob(tmp)
+                        time.sleep(self.write_delay)
+                    for off in range(0, len(data), 1 << 16):
+                        f.write(data[off:off + (1 << 16)])
+                        f.flush()
+                tmp.rename(layout / "blobs" / "sha256" / desc["digest"][7:])
                 finished[desc["digest"]] = len(data)
                 if progress is not None:
                     progress(CopyProgress(dict(finished)))

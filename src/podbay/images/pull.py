@@ -13,6 +13,7 @@ order; anonymous only when there are none.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -28,6 +29,7 @@ from podbay.images.keyring import Credential
 from podbay.images.registries_conf import ConfigError, Endpoint, RegistriesConfig
 from podbay.images.registry import UNAVAILABLE_PREFIX, CopyProgress, PullError, RegistryClient, Target
 from podbay.images.store import Image, ImageStore
+from podbay.images.streamunpack import Streamed, StreamUnpacker
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_V1 = ("application/vnd.docker.distribution.manifest.v1+json",
@@ -101,8 +103,11 @@ class Puller:
     """Pulls into an ImageStore through a RegistryClient (skopeo, or a fake in tests)."""
 
     def __init__(self, store: ImageStore, client: RegistryClient, config: Callable[[], RegistriesConfig],
-                 host: imgplatform.Platform, default_certs_dir: str | None = None) -> None:
+                 host: imgplatform.Platform, default_certs_dir: str | None = None, *, stream: bool = True,
+                 speculate: bool = True) -> None:
         self.store = store
+        self.stream = stream
+        self.speculate = speculate
         self.client = client
         self.config = config
         self.host = host
@@ -158,8 +163,8 @@ class Puller:
         parsed = reference.parse(ref)
         return self._plan(parsed, self._targets(parsed), cred)[1]
 
-    def _plan(self, parsed: reference.Parsed, targets: list[Target],
-              cred: Credential | None) -> tuple[Target, PullPlan, dict[str, Any]]:
+    def _plan(self, parsed: reference.Parsed, targets: list[Target], cred: Credential | None,
+              instance_manifest: bool = True) -> tuple[Target, PullPlan, dict[str, Any]]:
         target, raw = self._fetch(parsed, targets, cred)
         top = _digest(raw)
         if parsed.digest and parsed.digest != top:
@@ -181,7 +186,7 @@ class Puller:
             body = {}
         present = self.store.find_digest(instance) or self.store.find_digest(top)
         layers: tuple[Layer, ...] = ()
-        if present is None and not body:
+        if present is None and not body and instance_manifest:   # its layers, for progress and streaming
             inst_target = Target(_target_name(target.name, instance), target.insecure, target.cert_dir)
             body = _json(self.client.manifest(inst_target, cred), inst_target.name)
         if body:
@@ -193,22 +198,111 @@ class Puller:
 
     def _pull_with(self, parsed: reference.Parsed, targets: list[Target], cred: Credential | None,
                    progress: ProgressFn | None, cancel: threading.Event | None) -> tuple[Image, PullPlan]:
-        target, plan, extra = self._plan(parsed, targets, cred)
+        planned: list[PullPlan] = []
+        on_copy = None if progress is None else (lambda snap: progress(planned[0], snap) if planned else None)
+        # First pull of a repository by tag: its digest cannot be here, so the copy (by tag) starts at
+        # once, next to the manifest request, and is kept if it fetched the instance the plan chose.
+        spec = None
+        if self.speculate and len(targets) == 1 and parsed.digest is None and \
+                not self.store.knows_repository(parsed.repository):
+            spec = _Speculation(self, targets[0], cred, on_copy)
+        try:
+            target, plan, extra = self._plan(parsed, targets, cred, instance_manifest=spec is None)
+        except BaseException:
+            if spec is not None:
+                spec.abandon()
+            raise
+        planned.append(plan)
         top = str(extra["top"])
         digests = list(dict.fromkeys([top, plan.instance]))
         present: Image | None = extra["present"]
         if present is not None:
+            if spec is not None:
+                spec.abandon()
             return self.store.tag_pulled(plan.ref, present.id, plan.repo_digest, digests), plan
+        if spec is not None:
+            with spec:
+                streamed = spec.wait(cancel)
+                if spec.manifest_digest() == plan.instance:
+                    return self._import(spec.layout, spec.work, plan, digests, streamed), plan
         copy_target = Target(_target_name(target.name, plan.instance), target.insecure, target.cert_dir)
         with self.store.pull_dir() as work:
             layout = work / "layout"
-            on_copy = None if progress is None else (lambda snap: progress(plan, snap))
-            self.client.copy(copy_target, layout, cred, on_copy, cancel)
+            # Unpack while downloading, unless every layer is here already (then only the config is new).
+            need = not plan.layers or any(not self.store.has_layer_blob(layer.digest) for layer in plan.layers)
+            streams = StreamUnpacker(work) if self.stream and need else None
             try:
-                image = self.store.import_pulled(layout, work, plan.ref, plan.repo_digest, digests)
-            except PodbayError as exc:
-                raise PullError(str(exc)) from exc
-        return image, plan
+                self.client.copy(copy_target, layout, cred, on_copy, cancel,
+                                 streams.on_blob if streams is not None else None)
+            except BaseException:
+                if streams is not None:
+                    streams.finish(abort=True)
+                raise
+            streamed = streams.finish() if streams is not None else {}
+            return self._import(layout, work, plan, digests, streamed), plan
+
+    def _import(self, layout: Path, work: Path, plan: PullPlan, digests: list[str],
+                streamed: dict[str, Streamed]) -> Image:
+        try:
+            return self.store.import_pulled(layout, work, plan.ref, plan.repo_digest, digests, streamed)
+        except PodbayError as exc:
+            raise PullError(str(exc)) from exc
+
+
+class _Speculation:
+    """A copy by tag running while the manifest is fetched (see Puller._pull_with)."""
+
+    def __init__(self, puller: Puller, target: Target, cred: Credential | None,
+                 on_copy: Callable[[CopyProgress], None] | None) -> None:
+        self._stack = contextlib.ExitStack()
+        self.work = self._stack.enter_context(puller.store.pull_dir())
+        self.layout = self.work / "layout"
+        self._streams = StreamUnpacker(self.work) if puller.stream else None
+        self._cancel = threading.Event()
+        self._error: PullError | None = None
+
+        def run() -> None:
+            try:
+                puller.client.copy(target, self.layout, cred, on_copy, self._cancel,
+                                   self._streams.on_blob if self._streams is not None else None)
+            except PullError as exc:
+                self._error = exc
+            except Exception as exc:
+                self._error = PullError(str(exc))
+
+        self._thread = threading.Thread(target=run, name="pull-by-tag", daemon=True)
+        self._thread.start()
+
+    def wait(self, cancel: threading.Event | None) -> dict[str, Streamed]:
+        while self._thread.is_alive():
+            self._thread.join(0.05)
+            if cancel is not None and cancel.is_set():
+                self._cancel.set()
+        streamed = self._streams.finish(abort=self._error is not None) if self._streams is not None else {}
+        if self._error is not None:
+            raise self._error
+        return streamed
+
+    def manifest_digest(self) -> str:
+        try:
+            index = json.loads((self.layout / "index.json").read_bytes())
+            return str(index["manifests"][0]["digest"])
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return ""
+
+    def abandon(self) -> None:
+        self._cancel.set()
+        self._thread.join()
+        if self._streams is not None:
+            self._streams.finish(abort=True)
+        self._stack.close()
+
+    def __enter__(self) -> _Speculation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join()
+        self._stack.close()
 
 
 def certs_dir_lookup(certs_dir: str | None) -> Callable[[str], str | None]:

@@ -26,8 +26,6 @@ may use plain HTTP unless a [[registry]] says ``insecure = false`` (containerd's
 
 from __future__ import annotations
 
-import ipaddress
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +127,8 @@ def is_loopback(host: str) -> bool:
         name = name.split(":")[0]
     if name == "localhost":
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
@@ -215,6 +215,8 @@ def _registry(t: Any, i: int) -> Registry:
 
 def parse(text: str, source: str = "registries.conf") -> RegistriesConfig:
     """Parse the file's text; raises ConfigError naming the key that is wrong."""
+    import tomllib
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -57,6 +57,7 @@ class CopyProgress:
 
 
 ProgressFn = Callable[[CopyProgress], None]
+BlobFn = Callable[[Path], None]
 
 
 class RegistryClient(Protocol):
@@ -65,7 +66,8 @@ class RegistryClient(Protocol):
         ...
 
     def copy(self, target: Target, layout: Path, cred: Credential | None, progress: ProgressFn | None = None,
-             cancel: threading.Event | None = None) -> None:
+             cancel: threading.Event | None = None, on_blob: BlobFn | None = None) -> None:
         """Copy the single image ``target`` (by digest) into a new OCI layout dir ``layout``, keeping its
-        manifest digest; raises PullError (``layout`` may then hold partial content)."""
+        manifest digest; raises PullError (``layout`` may then hold partial content). ``on_blob(path)``
+        is told of each blob file while it is being written (it is renamed into blobs/ when complete)."""
         ...

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from podbay.images.keyring import Credential
-from podbay.images.registry import UNAVAILABLE_PREFIX, CopyProgress, ProgressFn, PullError, Target
+from podbay.images.registry import UNAVAILABLE_PREFIX, BlobFn, CopyProgress, ProgressFn, PullError, Target
 
 _FATAL = re.compile(r'level=fatal msg="((?:[^"\\]|\\.)*)"')
 _GO_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
@@ -69,21 +69,25 @@ class SkopeoClient:
         self.stall_timeout = stall_timeout
         self.poll_interval = poll_interval
         self._base: Path | None = None
+        self._lock = threading.Lock()
 
     # ---- isolation -----------------------------------------------------------------------------
     def _shared(self) -> Path:
         """policy.json, an empty registries.conf and registries.d: identical for every run."""
-        if self._base is None or not (self._base / "policy.json").exists():
-            base = self.work_dir / ".skopeo"
-            (base / "registries.d").mkdir(parents=True, exist_ok=True, mode=0o700)
-            for name, text in (("policy.json", '{"default":[{"type":"insecureAcceptAnything"}]}\n'),
-                               ("registries.conf", "# podbay resolves registries itself\n")):
-                if not (base / name).exists():
-                    tmp = base / f".{name}.{os.getpid()}"
-                    tmp.write_text(text)
-                    tmp.replace(base / name)
-            self._base = base
-        return self._base
+        with self._lock:
+            if self._base is None or not (self._base / "policy.json").exists():
+                base = self.work_dir / ".skopeo"
+                (base / "registries.d").mkdir(parents=True, exist_ok=True, mode=0o700)
+                for name, text in (("policy.json", '{"default":[{"type":"insecureAcceptAnything"}]}\n'),
+                                   ("registries.conf", "# podbay resolves registries itself\n")):
+                    if not (base / name).exists():
+                        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=base)
+                        with os.fdopen(fd, "w") as f:
+                            f.write(text)
+                        os.chmod(tmp, 0o644)
+                        os.replace(tmp, base / name)
+                self._base = base
+            return self._base
 
     def _private(self, target: Target, cred: Credential | None) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +140,7 @@ class SkopeoClient:
             shutil.rmtree(d, ignore_errors=True)
 
     def copy(self, target: Target, layout: Path, cred: Credential | None, progress: ProgressFn | None = None,
-             cancel: threading.Event | None = None) -> None:
+             cancel: threading.Event | None = None, on_blob: BlobFn | None = None) -> None:
         d = self._private(target, cred)
         try:
             argv = [*self._global(), "copy", "-q", "--remove-signatures", "--preserve-digests", "--retry-times=0",
@@ -148,7 +152,7 @@ class SkopeoClient:
             except OSError as exc:
                 raise PullError(f"cannot run skopeo ({self.binary}): {exc.strerror}") from exc
             with errf:
-                self._watch(proc, layout, progress, cancel)
+                self._watch(proc, layout, progress, cancel, on_blob)
                 if proc.returncode != 0:
                     errf.seek(0)
                     raise classify(error_message(errf.read().decode(errors="replace")))
@@ -158,16 +162,32 @@ class SkopeoClient:
             shutil.rmtree(d, ignore_errors=True)
 
     def _watch(self, proc: subprocess.Popen[bytes], layout: Path, progress: ProgressFn | None,
-               cancel: threading.Event | None) -> None:
-        last_bytes, last_change = -1, time.monotonic()
+               cancel: threading.Event | None, on_blob: BlobFn | None) -> None:
+        # With on_blob, look for new blob files often (a streamed unpack should start at once);
+        # progress and stall checks keep their own pace.
+        tick = 0.005 if on_blob is not None else self.poll_interval
+        seen: set[str] = set()
+        last_bytes, last_change, last_report = -1, time.monotonic(), 0.0
         while True:
             try:
-                proc.wait(timeout=self.poll_interval)
+                proc.wait(timeout=tick)
                 return
             except subprocess.TimeoutExpired:
                 pass
-            snap = snapshot(layout)
+            if on_blob is not None:
+                try:
+                    with os.scandir(layout) as it:
+                        fresh = [e.name for e in it if e.name.startswith("oci-put-blob") and e.name not in seen]
+                except OSError:
+                    fresh = []
+                for name in fresh:
+                    seen.add(name)
+                    on_blob(layout / name)
             now = time.monotonic()
+            if now - last_report < self.poll_interval:
+                continue
+            last_report = now
+            snap = snapshot(layout)
             if snap.bytes != last_bytes:
                 last_bytes, last_change = snap.bytes, now
                 if progress is not None:

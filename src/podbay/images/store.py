@@ -4,7 +4,8 @@ Layout::
 
     blobs/sha256/<hex>   configs and manifests, content-addressed
     layers/<hex>/        one unpacked layer per diff id (an overlayfs lowerdir)
-    refs.json            {"refs": {ref: id hex}, "images": {id hex: {...}}, "layers": {hex: size}}
+    refs.json            {"refs": {ref: id hex}, "images": {id hex: {...}}, "layers": {hex: size},
+                          "blobs": {compressed layer digest: diff id hex}}
     used.json            {id hex: last used (unix time)}, written apart so a container start never
                          waits for an import holding the lock
     lock                 fcntl lock serializing every change
@@ -25,8 +26,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,13 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from podbay.errors import Conflict, NotFound, PermanentError
-from podbay.images import archive, changes, reference
+from podbay.images import archive, reference
 from podbay.images.layers import HashingReader, PipelinedGunzip, decompressed, extract_layer
 from podbay.sys.fileio import atomic_write
-from podbay.sys.mount import mounts
 
 _GARBAGE = "_garbage"  # in-memory only: paths to delete once the new state is written
-_EMPTY_STATE: dict[str, Any] = {"refs": {}, "images": {}, "layers": {}}
+_EMPTY_STATE: dict[str, Any] = {"refs": {}, "images": {}, "layers": {}, "blobs": {}}
 
 
 @dataclass(frozen=True)
@@ -214,6 +213,8 @@ class ImageStore:
         """Import a plain rootfs tarball as a one-layer image (``podman import``)."""
         try:
             refs = [reference.normalize(ref)] if ref else []
+            from podbay.images import changes  # only `image import` needs it
+
             cfg_obj = changes.apply_changes({}, changes_ or [])
         except ValueError as exc:
             raise PermanentError(str(exc)) from exc
@@ -283,6 +284,20 @@ class ImageStore:
                 return self._image(state, h)
         return None
 
+    def knows_repository(self, repository: str) -> bool:
+        """Whether any image here is tagged in, or was pulled from, ``repository``."""
+        state = self._read_state()
+        if any(r.startswith(repository + ":") or r.startswith(repository + "@") for r in state["refs"]):
+            return True
+        return any(rd.startswith(repository + "@") for rec in state["images"].values()
+                   for rd in rec.get("repo_digests", []))
+
+    def has_layer_blob(self, digest: str) -> bool:
+        """Whether the layer pulled as blob ``digest`` is unpacked here (no need to stream it)."""
+        state = self._read_state()
+        h = state["blobs"].get(digest)
+        return h is not None and h in state["layers"] and (self.layers / h).is_dir()
+
     def _layers_present(self, state: dict[str, Any], image_hex: str) -> bool:
         return all(h in state["layers"] and (self.layers / h).is_dir()
                    for h in state["images"][image_hex]["layers"])
@@ -301,9 +316,12 @@ class ImageStore:
             state["refs"][ref] = image_hex
             return self._image(state, image_hex)
 
-    def import_pulled(self, layout: Path, work: Path, ref: str, repo_digest: str, digests: list[str]) -> Image:
+    def import_pulled(self, layout: Path, work: Path, ref: str, repo_digest: str, digests: list[str],
+                      streamed: Mapping[str, Any] | None = None) -> Image:
         """Import the one image of a pulled OCI layout under ``ref`` (never the layout's ref.name, which
-        skopeo sets to a bare tag). Layers are unpacked in ``work`` without the lock, then renamed in."""
+        skopeo sets to a bare tag). Layers are unpacked in ``work`` without the lock, then renamed in;
+        ``streamed`` (blob digest -> Streamed) are layers already unpacked while they downloaded, used
+        only when their computed digests are the manifest's and the config's."""
         src = archive.Source(Path(layout))
         try:
             images = archive.read_images(src)
@@ -315,8 +333,16 @@ class ImageStore:
             if len(want) != len(img.layers):
                 raise PermanentError(f"invalid image: {len(img.layers)} layers but {len(want)} diff ids in the config")
             snapshot = self._read_state()
-            todo = [(i, lr, d) for i, (lr, d) in enumerate(zip(img.layers, want, strict=True))
-                    if not (_hex(d) in snapshot["layers"] and (self.layers / _hex(d)).is_dir())]
+            ready: dict[str, tuple[Path, int]] = {}
+            todo = []
+            for i, (lr, d) in enumerate(zip(img.layers, want, strict=True)):
+                if _hex(d) in snapshot["layers"] and (self.layers / _hex(d)).is_dir():
+                    continue
+                got = (streamed or {}).get(lr.digest or "")
+                if got is not None and got.diff_hex == _hex(d):
+                    ready[got.diff_hex] = (got.dir, got.size)
+                    continue
+                todo.append((i, lr, d))
 
             def unpack(item: tuple[int, archive.LayerRef, str]) -> tuple[str, Path, int]:
                 i, lr, d = item
@@ -328,8 +354,9 @@ class ImageStore:
 
             # Layers are independent until they are stacked: unpack them at once (decompression,
             # hashing and the file system calls all release the GIL).
-            ready: dict[str, tuple[Path, int]] = {}
             if len(todo) > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
                 with ThreadPoolExecutor(max_workers=min(4, len(todo)), thread_name_prefix="unpack") as pool:
                     for got, dest, size in pool.map(unpack, todo):
                         ready[got] = (dest, size)
@@ -348,6 +375,8 @@ class ImageStore:
                         state["layers"][h] = ready[h][1]
                     elif not (final.is_dir() and h in state["layers"]):
                         self._unpack(src, lr, d, state)   # removed since the snapshot: unpack it now
+                    if lr.digest:
+                        state["blobs"][lr.digest] = h
                     diffs.append(h)
                 image_hex = self._record(state, img.config, diffs, [ref], img.manifest_digest, digests=digests,
                                          repo_digest=repo_digest)
@@ -386,6 +415,8 @@ class ImageStore:
     def mounted_ids(self) -> set[str]:
         """Images a live overlay mount is made of (a container of theirs exists)."""
         state = self._read_state()
+        from podbay.sys.mount import mounts
+
         stacks = [_lowerdirs(m.super_options) for m in mounts() if m.fstype == "overlay"]
         out = set()
         for h, rec in state["images"].items():
@@ -489,6 +520,8 @@ class ImageStore:
         shared = {h for other, rec in state["images"].items() if other != image_hex for h in rec["layers"]}
         own = {str(self.layers / h) for h in layers if h not in shared}
         want = [str(self.layers / h) for h in layers]
+        from podbay.sys.mount import mounts
+
         for m in mounts():
             if m.fstype != "overlay":
                 continue
@@ -503,6 +536,8 @@ class ImageStore:
             if h in still:
                 continue
             state["layers"].pop(h, None)
+            for blob in [b for b, lh in state["blobs"].items() if lh == h]:
+                del state["blobs"][blob]
             state[_GARBAGE].append(self.layers / h)
         state[_GARBAGE].append(self.blobs / image_hex)
 
@@ -516,10 +551,9 @@ def _lowerdirs(super_options: str) -> list[str]:
     return []
 
 
-def unpack_layer(raw_file: Any, blob_digest: str | None, want_diff: str | None, dest: Path,
-                 what: str) -> tuple[str, int]:
-    """Unpack one (gzip'd or plain) layer stream into the empty dir ``dest``, verifying the blob digest
-    and the diff id; returns (diff id hex, uncompressed size)."""
+def unpack_blob(raw_file: Any, dest: Path) -> tuple[str, str, int]:
+    """Unpack one (gzip'd or plain) layer stream into the empty dir ``dest``; returns the sha256 hex of
+    the blob and of the tar (the diff id) and the tar's size. Verifying them is the caller's job."""
     head = raw_file.read(4)
     raw_file.seek(0)
     os.chmod(dest, 0o755)
@@ -530,14 +564,19 @@ def unpack_layer(raw_file: Any, blob_digest: str | None, want_diff: str | None, 
             gz.drain()
         finally:
             gz.close()
-        raw_hex, diff_hex, size = gz.raw_hash.hexdigest(), gz.diff_hash.hexdigest(), gz.size
-    else:
-        raw = HashingReader(raw_file)
-        diff = HashingReader(decompressed(raw, head))
-        extract_layer(diff, dest)
-        diff.drain()
-        raw.drain()
-        raw_hex, diff_hex, size = raw.hexdigest(), diff.hexdigest(), diff.size
+        return gz.raw_hash.hexdigest(), gz.diff_hash.hexdigest(), gz.size
+    raw = HashingReader(raw_file)
+    diff = HashingReader(decompressed(raw, head))
+    extract_layer(diff, dest)
+    diff.drain()
+    raw.drain()
+    return raw.hexdigest(), diff.hexdigest(), diff.size
+
+
+def unpack_layer(raw_file: Any, blob_digest: str | None, want_diff: str | None, dest: Path,
+                 what: str) -> tuple[str, int]:
+    """``unpack_blob`` verifying the blob digest and the diff id; returns (diff id hex, size)."""
+    raw_hex, diff_hex, size = unpack_blob(raw_file, dest)
     if blob_digest and "sha256:" + raw_hex != blob_digest:
         raise PermanentError(f"layer {what}: digest mismatch (want {blob_digest}, got sha256:{raw_hex})")
     if want_diff and diff_hex != _hex(want_diff):

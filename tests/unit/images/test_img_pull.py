@@ -39,7 +39,8 @@ def test_pull_by_docker_hub_name_through_the_remap(store: ImageStore) -> None:
     assert img.refs == ["docker.io/library/nginx:1.25"] and img.config == {"Cmd": ["nginx"]}
     assert img.status_ref("nginx:1.25") == f"docker.io/library/nginx@{digest}"
     assert store.resolve(f"docker.io/library/nginx@{digest}").id == img.id
-    assert reg.copies == [f"reg.test:5000/library/nginx@{digest}"]      # copied by digest, never by tag
+    # the first pull of a repository copies by tag while the manifest is fetched (its digest is checked)
+    assert reg.copies == ["reg.test:5000/library/nginx:1.25"]
     assert not list(store.root.glob(".pull-*"))                         # the work dir is gone
 
 
@@ -81,7 +82,12 @@ def test_multi_arch_index_picks_this_platform(store: ImageStore) -> None:
         (amd, {"os": "linux", "architecture": "amd64"})])
     res = _puller(store, reg).pull("reg.test:5000/test/multi:1")
     assert res.repo_digest == f"reg.test:5000/test/multi@{index}"      # imageID: the index digest
-    assert reg.copies == [f"reg.test:5000/test/multi@{amd}"]
+    assert set(res.image.digests) == {index, amd} and reg.copies == ["reg.test:5000/test/multi:1"]
+    # once the repository is known, a pull copies the chosen instance by digest
+    amd2 = reg.put_image("reg.test:5000/test/multi:x", [APP], tag=False)
+    reg.put_index("reg.test:5000/test/multi:2", [(amd2, {"os": "linux", "architecture": "amd64"})])
+    assert _puller(store, reg).pull("reg.test:5000/test/multi:2").downloaded
+    assert reg.copies[-1] == f"reg.test:5000/test/multi@{amd2}"
     assert set(res.image.digests) == {index, amd}
     arm_puller = Puller(store, reg, lambda: RegistriesConfig(), Platform("linux", "arm64", "v8"))
     assert arm_puller.plan("reg.test:5000/test/multi:1").instance == arm
@@ -164,3 +170,22 @@ def test_a_corrupt_blob_is_refused(store: ImageStore) -> None:
     with pytest.raises(PullError):
         _puller(store, reg, RegistriesConfig()).pull("r.test/app:1")
     assert store.list() == [] and not (store.layers.exists() and list(store.layers.iterdir()))
+
+
+def test_layers_are_unpacked_while_they_download(store: ImageStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import podbay.images.store as store_mod
+
+    reg = FakeRegistry(write_delay=0.05)   # the stream opens each blob file before a byte is written
+    reg.put_image("reg.test:5000/library/app:1", [BASE, APP])
+
+    def not_again(*a: object, **k: object) -> None:
+        raise AssertionError("a streamed layer was unpacked a second time")
+
+    monkeypatch.setattr(store_mod, "unpack_layer", not_again)
+    res = _puller(store, reg).pull("app:1")
+    assert res.downloaded and (res.image.layer_dirs[1] / "app" / "run").read_bytes() == b"#!/bin/sh\n"
+    blobs = [layer["digest"] for layer in json.loads(reg.manifests[reg.tags["reg.test:5000/library/app:1"]])["layers"]]
+    assert all(store.has_layer_blob(b) for b in blobs)
+    # a new image on the same layers: nothing to stream, nothing to unpack
+    reg.put_image("reg.test:5000/library/app:2", [BASE, APP], config={"Cmd": ["x"]})
+    assert _puller(store, reg).pull("app:2").downloaded
