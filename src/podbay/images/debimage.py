@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from podbay.images import testimage
+from podbay.images import spawn, testimage
 from podbay.images.archive import REF_NAME, host_arch
 
 # Needed only by maintainer scripts (we run none) or by init systems: never followed.
@@ -369,14 +369,14 @@ IMAGES: dict[str, AppImage] = {
 
 # --------------------------------------------------------------------------------------------- apt
 def _run(argv: list[str], cwd: Path | None = None) -> str:
-    res = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600)
-    if res.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed (rc {res.returncode}): {res.stderr.strip()[-2000:]}")
-    return res.stdout
+    rc, out, err = spawn.capture(argv, cwd=cwd, timeout=600, env=dict(os.environ))
+    if rc != 0:
+        raise SystemExit(f"{' '.join(argv)} failed (rc {rc}): {err.decode(errors='replace').strip()[-2000:]}")
+    return out.decode(errors="replace")
 
 
 def _ensure_apt_lists(probe: str) -> None:
-    out = subprocess.run(["apt-cache", "policy", probe], capture_output=True, text=True).stdout
+    out = spawn.capture(["apt-cache", "policy", probe], env=dict(os.environ))[1].decode(errors="replace")
     if "Candidate:" in out and "Candidate: (none)" not in out:
         return
     if os.geteuid() != 0:
@@ -467,9 +467,9 @@ def _info(name: str, kind: bytes, mode: int, uid: int = 0, size: int = 0) -> tar
 
 
 def _add_deb(entries: dict[str, _Entry], deb: Path, drop: tuple[str, ...]) -> None:
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    proc = spawn.start(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
     assert proc.stdout is not None
-    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+    with proc.stdout, tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
         for m in tar:
             path = _norm(m.name)
             if not path or _skipped(path, drop):
@@ -485,7 +485,9 @@ def _add_deb(entries: dict[str, _Entry], deb: Path, drop: tuple[str, ...]) -> No
             if m.isdir() and path in entries:
                 continue
             entries[path] = _Entry(m, data)
-    if proc.wait() != 0:
+    rc = proc.wait()
+    spawn.done(proc)
+    if rc != 0:
         raise SystemExit(f"dpkg-deb --fsys-tarfile {deb} failed")
 
 

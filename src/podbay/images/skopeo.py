@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from podbay.images import spawn
 from podbay.images.keyring import Credential
 from podbay.images.registry import UNAVAILABLE_PREFIX, BlobFn, CopyProgress, ProgressFn, PullError, Target
 
@@ -128,14 +129,14 @@ class SkopeoClient:
             argv = [*self._global(), "inspect", "--raw", "--retry-times=0",
                     *self._src_flags(target, d, cred, ""), f"docker://{target.name}"]
             try:
-                res = subprocess.run(argv, env=self._env(d), capture_output=True, timeout=MANIFEST_TIMEOUT)
+                rc, out, err = spawn.capture(argv, env=self._env(d), timeout=MANIFEST_TIMEOUT)
             except subprocess.TimeoutExpired as exc:
                 raise PullError(f"reading manifest of {target.name}: no answer in {MANIFEST_TIMEOUT:.0f}s") from exc
             except OSError as exc:
                 raise PullError(f"cannot run skopeo ({self.binary}): {exc.strerror}") from exc
-            if res.returncode != 0:
-                raise classify(error_message(res.stderr.decode(errors="replace")))
-            return res.stdout
+            if rc != 0:
+                raise classify(error_message(err.decode(errors="replace")))
+            return out
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
@@ -147,12 +148,18 @@ class SkopeoClient:
                     *self._src_flags(target, d, cred, "src-"), f"docker://{target.name}", f"oci:{layout}:pulled"]
             errf = (d / "stderr").open("w+b")
             try:
-                proc = subprocess.Popen(argv, env=self._env(d), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=errf, start_new_session=True)
+                proc = spawn.start(argv, env=self._env(d), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=errf, start_new_session=True)
             except OSError as exc:
                 raise PullError(f"cannot run skopeo ({self.binary}): {exc.strerror}") from exc
             with errf:
-                self._watch(proc, layout, progress, cancel, on_blob)
+                try:
+                    self._watch(proc, layout, progress, cancel, on_blob)
+                finally:
+                    if proc.returncode is None:
+                        proc.kill()
+                        proc.wait()
+                    spawn.done(proc)
                 if proc.returncode != 0:
                     errf.seek(0)
                     raise classify(error_message(errf.read().decode(errors="replace")))

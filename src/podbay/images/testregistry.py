@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from podbay.images import spawn
+
 USER, PASSWORD = "podbay", "s3cret"
 # bcrypt of s3cret (the registry only accepts bcrypt); a fixed line needs no apache2-utils at test time.
 HTPASSWD = "podbay:$2y$05$WfmjUDKrFbzGA7x/xSp2x.y1kKirpBkuGsqWBVaKIF3.kFolXuytO\n"
@@ -273,8 +275,8 @@ class Registry:
         (self.dir / "config.yml").write_text(self._config())
         self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as logf:
-            self.proc = subprocess.Popen([REGISTRY_BIN, "serve", str(self.dir / "config.yml")], stdout=logf,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = spawn.start([REGISTRY_BIN, "serve", str(self.dir / "config.yml")], stdout=logf,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid = self.proc.pid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -311,6 +313,7 @@ class Registry:
     def stop(self) -> None:
         if self.proc is not None:
             _terminate(self.proc.pid, self.proc)
+            spawn.done(self.proc)
             self.proc = None
         elif self.pid is not None:
             _terminate(self.pid, None)
@@ -341,9 +344,9 @@ class Registry:
         argv += [f"--dest-creds={creds[0]}:{creds[1]}"] if creds else ["--dest-no-creds"]
         argv += [source, f"docker://{self.host}/{name}"]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.dir), "XDG_RUNTIME_DIR": str(self.dir)}
-        res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
-        if res.returncode != 0:
-            raise RuntimeError(f"push of {source} to {name} failed: {res.stderr.strip()[-1000:]}")
+        rc, _, err = spawn.capture(argv, env=env, timeout=300)
+        if rc != 0:
+            raise RuntimeError(f"push of {source} to {name} failed: {err.decode(errors='replace').strip()[-1000:]}")
 
     def push_hub_images(self, images_dir: Path, creds: tuple[str, str] | None = None,
                         only: tuple[str, ...] = ()) -> list[str]:
@@ -655,12 +658,13 @@ def _spawn_token_server(d: Path) -> tuple[int, Path, int]:
     port_file.unlink(missing_ok=True)
     log = (d / "token.log").open("ab")
     src = str(Path(__file__).resolve().parents[2])
-    proc = subprocess.Popen([sys.executable, "-m", "podbay.images.testregistry", "token-server", str(d)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": src})
+    proc = spawn.start([sys.executable, "-m", "podbay.images.testregistry", "token-server", str(d)],
+                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                       env={**os.environ, "PYTHONPATH": src})
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if port_file.exists() and port_file.read_text().strip():
+            spawn.done(proc)   # tracked by pid from here on (stopped by `down`)
             return int(port_file.read_text()), d / "signer.crt", proc.pid
         if proc.poll() is not None:
             raise RuntimeError(f"token server exited: {(d / 'token.log').read_text()[-1000:]}")
