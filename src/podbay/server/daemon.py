@@ -26,6 +26,8 @@ from typing import Any
 from podbay.agent.config import AgentConfig
 from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
+from podbay.agent.image_gc import image_gc_loop
+from podbay.agent.image_puller import add_image_flags, build_image_manager, image_options
 from podbay.agent.pods import PodService
 from podbay.agent.stats import summary
 from podbay.api.quantity import to_bytes
@@ -85,6 +87,7 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         if not root.is_absolute():
             raise PermanentError(f"--seccomp-profile-root must be an absolute path, not {root}")
         kw["seccomp_profile_root"] = root
+    kw.update(image_options(opts))   # images lane
     return AgentConfig(**kw)
 
 
@@ -135,9 +138,10 @@ def build_deps(cfg: AgentConfig) -> Deps:
     soft, hard = host_rlimit_nofile()
     nofile = (min(1048576, hard), min(1048576, hard))
     store = Store(cfg.root / "state.db")
-    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=ImageStore(cfg.root / "images"),
+    images = ImageStore(cfg.root / "images")
+    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=images,
                 network=network, runtime=runtime, node_allocatable=_node_allocatable(), host_ip=_host_ip(),
-                nofile=nofile, host_caps=_host_caps())
+                nofile=nofile, host_caps=_host_caps(), image_manager=build_image_manager(cfg, images))
 
 
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
@@ -151,6 +155,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     deps.hub.attach(asyncio.get_running_loop())
     parts = await assemble(deps)
     pods = parts.pods
+    image_gc = asyncio.create_task(image_gc_loop(deps), name="image-gc")   # images lane
     app = build_app(parts.api, stats=lambda: asyncio.to_thread(summary, deps, pods.evictions),
                     health={"store": lambda: _store_ok(deps)})
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
@@ -177,6 +182,9 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        image_gc.cancel()
+        if deps.image_manager is not None:
+            deps.image_manager.close()
         await runner.cleanup()
         await parts.stop()
         deps.store.close()
@@ -403,6 +411,7 @@ def main(argv: list[str]) -> int:
                     help="log files kept per container, the live one included (default 5)")
     ap.add_argument("--container-log-monitor-interval", dest="container_log_monitor_interval", type=float,
                     help="seconds between log size checks (default 10)")
+    add_image_flags(ap)   # images lane
     opts = vars(ap.parse_args(argv))
     if opts.get("cleanup"):
         if os.geteuid() != 0:
