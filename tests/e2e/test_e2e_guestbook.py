@@ -130,3 +130,80 @@ def test_guestbook(bed_agent: tuple[Harness, Kube], tmp_path: Path) -> None:
         assert "master_link_status:up" in out
     rows = kube.kubectl("get", "svc").stdout
     assert "redis-leader" in rows and "redis-follower" in rows and f"80:{node_port}/TCP" in rows
+
+
+WP_CGI = """#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+mysql -h "$WORDPRESS_DB_HOST" -uroot -p"$WORDPRESS_DB_PASSWORD" -N -e \\
+  "CREATE DATABASE IF NOT EXISTS wp; CREATE TABLE IF NOT EXISTS wp.posts (t VARCHAR(64));
+   INSERT INTO wp.posts VALUES ('${QUERY_STRING#*=}'); SELECT COUNT(*) FROM wp.posts;" 2>&1
+"""
+
+
+def wordpress_manifests() -> list[dict[str, Any]]:
+    """The tutorial's shape: a headless `wordpress-mysql` Service, a PVC for the data, the root
+    password from a Secret, and a LoadBalancer `wordpress` in front of the web tier."""
+    labels = {"app": "wordpress", "tier": "mysql"}
+    return [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mysql-pass"},
+         "stringData": {"password": "s3cret-pw"}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "wordpress-mysql", "labels": {"app": "wordpress"}},
+         "spec": {"ports": [{"port": 3306}], "selector": labels, "clusterIP": "None"}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "mysql-pv-claim"},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "wordpress-mysql", "labels": labels},
+         "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+             "name": "mysql", "image": "mysql:8.0", "ports": [{"containerPort": 3306, "name": "mysql"}],
+             "env": [{"name": "MYSQL_ROOT_PASSWORD",
+                      "valueFrom": {"secretKeyRef": {"name": "mysql-pass", "key": "password"}}}],
+             "volumeMounts": [{"name": "mysql-persistent-storage", "mountPath": "/var/lib/mysql"}]}],
+             "volumes": [{"name": "mysql-persistent-storage",
+                          "persistentVolumeClaim": {"claimName": "mysql-pv-claim"}}]}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "wp-cgi"}, "data": {"post": WP_CGI}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "wordpress", "labels": {"app": "wordpress"}},
+         "spec": {"ports": [{"port": 80}], "selector": {"app": "wordpress", "tier": "frontend"},
+                  "type": "LoadBalancer"}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "wordpress",
+                                                         "labels": {"app": "wordpress", "tier": "frontend"}},
+         "spec": {"terminationGracePeriodSeconds": 1,
+                  "volumes": [{"name": "cgi", "configMap": {"name": "wp-cgi", "defaultMode": 0o755}}],
+                  "containers": [{
+                      "name": "wordpress", "image": "mysql:8.0",
+                      "command": ["busybox", "httpd", "-f", "-p", "80", "-h", "/www"],
+                      "env": [{"name": "WORDPRESS_DB_HOST", "value": "wordpress-mysql"},
+                              {"name": "WORDPRESS_DB_PASSWORD",
+                               "valueFrom": {"secretKeyRef": {"name": "mysql-pass", "key": "password"}}}],
+                      "ports": [{"containerPort": 80, "name": "wordpress"}],
+                      "volumeMounts": [{"name": "cgi", "mountPath": "/www/cgi-bin"}]}]}},
+    ]
+
+
+def test_wordpress_and_mysql(bed_agent: tuple[Harness, Kube], tmp_path: Path) -> None:
+    agent, kube = bed_agent
+    path = tmp_path / "wordpress.yaml"
+    path.write_text("\n---\n".join(json.dumps(o) for o in wordpress_manifests()) + "\n")
+    kube.kubectl("apply", "-f", str(path))
+    for p in ("wordpress-mysql", "wordpress"):
+        kube.kubectl("wait", "--for=condition=Ready", f"pod/{p}", "--timeout=180s")
+    svc = json.loads(kube.kubectl("get", "svc", "wordpress", "-o", "json").stdout)
+    node_port = svc["spec"]["ports"][0]["nodePort"]
+    # The headless Service resolves to the database pod (no proxying), as the tutorial relies on.
+    db_ip = json.loads(kube.kubectl("get", "pod", "wordpress-mysql", "-o", "json").stdout)["status"]["podIP"]
+    counts: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(counts) < 2:
+        try:
+            port = node_port if not counts else 80   # first the NodePort, then the LoadBalancer address
+            body = get(agent.gateway, port, f"/cgi-bin/post?t=p{len(counts)}")
+            if body.strip().isdigit():
+                counts.append(body.strip())
+                continue
+        except OSError:
+            pass
+        time.sleep(1)
+    assert counts == ["1", "2"], counts
+    lookup = kube.kubectl("exec", "wordpress", "--", "nslookup", "wordpress-mysql.default.svc.cluster.local").stdout
+    assert db_ip in lookup
+    row = [ln.split() for ln in kube.kubectl("get", "svc", "wordpress").stdout.splitlines()[1:]][0]
+    assert row[1] == "LoadBalancer" and row[3] == agent.gateway and row[4] == f"80:{node_port}/TCP"
