@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from podbay.core.image_policy import EnsureResult
 from podbay.core.probes import GrpcTarget, HttpTarget, ProbeOutcome, ProbeResult, TcpTarget
 from podbay.core.records import ContainerRecord
 
@@ -193,6 +194,20 @@ class ContainerRecords(Protocol):
     def put_container(self, rec: ContainerRecord) -> None: ...
     def delete_container(self, cid: str) -> None: ...
     def delete_pod_containers(self, pod_uid: str) -> None: ...
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+ImageEventSink = Callable[[str, str, str, str], None]   # (container name, type, reason, message)
+
+
+class ImageService(Protocol):
+    """EnsureImageExists for the containers about to start: pull policy, credentials, back-off and
+    their events (the kubelet's image manager). The result per container name."""
+
+    async def ensure(self, pod: Mapping[str, Any], names: Sequence[str],
+                     record: ImageEventSink) -> Mapping[str, EnsureResult]: ...
 
 
 # --- probes and hooks ----------------------------------------------------------------------------

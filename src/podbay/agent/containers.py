@@ -36,6 +36,9 @@ from podbay.volumes import hostpath, subpath
 __all__ = ["CrunRuntime", "NodeInfo", "StartFailed", "cleanup_container", "find_container", "needs_pod_ip"]
 
 
+ServiceEnv = Callable[[Mapping[str, Any]], dict[str, str]]   # the pod's Service variables
+
+
 @dataclass(frozen=True)
 class NodeInfo:
     node_name: str
@@ -178,12 +181,13 @@ class CrunRuntime:
     """The Runtime port over conmon + crun/runc, the image store and the rootfs overlay."""
 
     def __init__(self, runtime: ContainerRuntime, images: ImageStore, objects: ObjectSource, node: NodeInfo,
-                 infra_root: Path) -> None:
+                 infra_root: Path, service_env: ServiceEnv | None = None) -> None:
         self.runtime = runtime
         self.images = images
         self.objects = objects
         self.node = node
         self.infra_root = infra_root
+        self.service_env = service_env      # None: no Service variables (agent --no-services)
 
     def container_dir(self, cid: str) -> Path:
         return self.runtime.container_dir(cid)
@@ -218,10 +222,13 @@ class CrunRuntime:
         lookup = _object_lookup(self.objects, md["namespace"])
         objects = _object_data(self.objects, md["namespace"])
         try:
-            ctr_env = dict(command.container_env(pod, ctr, pod_ip, self.node.node_name, self.node.host_ip, lookup,
-                                                 None, objects, req.warn))
+            # Service variables as of this container's creation (kubelet getServiceEnvVarMap).
+            svc_env = self.service_env(pod) if self.service_env is not None else {}
+            ctr_env = {**svc_env, **dict(command.container_env(pod, ctr, pod_ip, self.node.node_name,
+                                                               self.node.host_ip, lookup, None, objects, req.warn,
+                                                               svc_env))}
             env = command.resolve_env(pod, ctr, image_env, pod_ip, self.node.node_name, self.node.host_ip, lookup,
-                                      objects=objects)
+                                      objects=objects, service_env=svc_env)
             argv = command.resolve_argv(ctr, image.config, ctr_env)
         except (NotSupported, PermanentError) as exc:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc
@@ -258,7 +265,8 @@ class CrunRuntime:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc
         log_path = self.node.log_path(pod, name, req.attempt)
         rec = ContainerRecord(id=cid, pod_uid=md["uid"], name=name, kind=kind, attempt=req.attempt,
-                              spec_hash=container_hash(ctr), image=ctr["image"], image_id=image.id,
+                              spec_hash=container_hash(ctr), image=ctr["image"],
+                              image_id=image.status_ref(ctr["image"]),   # containerd's imageID
                               state="created", created_at=time.time(), log_path=str(log_path),
                               stop_signal=stop_signal(ctr, image.config))
         try:

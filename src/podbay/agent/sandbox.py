@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,11 @@ class HostPinner:
 
 class PodSandboxes:
     def __init__(self, pinner: NamespacePinner, network: PodNetwork, ns_root: Path, pods_root: Path,
-                 logs_root: Path, host_resolv: Path = Path("/etc/resolv.conf"), cgroup_parent: str | None = "podbay"):
+                 logs_root: Path, host_resolv: Path = Path("/etc/resolv.conf"), cgroup_parent: str | None = "podbay",
+                 *, cluster_dns: Sequence[str] = (), cluster_domain: str = podfiles.CLUSTER_DOMAIN):
         self.cgroup_parent = cgroup_parent
+        self.cluster_dns = tuple(cluster_dns)      # ClusterFirst pods resolve through these
+        self.cluster_domain = cluster_domain
         self.pinner = pinner
         self.network = network
         self.ns_root = ns_root
@@ -68,7 +71,8 @@ class PodSandboxes:
         pod_dir = self.pod_dir(uid)
         ns = self.pinner.pin(self.ns_dir(uid), namespaces.hostname_for(pod))
         ips = pod_ips(self.network.result(uid))
-        files = podfiles.write_pod_files(pod_dir, pod, ips, self.host_resolv)
+        files = podfiles.write_pod_files(pod_dir, pod, ips, self.host_resolv, cluster_dns=self.cluster_dns,
+                                         cluster_domain=self.cluster_domain)
         return Sandbox(pod_dir, ns, tuple(ips), files.hosts, files.hostname, files.resolv)
 
     def attach_network(self, pod: Mapping[str, Any], sb: Sandbox,
@@ -91,7 +95,7 @@ class PodSandboxes:
         ips = pod_ips(result)
         if tuple(ips) != sb.ips:
             with open(sb.hosts, "r+") as f:
-                f.write(podfiles.hosts_file(pod, ips))
+                f.write(podfiles.hosts_file(pod, ips, cluster_domain=self.cluster_domain))
                 f.truncate()
         return Sandbox(sb.pod_dir, sb.ns, tuple(ips), sb.hosts, sb.hostname, sb.resolv)
 

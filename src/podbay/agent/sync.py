@@ -48,6 +48,7 @@ from podbay.ports import (
     CreateRequest,
     EventRecorder,
     EvictionTracker,
+    ImageService,
     PodSource,
     PodVolumes,
     Runtime,
@@ -141,7 +142,7 @@ class PodSyncer:
     def __init__(self, *, runtime: Runtime, records: ContainerRecords, sandboxes: PodSandboxes,
                  volumes: PodVolumes, pods: PodSource, status: StatusWriter, events: EventRecorder,
                  evictions: EvictionTracker, prober: ProbeManager, hooks: HookRunner, clock: Clock,
-                 host_ip: str, offload: Offload | None = None,
+                 host_ip: str, offload: Offload | None = None, images: ImageService | None = None,
                  on_records: Callable[[str, list[ContainerRecord]], None] | None = None,
                  after_exits: Callable[[Mapping[str, Any], list[ContainerRecord]], None] | None = None) -> None:
         self.runtime = runtime
@@ -157,6 +158,7 @@ class PodSyncer:
         self.clock = clock
         self.host_ip = host_ip
         self.offload: Offload = offload or asyncio.to_thread
+        self.images = images      # None: the local image store only (no pulls)
         self.on_records = on_records or (lambda _uid, _recs: None)
         self.after_exits = after_exits or (lambda _pod, _recs: None)
 
@@ -248,11 +250,11 @@ class PodSyncer:
             await self._kill_for_plan(pod, st, records, actions)
         if st.stopping.is_set():
             return SyncOutcome()
-        soon = await self._execute_starts(pod, st, actions, network)
+        again = await self._execute_starts(pod, st, actions, network)
         if actions.start or actions.start_init:
             self.collect_garbage(pod, st)
-        if soon:
-            wake.append(self.clock.now())
+        if again is not None:
+            wake.append(again)
         return SyncOutcome(wake_at=min(wake, default=None))
 
     async def _kill_for_plan(self, pod: dict[str, Any], st: PodState, records: list[ContainerRecord],
@@ -277,13 +279,15 @@ class PodSyncer:
 
     # ------------------------------------------------------------------ starts
     async def _execute_starts(self, pod: dict[str, Any], st: PodState, actions: PodActions,
-                              network: asyncio.Future[Sandbox] | None) -> bool:
-        """Create (in parallel, bounded), attach the network, start, run postStart; True: sync again soon."""
+                              network: asyncio.Future[Sandbox] | None) -> float | None:
+        """Ensure the images, create (in parallel, bounded), attach the network, start, run postStart;
+        returns when to sync again (None: no need)."""
         names = ([actions.start_init] if actions.start_init else []) + list(actions.start)
+        names, retry_at = await self._ensure_images(pod, st, names, actions)
         if not names:
             if network is not None:
                 st.sandbox = await network
-            return False
+            return retry_at
         from podbay.agent.containers import needs_pod_ip
         records = self.records.containers(st.uid)
         specs = _spec_containers(pod)
@@ -311,7 +315,7 @@ class PodSyncer:
                 raise
         if st.stopping.is_set():
             # A delete arrived while creating: nothing created is started (the termination kills it).
-            return False
+            return None
 
         async def start(item: ContainerRecord | BaseException) -> ContainerRecord | BaseException:
             if not isinstance(item, ContainerRecord):
@@ -348,7 +352,44 @@ class PodSyncer:
                     soon = True   # StartError: the back-off shows at once, as for an exit
                 elif name == actions.start_init and _is_sidecar(specs.get(name)):
                     soon = True   # a sidecar runs: the next init (or the regular) containers come next
-        return soon
+        if soon:
+            return self.clock.now()
+        return retry_at
+
+    async def _ensure_images(self, pod: dict[str, Any], st: PodState, names: list[str],
+                             actions: PodActions) -> tuple[list[str], float | None]:
+        """EnsureImageExists (kuberuntime startContainer step 1) for the containers about to start:
+        those whose image is not ready wait (ErrImagePull, ImagePullBackOff, ...) until the image
+        manager's retry time. A delete of the pod stops its wait for a pull."""
+        if self.images is None or not names:
+            return names, None
+
+        def record(name: str, type_: str, reason: str, message: str) -> None:
+            self.events.record(pod, type_, reason, message,
+                               field_path("init" if name == actions.start_init else "regular", name))
+
+        pulling = asyncio.ensure_future(self.images.ensure(pod, names, record))
+        stop = asyncio.ensure_future(st.stopping.wait())
+        try:
+            await asyncio.wait({pulling, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not pulling.done():
+                pulling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pulling
+        if pulling.cancelled():
+            return [], None
+        results = pulling.result()
+        retry_at: float | None = None
+        for name in names:
+            res = results[name]
+            if res.ok:
+                continue
+            st.waiting[name] = Waiting(res.reason, res.message)
+            if res.retry_at is not None:
+                retry_at = res.retry_at if retry_at is None else min(retry_at, res.retry_at)
+        return [n for n in names if results[n].ok], retry_at
 
     async def _infra_pid_ns(self, pod: dict[str, Any], st: PodState, records: list[ContainerRecord]) -> str | None:
         if not pod["spec"].get("shareProcessNamespace"):

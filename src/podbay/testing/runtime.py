@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from podbay.core.hashing import container_hash
+from podbay.core.image_policy import EnsureResult
 from podbay.core.records import ContainerKind, ContainerRecord
 from podbay.core.signals import stop_signal
 from podbay.errors import StartFailed
@@ -193,3 +194,45 @@ def _find(pod: Mapping[str, Any], name: str) -> tuple[dict[str, Any], ContainerK
         if c["name"] == name:
             return c, "regular"
     raise KeyError(name)
+
+
+class FakeImages:
+    """ImageService in memory: an image is present, missing (ErrImagePull, retried after ``retry``
+    seconds, then ImagePullBackOff), or held by a pull the test releases (``gate``)."""
+
+    def __init__(self, clock: FakeClock, retry: float = 10.0) -> None:
+        self.clock = clock
+        self.retry = retry
+        self.missing: set[str] = set()
+        self.gate: asyncio.Event | None = None       # set: pulls wait on it
+        self.pulls: list[str] = []
+        self.cancelled = 0
+        self._failed: set[str] = set()
+
+    async def ensure(self, pod: Mapping[str, Any], names: Sequence[str],
+                     record: Callable[[str, str, str, str], None]) -> dict[str, EnsureResult]:
+        out: dict[str, EnsureResult] = {}
+        for name in names:
+            image = _find(pod, name)[0]["image"]
+            self.pulls.append(image)
+            if self.gate is not None:
+                try:
+                    await self.gate.wait()
+                except asyncio.CancelledError:
+                    self.cancelled += 1
+                    raise
+            if image in self.missing:
+                if image in self._failed:
+                    record(name, "Normal", "BackOff", f'Back-off pulling image "{image}"')
+                    out[name] = EnsureResult(reason="ImagePullBackOff", message=f'Back-off pulling image "{image}"',
+                                             retry_at=self.clock.now() + self.retry)
+                else:
+                    self._failed.add(image)
+                    record(name, "Warning", "Failed", f'Failed to pull image "{image}": not found')
+                    out[name] = EnsureResult(reason="ErrImagePull", message="not found",
+                                             retry_at=self.clock.now() + 1.0)
+                continue
+            self._failed.discard(image)
+            record(name, "Normal", "Pulled", f'Container image "{image}" already present on machine')
+            out[name] = EnsureResult(image_ref=image)
+        return out

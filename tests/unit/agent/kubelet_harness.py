@@ -15,13 +15,14 @@ from podbay.core.lifecycle import EVICTION_GRACE
 from podbay.testing.api import FakeEvents, FakeObjects, FakeTransport, MemoryPods, MemoryRecords
 from podbay.testing.clock import FakeClock, settle
 from podbay.testing.host import FakeEvictions, FakeNetwork, FakePinner, FakeVolumes
-from podbay.testing.runtime import FakeRuntime
+from podbay.testing.runtime import FakeImages, FakeRuntime
 
 
 class Kubelet:
     def __init__(self, root: Path, *, records: MemoryRecords | None = None, runtime: FakeRuntime | None = None,
                  pods: MemoryPods | None = None, clock: FakeClock | None = None, network: FakeNetwork | None = None,
-                 pinner: FakePinner | None = None, volumes: FakeVolumes | None = None) -> None:
+                 pinner: FakePinner | None = None, volumes: FakeVolumes | None = None,
+                 images: FakeImages | None = None) -> None:
         self.root = root
         self.clock = clock or FakeClock()
         self.runtime = runtime or FakeRuntime(self.clock, root)
@@ -44,7 +45,7 @@ class Kubelet:
                                 volumes=self.volumes, pods=self.pods, status=self.pods, events=self.events,
                                 evictions=self.evictions, prober=self.prober,
                                 hooks=HookRunner(self.runtime, self.transport, self.clock), clock=self.clock,
-                                host_ip="192.0.2.1", offload=_inline)
+                                host_ip="192.0.2.1", offload=_inline, images=images)
         self.workers = PodWorkers(self.syncer, self.pods, self.events, self.clock, self.index)
         self.runtime.on_exit = self.workers.on_exit
 

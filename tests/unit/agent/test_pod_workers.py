@@ -251,3 +251,49 @@ async def test_old_attempts_are_collected_keeping_two(kubelet: Kubelet) -> None:
     kubelet.runtime.exit("app", 1)
     await kubelet.until(lambda: waiting_reason(kubelet, p) == "CrashLoopBackOff", timeout=2)
     assert "back-off 5m0s" in kubelet.cstatus(p)["state"]["waiting"]["message"]   # the entry survived GC
+
+
+async def test_missing_image_waits_with_the_pull_reason_then_starts_once_present(tmp_path: Any) -> None:
+    from kubelet_harness import Kubelet as K
+
+    from podbay.testing.clock import FakeClock
+    from podbay.testing.runtime import FakeImages
+
+    clock = FakeClock()
+    images = FakeImages(clock)
+    images.missing.add("example.com/app:1")
+    k = K(tmp_path, clock=clock, images=images)
+    try:
+        p = k.create(pod("pull", [container("app", image="example.com/app:1")]))
+        await k.until(lambda: waiting_reason(k, p) == "ErrImagePull", timeout=1)
+        assert k.runtime.live() == []
+        # The image manager's retry time wakes the worker: the back-off shows, nothing is created.
+        await k.until(lambda: waiting_reason(k, p) == "ImagePullBackOff", timeout=2)
+        assert k.runtime.live() == [] and "Failed" in k.events.reasons()
+        images.missing.clear()
+        await k.until(lambda: running(k, p), timeout=11)
+        assert images.pulls.count("example.com/app:1") >= 3
+    finally:
+        await k.close()
+
+
+async def test_delete_during_a_pull_stops_waiting_for_it(tmp_path: Any) -> None:
+    import asyncio
+
+    from kubelet_harness import Kubelet as K
+
+    from podbay.testing.clock import FakeClock
+    from podbay.testing.runtime import FakeImages
+
+    clock = FakeClock()
+    images = FakeImages(clock)
+    images.gate = asyncio.Event()          # the pull never finishes on its own
+    k = K(tmp_path, clock=clock, images=images)
+    try:
+        p = k.create(pod("slowpull"))
+        await k.until(lambda: images.pulls != [], timeout=1)
+        k.delete(p, grace=30)
+        await k.until(lambda: k.gone(p), timeout=2)
+        assert images.cancelled == 1 and k.runtime.live() == []
+    finally:
+        await k.close()
