@@ -18,7 +18,7 @@ from podbay.agent.deps import Deps
 from podbay.agent.housekeeping import Housekeeping
 from podbay.agent.hub import Event
 from podbay.agent.kubelet import Kubelet, build_kubelet
-from podbay.core.phase import KUBELET_CONDITIONS
+from podbay.core.status import KUBELET_CONDITIONS
 from podbay.errors import NotFound
 
 log = logging.getLogger("podbay.pods")

@@ -28,7 +28,7 @@ from typing import Any, TypeVar, cast
 from podbay.agent.hooks import HookRunner
 from podbay.agent.prober import ProbeManager, started_at_of
 from podbay.agent.sandbox import PodSandboxes
-from podbay.core import container_gc, phase, termination
+from podbay.core import container_gc, termination
 from podbay.core.actions import REASON_POST_START, KillReason, PodActions, StartFailure, compute_pod_actions
 from podbay.core.lifecycle import (
     DEADLINE_MESSAGE,
@@ -41,6 +41,7 @@ from podbay.core.lifecycle import (
 from podbay.core.probes import container_probes
 from podbay.core.records import ContainerRecord, PodRuntimeView, Waiting
 from podbay.core.restart import backoff_event_message
+from podbay.core.status import pod_status
 from podbay.errors import PodbayError, StartFailed
 from podbay.ports import (
     Clock,
@@ -729,7 +730,7 @@ class PodSyncer:
             annotations[VOLUME_PATHS_ANNOTATION] = json.dumps(st.volume_paths, sort_keys=True)
 
         def status_of(fresh: dict[str, Any]) -> StatusUpdate:
-            return StatusUpdate(phase.pod_status(fresh, view, now, self.host_ip, ready=ready, started=started,
+            return StatusUpdate(pod_status(fresh, view, now, self.host_ip, ready=ready, started=started,
                                                  pod_is_terminal=terminal), annotations)
 
         self.status.update_status(uid, status_of)

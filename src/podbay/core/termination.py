@@ -5,7 +5,7 @@ The container writes ``terminationMessagePath`` (a fresh 0666 file per attempt);
 4096 bytes become ``state.terminated.message``. With ``FallbackToLogsOnError``, a non-zero exit
 with an empty or missing file uses the container's log instead: the last 80 lines, of which the
 last 2048 bytes survive. The per-pod budget (12288 bytes shared by all containers) is applied when
-the status is generated (``core.phase``).
+the status is generated (``core.status``).
 """
 
 from __future__ import annotations

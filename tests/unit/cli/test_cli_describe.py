@@ -99,3 +99,10 @@ def test_describe_command_fetches_events(api: FakeApi, run: Any) -> None:
     assert ev["fieldSelector"] == ["involvedObject.name=web"]
     missing = run("describe", "pod/nope")
     assert missing.exit_code == 1 and missing.stderr == 'Error from server (NotFound): pods "nope" not found\n'
+
+
+def test_qos_class_compares_quantities_not_strings() -> None:
+    res = {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1000m", "memory": "1024Mi"}}
+    pod = {"spec": {"containers": [{"name": "c", "image": "i", "resources": res}]}}
+    assert qos_class(pod) == "Guaranteed"     # the kubelet's classifier (core.status), not string equality
+    assert qos_class({**pod, "status": {"qosClass": "Burstable"}}) == "Burstable"   # what the node reported

@@ -38,7 +38,7 @@ def test_wide_row_and_table() -> None:
 
 
 
-def test_row_takes_its_columns_from_core_phase() -> None:
+def test_row_takes_its_columns_from_api_printing() -> None:
     pod = make_pod("web", restarts=2)
     pod["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 1, "finishedAt": ts(300)}}
     assert pod_row(pod, NOW) == ["web", "1/1", "Running", "2 (5m ago)", "65s"]

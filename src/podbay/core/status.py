@@ -1,4 +1,4 @@
-"""Pod status as the kubelet reports it (kubectl's READY/STATUS/RESTARTS columns: ``api.printing``).
+"""Pod status as the kubelet reports it (kubectl's READY/STATUS/RESTARTS columns are ``api.printing``).
 
 Sources (behaviour, not code): kubelet ``convertToAPIContainerStatuses`` and ``getPhase``
 (kubelet_pods.go), ``pkg/kubelet/status/generate.go`` (conditions), ``GetPodQOS``, and kubectl's
@@ -11,16 +11,7 @@ import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from podbay.api.printing import (  # noqa: F401 - kubectl's columns moved to api.printing; re-exported
-    age_column,
-    human_duration,
-    is_sidecar,
-    kubectl_status,
-    parse_rfc3339,
-    pod_columns,
-    ready_column,
-    restarts_column,
-)
+from podbay.api.printing import is_sidecar
 from podbay.api.quantity import parse_quantity
 from podbay.core.records import ContainerKind, ContainerRecord, PodRuntimeView
 from podbay.core.restart import should_restart
@@ -255,15 +246,16 @@ def phase_from_statuses(pod: Mapping[str, Any], init_statuses: Sequence[Mapping[
     return "Pending"
 
 
-def pod_phase(pod: Mapping[str, Any], view: PodRuntimeView) -> str:
-    """Phase per SEMANTICS §6.1/§6.3; a terminal phase already reported never changes."""
+def effective_phase(pod: Mapping[str, Any], view: PodRuntimeView, init_s: Sequence[Mapping[str, Any]],
+                    main_s: Sequence[Mapping[str, Any]], pod_is_terminal: bool = False) -> str:
+    """Phase per SEMANTICS §6.1/§6.3: a terminal phase already reported never changes; a pod the
+    agent ended (eviction, deadline) is Failed; otherwise getPhase over the container statuses."""
     old = str((pod.get("status") or {}).get("phase") or "")
     if old in ("Succeeded", "Failed"):
         return old
     if view.terminal_reason:
         return "Failed"
-    init_s, main_s = container_statuses(pod, view)
-    return phase_from_statuses(pod, init_s, main_s)
+    return phase_from_statuses(pod, init_s, main_s, pod_is_terminal)
 
 
 # --- conditions ----------------------------------------------------------------------------------
@@ -385,11 +377,6 @@ def _conditions(pod: Mapping[str, Any], view: PodRuntimeView, init_s: Sequence[M
     return foreign + _with_times(conds, old, now)
 
 
-def pod_conditions(pod: Mapping[str, Any], view: PodRuntimeView, now: float) -> list[dict[str, Any]]:
-    init_s, main_s = container_statuses(pod, view)
-    return _conditions(pod, view, init_s, main_s, pod_phase(pod, view), now)
-
-
 # --- QoS -----------------------------------------------------------------------------------------
 
 
@@ -442,12 +429,7 @@ def pod_status(
     old = pod.get("status") or {}
     init_s, main_s = container_statuses(pod, view, rfc3339, ready, started)
     _truncate_messages(pod, init_s + main_s)
-    if old.get("phase") in ("Succeeded", "Failed"):
-        phase = str(old["phase"])
-    elif view.terminal_reason:
-        phase = "Failed"
-    else:
-        phase = phase_from_statuses(pod, init_s, main_s, pod_is_terminal)
+    phase = effective_phase(pod, view, init_s, main_s, pod_is_terminal)
     status: dict[str, Any] = {
         "phase": phase,
         "conditions": _conditions(pod, view, init_s, main_s, phase, now),
