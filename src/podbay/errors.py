@@ -5,6 +5,8 @@ PodbayError
 ├── NotFound                       -> HTTP 404 NotFound
 ├── AlreadyExists                  -> HTTP 409 AlreadyExists
 ├── Conflict                       -> HTTP 409 Conflict
+├── Forbidden                      refused by admission or policy -> HTTP 403 Forbidden
+├── BadRequest                     a request that cannot be served as asked -> HTTP 400 BadRequest
 ├── NotSupported                   a valid Kubernetes feature podbay does not do -> HTTP 422
 ├── PermanentError                 no retry helps (image missing, hostPath type mismatch)
 └── TemporaryError(delay)          retry later (CNI not ready, busy mount, runtime timeout)
@@ -53,6 +55,14 @@ class AlreadyExists(PodbayError):
 
 class Conflict(PodbayError):
     reason = "Conflict"
+
+
+class Forbidden(PodbayError):
+    reason = "Forbidden"
+
+
+class BadRequest(PodbayError):
+    reason = "BadRequest"
 
 
 class NotSupported(PodbayError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from podbay.agent.config import AgentConfig
 from podbay.agent.hub import Hub
+from podbay.agent.serviceaccounts import ServiceAccounts
 from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
 from podbay.runtime.service import ContainerRuntime
@@ -24,3 +25,4 @@ class Deps:
     host_ip: str
     nofile: tuple[int, int]
     host_caps: tuple[str, ...] | None = None   # the agent's bounding set: privileged gets these, not all
+    service_accounts: ServiceAccounts | None = None   # access: SA admission and pod tokens (None: off)

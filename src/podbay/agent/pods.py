@@ -156,6 +156,8 @@ class PodService:
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
         pod = default_pod(body)
+        if self.deps.service_accounts is not None:   # access: the ServiceAccount admission plugin
+            pod = self.deps.service_accounts.admit_pod(pod)
         errors = validate_pod(pod)
         if errors:
             raise ValidationError("Pod", str(pod["metadata"].get("name", "")), errors)

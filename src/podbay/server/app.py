@@ -18,7 +18,9 @@ from podbay.api.status import invalid_status, status_object
 from podbay.core.selectors import field_selector, label_selector
 from podbay.errors import (
     AlreadyExists,
+    BadRequest,
     Conflict,
+    Forbidden,
     NotFound,
     NotSupported,
     PermanentError,
@@ -46,6 +48,10 @@ def error_response(exc: Exception) -> web.Response:
         return json_response(status_object(409, "AlreadyExists", str(exc)), 409)
     if isinstance(exc, Conflict):
         return json_response(status_object(409, "Conflict", str(exc)), 409)
+    if isinstance(exc, Forbidden):   # access: admission refusals (ServiceAccount)
+        return json_response(status_object(403, "Forbidden", str(exc)), 403)
+    if isinstance(exc, BadRequest):  # access: TokenRequest/TokenReview
+        return json_response(status_object(400, "BadRequest", str(exc)), 400)
     if isinstance(exc, NotSupported | PermanentError):
         return json_response(status_object(422, "Invalid", str(exc)), 422)
     if isinstance(exc, web.HTTPException):

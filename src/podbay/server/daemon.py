@@ -30,6 +30,8 @@ from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
 from podbay.runtime.oci import OciRuntime
 from podbay.runtime.service import ContainerRuntime
+from podbay.server.access import Access, build_access, start_listener, stop_listener
+from podbay.server.access import install as install_access
 from podbay.store.db import Store
 from podbay.sys.mount import make_rshared, mounts_under, umount
 
@@ -55,6 +57,13 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         kw["container_log_monitor_seconds"] = float(opts["container_log_monitor_interval"])
     if opts.get("allowed_host_path"):
         kw["allowed_host_paths"] = tuple(opts["allowed_host_path"])
+    # access: --listen, --tls-san, --token-auth-file
+    if opts.get("listen"):
+        kw["listen"] = str(opts["listen"])
+    if opts.get("tls_san"):
+        kw["tls_sans"] = tuple(opts["tls_san"])
+    if opts.get("token_auth_file"):
+        kw["token_auth_files"] = tuple(opts["token_auth_file"])
     return AgentConfig(**kw)
 
 
@@ -110,19 +119,35 @@ def build_deps(cfg: AgentConfig) -> Deps:
                 nofile=nofile, host_caps=_host_caps())
 
 
+def build_deps_and_access(cfg: AgentConfig) -> tuple[Deps, Access]:
+    """access: the PKI, ServiceAccounts and authenticator, built beside the adapters."""
+    deps = build_deps(cfg)
+    access = build_access(cfg, deps.store, deps.hub.publish)
+    deps.service_accounts = access.service_accounts
+    return deps, access
+
+
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
     from podbay.server.app import build_app
 
-    deps = await asyncio.to_thread(build_deps, cfg)
+    deps, access = await asyncio.to_thread(build_deps_and_access, cfg)
     pods = PodService(deps)
     await pods.start()
     objects = ObjectService(deps, pods.object_changed)
     app = build_app(pods, objects)
+    install_access(app, access, pods)   # access: auth middleware + portforward/attach/token routes
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
                            shutdown_timeout=2.0)
     await runner.setup()
+    try:
+        await start_listener(runner, access, cfg)   # access: the TLS site
+    except BaseException:
+        await runner.cleanup()
+        await pods.stop()
+        deps.store.close()
+        raise
     sock_path = cfg.socket_path
     sock_path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
@@ -145,6 +170,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+        stop_listener(cfg)
         await pods.stop()
         deps.store.close()
         _release_root_bind(cfg)
@@ -202,6 +228,11 @@ def main(argv: list[str]) -> int:
                     help="log files kept per container, the live one included (default 5)")
     ap.add_argument("--container-log-monitor-interval", dest="container_log_monitor_interval", type=float,
                     help="seconds between log size checks (default 10)")
+    ap.add_argument("--listen", help="TLS API listener ADDR:PORT, or none (default 127.0.0.1:6443)")
+    ap.add_argument("--tls-san", dest="tls_san", action="append", default=[],
+                    help="extra DNS name or IP in the serving certificate (repeatable)")
+    ap.add_argument("--token-auth-file", dest="token_auth_file", action="append", default=[],
+                    help="bearer tokens, kube-apiserver's CSV format token,user,uid,\"groups\" (repeatable)")
     return run_agent(vars(ap.parse_args(argv)))
 
 
