@@ -38,12 +38,12 @@ from podbay.host.pki import ADMIN_GROUP, ADMIN_USER
 
 log = logging.getLogger("podbay.auth")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-USER_KEY = "podbay.user"
 # ClusterRole system:public-info-viewer (bound to system:unauthenticated too).
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 WS_BEARER_PREFIX = "base64url.bearer.authorization.k8s.io."
 SOCKET_ADMIN = UserInfo(ADMIN_USER, "", (ADMIN_GROUP, authn.ALL_AUTHENTICATED))
 ANONYMOUS = UserInfo(authn.ANONYMOUS_USER, "", (authn.UNAUTHENTICATED_GROUP,))
+USER_KEY = web.RequestKey("podbay.user", UserInfo)   # who the request is (request_user)
 
 
 class Unauthorized(Exception):
@@ -231,4 +231,5 @@ def make_middleware(auth: Authenticator) -> Any:
 
 
 def request_user(request: web.Request) -> UserInfo:
-    return request.get(USER_KEY) or ANONYMOUS
+    user: UserInfo = request.get(USER_KEY, ANONYMOUS)
+    return user

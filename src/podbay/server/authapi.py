@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -28,7 +29,25 @@ def _json(obj: Any, status: int = 201) -> web.Response:
     return web.Response(text=json.dumps(obj), status=status, content_type="application/json")
 
 
-async def _body(request: web.Request, kind: str) -> dict[str, Any]:
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+async def _body(request: web.Request, kind: str, *, optional: bool = False) -> dict[str, Any]:
+    """The JSON body; protobuf ones (kubectl >= 1.32 sends them) go through the API's decoder when
+    there is one (podbay.api.patch.decode_protobuf, the patch helper's); `optional` bodies may be
+    skipped (a SelfSubjectReview carries nothing)."""
+    if request.content_type == PROTOBUF:
+        raw = await request.read()
+        try:
+            decode_protobuf = importlib.import_module("podbay.api.patch").decode_protobuf
+        except (ImportError, AttributeError):
+            if optional:
+                return {}
+            raise web.HTTPUnsupportedMediaType(
+                text=f"the body of the request was in an unknown format - accepted media types include: "
+                     f"application/json; {kind} in {PROTOBUF} is not supported yet") from None
+        decoded = decode_protobuf(raw)
+        return dict(decoded) if isinstance(decoded, dict) else {}
     try:
         data = await request.json()
     except ValueError as exc:
@@ -78,7 +97,7 @@ def routes(app: web.Application, sas: ServiceAccounts, auth: Authenticator) -> N
                       "status": status})
 
     async def self_subject_review(request: web.Request) -> web.Response:
-        body = await _body(request, "SelfSubjectReview")
+        body = await _body(request, "SelfSubjectReview", optional=True)
         return _json({"kind": "SelfSubjectReview", "apiVersion": AUTHN, "metadata": _meta(body),
                       "status": {"userInfo": request_user(request).to_api()}})
 

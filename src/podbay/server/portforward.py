@@ -57,7 +57,7 @@ def _forward_error(t: Target, port: int, exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         detail = f"dial tcp4 127.0.0.1:{port}: connect: {exc.strerror.lower()}"
     return (f"error forwarding port {port} to pod {t.name}, uid {t.uid}: failed to connect to localhost:{port} "
-            f"inside namespace {t.name!r}: {detail}")
+            f"inside namespace \"{t.name}\": {detail}")
 
 
 # --- the SPDY stream pairs -------------------------------------------------------------------------

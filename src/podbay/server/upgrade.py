@@ -119,5 +119,5 @@ async def upgrade_raw(request: web.Request, upgrade: str,
     resp = web.StreamResponse(status=101, headers={"Connection": "Upgrade", "Upgrade": upgrade, **headers})
     resp.force_close()
     await resp.prepare(request)
-    await resp.drain()
+    await resp.write(b"")   # the 101 goes out now (aiohttp holds headers until the first write)
     return RawChannel(request, reader), resp

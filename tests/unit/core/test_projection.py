@@ -17,7 +17,7 @@ from podbay.core.projection import (
     secret_payload,
     validate_path,
 )
-from podbay.errors import NotSupported, PermanentError
+from podbay.errors import PermanentError
 
 
 def b64(s: str | bytes) -> str:
