@@ -91,6 +91,49 @@ def write_ctl(bundle: Path, line: bytes) -> None:
         os.close(fd)
 
 
+class Resizer:
+    """Feeds resizes to conmon's ctl fifo one at a time.
+
+    conmon relays each ctl line to its winsz fifo; when two lines sit in that fifo together,
+    conmon 2.1.x applies the first one twice (read_from_ctrl_buffer hands every line the start
+    of its buffer), so kubectl's "size + 1, then size" redraw trick would leave the terminal one
+    row and column too big. Lines are spaced out, and the latest size is sent once more when
+    resizing has settled, so the final size always wins.
+    """
+
+    GAP = 0.05
+    SETTLE = 0.25
+
+    def __init__(self, bundle: Path) -> None:
+        self.bundle = bundle
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    def push(self, line: bytes) -> None:
+        self.queue.put_nowait(line)
+        if self.task is None:
+            self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        last = b""
+        while True:
+            try:
+                line = await asyncio.wait_for(self.queue.get(), self.SETTLE if last else None)
+            except TimeoutError:
+                write_ctl(self.bundle, last)   # settled: make sure the last size is the one applied
+                last = b""
+                continue
+            write_ctl(self.bundle, line)
+            last = line
+            await asyncio.sleep(self.GAP)
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
 async def run_attach(ws: web.WebSocketResponse, target: AttachTarget, *, want_stdin: bool, want_stdout: bool,
                      want_stderr: bool, connect: Callable[[Path], socket.socket] = connect_attach_socket) -> None:
     loop = asyncio.get_running_loop()
@@ -101,6 +144,7 @@ async def run_attach(ws: web.WebSocketResponse, target: AttachTarget, *, want_st
         await ws.send_bytes(_status(f"unable to attach to container {target.container_id}: {exc.strerror or exc}"))
         return
     stdin_open = want_stdin and target.stdin
+    resizer = Resizer(target.bundle)
 
     async def pump_out() -> None:
         while True:
@@ -142,7 +186,7 @@ async def run_attach(ws: web.WebSocketResponse, target: AttachTarget, *, want_st
             elif channel == RESIZE and target.tty:
                 line = resize_line(payload)
                 if line is not None:
-                    write_ctl(target.bundle, line)
+                    resizer.push(line)
             elif v5 and channel == CLOSE and payload[:1] == bytes([STDIN]):
                 await end_stdin()
 
@@ -163,6 +207,7 @@ async def run_attach(ws: web.WebSocketResponse, target: AttachTarget, *, want_st
         with contextlib.suppress(asyncio.CancelledError):
             await feeder
         out.cancel()
+        await resizer.close()
         sock.close()
 
 

@@ -131,7 +131,13 @@ async def test_output_is_demultiplexed_and_stdin_reaches_the_container(url: str,
         await ws.send_bytes(bytes([255, 0]))   # v5 CLOSE stdin
         got = await _until(ws, lambda g: b"stdin closed" in _text(g, 1))
         assert conmon.stdin_closed.is_set()
-        assert conmon.ctl() == "1 40 120\n"
+        ctl = ""
+        for _ in range(50):
+            ctl += conmon.ctl()
+            if ctl:
+                break
+            await asyncio.sleep(0.02)
+        assert ctl.startswith("1 40 120\n")
         conmon.exit.set()   # the container exits: conmon closes the socket
         got = await _until(ws, lambda g: any(m[:1] == b"\x03" for m in g))
         status = json.loads(next(m for m in got if m[:1] == b"\x03")[1:])
@@ -160,6 +166,30 @@ async def test_bad_requests(url: str, query: str, status: int, text: str) -> Non
         assert e.value.status == status
     async with aiohttp.ClientSession() as s, s.get(url + query) as resp:
         assert text in await resp.text()
+
+
+async def test_resizes_reach_conmon_one_at_a_time_and_the_last_one_wins(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "ctl")
+    fd = os.open(tmp_path / "ctl", os.O_RDONLY | os.O_NONBLOCK)
+    reads: list[str] = []
+    r = attach.Resizer(tmp_path)
+    try:
+        r.push(b"1 25 81\n")   # kubectl's "size + 1" ...
+        r.push(b"1 24 80\n")   # ... then the real size, back to back
+        for _ in range(40):
+            await asyncio.sleep(0.02)
+            try:
+                chunk = os.read(fd, 4096).decode()
+            except BlockingIOError:
+                continue
+            if chunk:   # "" is a FIFO with no writer at the moment
+                reads.append(chunk)
+    finally:
+        await r.close()
+        os.close(fd)
+    assert all(chunk.count("\n") == 1 for chunk in reads), reads   # never two lines in one read
+    assert reads[:2] == ["1 25 81\n", "1 24 80\n"] and reads[-1] == "1 24 80\n"
+    assert len(reads) == 3   # the settled size is sent once more
 
 
 def test_resize_lines() -> None:
