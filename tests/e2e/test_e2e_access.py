@@ -123,6 +123,7 @@ def web(agent: Agent) -> Iterator[str]:
 
 def _ca_ctx(kcfg: dict[str, Path], tmp: Path, with_cert: bool) -> ssl.SSLContext:
     import base64
+
     import yaml
 
     cfg = yaml.safe_load(kcfg["cert"].read_text())
