@@ -9,6 +9,7 @@ The composition root (server.daemon) calls, in order:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
@@ -32,6 +33,9 @@ from podbay.sys.netns import connect_in_netns
 log = logging.getLogger("podbay.access")
 
 
+RENEW_CHECK_SECONDS = 12 * 3600
+
+
 @dataclass
 class Access:
     pki: pkimod.PkiPaths
@@ -39,13 +43,16 @@ class Access:
     authenticator: Authenticator
     listen: tls.Listen | None
     ssl_context: ssl.SSLContext | None
+    sans: pkimod.SanSet | None = None
     url: str | None = None
+    renewer: asyncio.Task[None] | None = None
 
 
 def build_access(cfg: AgentConfig, store: Any, publish: Callable[[str, dict[str, Any]], None]) -> Access:
     """Blocking: the PKI under <root>/pki, the ServiceAccount machinery, the authenticator."""
     listen = tls.parse_listen(cfg.listen)
-    paths = pkimod.ensure_pki(cfg.root / "pki", pkimod.host_sans(cfg.tls_sans))
+    sans = pkimod.host_sans(cfg.tls_sans)
+    paths = pkimod.ensure_pki(cfg.root / "pki", sans)
     ca_pem = paths.ca_crt.read_text()
     sas = ServiceAccounts(store, publish, pkimod.load_key(paths.sa_key), ca_pem, issuer=authn.DEFAULT_ISSUER,
                           node_name=cfg.node_name)
@@ -61,7 +68,7 @@ def build_access(cfg: AgentConfig, store: Any, publish: Callable[[str, dict[str,
             raise PermanentError(str(exc)) from exc
     auth = Authenticator(files, sas, sas.api_audiences)
     ctx = tls.server_context(paths) if listen is not None else None
-    return Access(paths, sas, auth, listen, ctx)
+    return Access(paths, sas, auth, listen, ctx, sans)
 
 
 def _running_container(store: Any, pod: dict[str, Any], name: str) -> Any:
@@ -118,9 +125,27 @@ async def start_listener(runner: web.AppRunner, access: Access, cfg: AgentConfig
         return None
     access.url = await tls.start_tls_site(runner, access.listen, access.ssl_context, cfg.run_dir)
     log.info("podbay API serving on %s (TLS; client certificates and bearer tokens)", access.url)
+    access.renewer = asyncio.create_task(_renew(access))
     return access.url
 
 
-def stop_listener(cfg: AgentConfig) -> None:
+async def _renew(access: Access) -> None:
+    """A long-running agent renews its serving certificate too (new connections get the new one)."""
+    assert access.ssl_context is not None and access.sans is not None
+    while True:
+        await asyncio.sleep(RENEW_CHECK_SECONDS)
+        try:
+            before = access.pki.server_crt.read_bytes()
+            await asyncio.to_thread(pkimod.ensure_pki, access.pki.dir, access.sans)
+            if access.pki.server_crt.read_bytes() != before:
+                access.ssl_context.load_cert_chain(str(access.pki.server_crt), str(access.pki.server_key))
+                log.info("renewed the API serving certificate")
+        except (OSError, ValueError, ssl.SSLError, PermanentError) as exc:
+            log.warning("serving certificate renewal failed: %s", exc)
+
+
+def stop_listener(cfg: AgentConfig, access: Access | None = None) -> None:
+    if access is not None and access.renewer is not None:
+        access.renewer.cancel()
     with contextlib.suppress(FileNotFoundError):
         (cfg.run_dir / tls.URL_FILE).unlink()

@@ -170,7 +170,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
-        stop_listener(cfg)
+        stop_listener(cfg, access)
         await pods.stop()
         deps.store.close()
         _release_root_bind(cfg)
