@@ -7,11 +7,13 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTEST := $(VENV)/bin/pytest
+# A private temp root: pytest prunes old numbered dirs under the shared /tmp/pytest-of-<user>, and a
+# concurrent run's live agent root (with mounted container filesystems) must never be one of them.
+PYTEST := $(VENV)/bin/pytest --basetemp=$(CURDIR)/$(WORK)/pytest
 WORK := _work
 TEST_IMAGE := $(WORK)/busybox-1.35.tar
 
-.PHONY: help deps bench-deps venv host-prep doctor test-image lint unit test demo bench clean
+.PHONY: help deps bench-deps venv host-prep doctor test-image lint unit test demo bench crash clean
 
 help:
 	@echo "targets:"
@@ -24,7 +26,8 @@ help:
 	@echo "  unit        unit tests (no root)"
 	@echo "  test        everything: deps host-prep test-image lint + the whole suite (root)"
 	@echo "  demo        run scripts/demo.sh (root)"
-	@echo "  bench       run bench/run.py"
+	@echo "  bench       run bench/run.py, bench/volumes.py and bench/crash.py"
+	@echo "  crash       SIGKILL the agent during applies and deletes (bench/crash.py, 50 rounds)"
 	@echo "  clean       remove $(WORK)/ (keeps $(VENV))"
 
 deps:
@@ -52,6 +55,7 @@ lint: | deps
 	$(VENV)/bin/lint-imports
 
 unit: | venv
+	@mkdir -p $(WORK)
 	$(PYTEST) tests/unit -q
 
 test: | deps host-prep test-image lint
@@ -73,6 +77,10 @@ bench: | bench-deps host-prep test-image
 	$(PY) -m compileall -q src >/dev/null
 	$(PY) bench/run.py
 	$(PY) bench/volumes.py
+	$(PY) bench/crash.py
+
+crash: | deps host-prep test-image
+	$(PY) bench/crash.py
 
 clean:
 	rm -rf $(WORK)

@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
-import importlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from podbay.agent.serviceaccounts import ServiceAccounts
+from podbay.api.patch import PROTOBUF, PatchError, decode_protobuf
 from podbay.core.authn import TokenRejected
 from podbay.errors import BadRequest
 from podbay.server.auth import Authenticator, request_user
@@ -29,35 +30,40 @@ def _json(obj: Any, status: int = 201) -> web.Response:
     return web.Response(text=json.dumps(obj), status=status, content_type="application/json")
 
 
-PROTOBUF = "application/vnd.kubernetes.protobuf"
-
-
 async def _body(request: web.Request, kind: str, *, optional: bool = False) -> dict[str, Any]:
-    """The JSON body; protobuf ones (kubectl >= 1.32 sends them) go through the API's decoder when
-    there is one (podbay.api.patch.decode_protobuf, the patch helper's); `optional` bodies may be
-    skipped (a SelfSubjectReview carries nothing)."""
+    """The request object: JSON, or protobuf as kubectl >= 1.32 sends it (the API's decoder);
+    `optional` bodies may be empty (a SelfSubjectReview carries nothing)."""
+    raw = await request.read()
+    if optional and not raw.strip():
+        return {}
     if request.content_type == PROTOBUF:
-        raw = await request.read()
+        data: Any = decode_protobuf(raw)   # PatchError: 400 malformed, 415 a kind it does not know
+    else:
         try:
-            decode_protobuf = importlib.import_module("podbay.api.patch").decode_protobuf
-        except (ImportError, AttributeError):
-            if optional:
-                return {}
-            raise web.HTTPUnsupportedMediaType(
-                text=f"the body of the request was in an unknown format - accepted media types include: "
-                     f"application/json; {kind} in {PROTOBUF} is not supported yet") from None
-        decoded = decode_protobuf(raw)
-        return dict(decoded) if isinstance(decoded, dict) else {}
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
     if data.get("kind") not in (None, kind):
         raise BadRequest(f"the body of the request was in an unknown format: kind {data.get('kind')!r}, "
                          f"expected {kind}")
     return data
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _answers_patch_errors(fn: Handler) -> Handler:
+    """A PatchError from the body decoder carries its own Status (400/415), as the API router's do."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await fn(request)
+        except PatchError as exc:
+            return _json(exc.status(), exc.code)
+
+    return wrapped
 
 
 def _spec(body: dict[str, Any]) -> dict[str, Any]:
@@ -122,9 +128,9 @@ def routes(app: web.Application, sas: ServiceAccounts, auth: Authenticator) -> N
                                  "incomplete": False}})
 
     r = app.router
-    r.add_post("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token", token_request)
-    r.add_post(f"/apis/{AUTHN}/tokenreviews", token_review)
-    r.add_post(f"/apis/{AUTHN}/selfsubjectreviews", self_subject_review)
-    r.add_post(f"/apis/{AUTHZ}/selfsubjectaccessreviews", access_review)
-    r.add_post(f"/apis/{AUTHZ}/subjectaccessreviews", access_review)
-    r.add_post(f"/apis/{AUTHZ}/selfsubjectrulesreviews", rules_review)
+    r.add_post("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token", _answers_patch_errors(token_request))
+    r.add_post(f"/apis/{AUTHN}/tokenreviews", _answers_patch_errors(token_review))
+    r.add_post(f"/apis/{AUTHN}/selfsubjectreviews", _answers_patch_errors(self_subject_review))
+    r.add_post(f"/apis/{AUTHZ}/selfsubjectaccessreviews", _answers_patch_errors(access_review))
+    r.add_post(f"/apis/{AUTHZ}/subjectaccessreviews", _answers_patch_errors(access_review))
+    r.add_post(f"/apis/{AUTHZ}/selfsubjectrulesreviews", _answers_patch_errors(rules_review))
