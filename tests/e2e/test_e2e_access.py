@@ -388,6 +388,20 @@ def test_token_request_and_review_through_the_python_client(pyclient: Any, web: 
     assert not wrong.status.authenticated and "is invalid for the target audiences" in wrong.status.error
 
 
+@pytest.mark.parametrize("kubectl", kubectl_versions(), indirect=True)
+def test_kubectl_create_token_and_auth_can_i(kubectl: Kubectl, web: str, pyclient: Any) -> None:
+    from kubernetes import client
+
+    token = kubectl("create", "token", "default", "--duration", "15m", "--audience", "vault",
+                    "--bound-object-kind", "Pod", "--bound-object-name", web).stdout.strip()
+    review = client.AuthenticationV1Api(pyclient).create_token_review(
+        client.V1TokenReview(spec=client.V1TokenReviewSpec(token=token, audiences=["vault"])))
+    assert review.status.authenticated and review.status.user.extra["authentication.kubernetes.io/pod-name"] == [web]
+    assert kubectl("auth", "can-i", "delete", "pods").stdout.strip() == "yes"
+    assert json.loads(kubectl("auth", "whoami", "-o", "json").stdout)["status"]["userInfo"]["username"] == \
+        "podbay-admin"
+
+
 def test_automount_false_mounts_no_token(agent: Agent) -> None:
     c = {"name": "c", "image": "busybox:1.35", "command": ["sh", "-c", "ls /var/run/secrets || true; sleep 3600"]}
     agent.pb("apply", "-f", "-", input=pod_manifest("access-noauto", [c], automountServiceAccountToken=False))
