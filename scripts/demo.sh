@@ -10,7 +10,7 @@ say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
 mkdir -p "$PODBAY_ROOT"
 "${PB[@]}" image load _work/busybox-1.35.tar >/dev/null
-"${PB[@]}" agent --bridge podbay-demo0 --subnet 10.88.250.0/24 >_work/demo/agent.log 2>&1 &
+"${PB[@]}" agent --listen none --bridge podbay-demo0 --subnet 10.88.250.0/24 >_work/demo/agent.log 2>&1 &
 AGENT=$!
 cleanup() {
   "${PB[@]}" delete pod my-podzz --now --wait >/dev/null 2>&1 || true
