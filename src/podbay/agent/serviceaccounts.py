@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from podbay.agent.registry import Registry
 from podbay.api import serviceaccount as admission
 from podbay.core import authn
 from podbay.core.authn import BoundRefs, Ref, TokenRejected, UserInfo
@@ -48,6 +49,28 @@ class ObjectStore(Protocol):
     def put_object(self, obj: Obj, *, create: bool = False) -> Obj: ...
 
 
+class RegistryObjects:
+    """The ObjectStore port on the generic registry: reads from the repository, writes as a
+    controller's own (typed, validated, stamped, published) writes."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def get_object(self, kind: str, namespace: str, name: str) -> Obj | None:
+        return self.registry.repo.get(kind, namespace, name)
+
+    def put_object(self, obj: Obj, *, create: bool = False) -> Obj:
+        rt = self.registry.kind(obj["kind"])
+        md = obj["metadata"]
+        if create:
+            return self.registry.create(rt, md.get("namespace", ""), obj, decoded=True)
+        return self.registry.update(rt, md.get("namespace", ""), md["name"], obj, decoded=True)[0]
+
+
+def _no_publish(_type: str, _obj: Obj) -> None:
+    """With the registry the repository publishes every write itself."""
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
@@ -59,11 +82,12 @@ def _suffix(n: int = 5) -> str:
 
 
 class ServiceAccounts:
-    def __init__(self, store: ObjectStore, publish: Callable[[str, Obj], None], signing_key: Any,
+    def __init__(self, store: ObjectStore, publish: Callable[[str, Obj], None] | None, signing_key: Any,
                  ca_pem: str, *, issuer: str = authn.DEFAULT_ISSUER, api_audiences: tuple[str, ...] = (),
-                 node_name: str = "", clock: Callable[[], float] = time.time) -> None:
+                 node_name: str = "", clock: Callable[[], float] = time.time,
+                 namespace_exists: Callable[[str], bool] | None = None) -> None:
         self.store = store
-        self.publish = publish          # (event type, object): the watch hub
+        self.publish = publish or _no_publish   # (event type, object): the watch hub of a bare store
         self.key = signing_key
         self.public_key = signing_key.public_key()
         self.ca_pem = ca_pem
@@ -71,6 +95,7 @@ class ServiceAccounts:
         self.api_audiences = api_audiences or (issuer,)
         self.node_name = node_name
         self.clock = clock
+        self.namespace_exists = namespace_exists
         self._cache: dict[tuple[str, str, str, int], tuple[str, int, int]] = {}
         self._lock = threading.Lock()
 
@@ -80,14 +105,21 @@ class ServiceAccounts:
         md.setdefault("uid", str(uuid.uuid4()))
         md.setdefault("creationTimestamp", _iso(self.clock()))
         try:
-            self.store.put_object(obj, create=True)
+            obj = self.store.put_object(obj, create=True)
         except AlreadyExists:
             return self.store.get_object(obj["kind"], md["namespace"], md["name"]) or obj
         self.publish("ADDED", obj)
         return obj
 
     def ensure_namespace(self, namespace: str) -> None:
-        """The `default` ServiceAccount and `kube-root-ca.crt` (with the current CA) exist in namespace."""
+        """The `default` ServiceAccount and `kube-root-ca.crt` (with the current CA) exist in namespace.
+        A namespace that is gone or terminating refuses the writes: nothing to do then."""
+        try:
+            self._ensure_namespace(namespace)
+        except (NotFound, Forbidden):
+            pass
+
+    def _ensure_namespace(self, namespace: str) -> None:
         if self.store.get_object("ServiceAccount", namespace, admission.DEFAULT_SERVICE_ACCOUNT) is None:
             self._create({"apiVersion": "v1", "kind": "ServiceAccount",
                           "metadata": {"name": admission.DEFAULT_SERVICE_ACCOUNT, "namespace": namespace}})
@@ -105,11 +137,8 @@ class ServiceAccounts:
 
     def service_account(self, namespace: str, name: str) -> Obj:
         sa = self.store.get_object("ServiceAccount", namespace, name)
-        if sa is None and name == admission.DEFAULT_SERVICE_ACCOUNT:
-            self.ensure_namespace(namespace)   # the serviceaccounts controller would have made it
-            sa = self.store.get_object("ServiceAccount", namespace, name)
         if sa is None:
-            raise NotFound(f'serviceaccounts "{name}" not found')
+            raise NotFound(f'serviceaccounts "{name}" not found', {"name": name, "kind": "serviceaccounts"})
         return sa
 
     # ------------------------------------------------------------------ admission
@@ -119,14 +148,16 @@ class ServiceAccounts:
             return pod
         md = pod.get("metadata") or {}
         ns = str(md.get("namespace") or "default")
+        if self.namespace_exists is not None and not self.namespace_exists(ns):
+            return pod   # NamespaceLifecycle refuses it first (namespaces "x" not found)
         name = admission.service_account_name(pod)
         try:
             sa = self.service_account(ns, name)
         except NotFound as exc:
             what = f'pods "{md["name"]}"' if md.get("name") else "pods"
             raise Forbidden(f"{what} is forbidden: error looking up service account {ns}/{name}: "
-                            f'serviceaccount "{name}" not found') from exc
-        self.ensure_namespace(ns)
+                            f'serviceaccount "{name}" not found',
+                            {"name": str(md.get("name") or ""), "kind": "pods"}) from exc
         return admission.admit(pod, sa, _suffix())
 
     # ------------------------------------------------------------------ TokenRequest

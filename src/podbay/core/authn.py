@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from podbay.api.fielderror import FieldError, invalid, required
+
 ALL_AUTHENTICATED = "system:authenticated"
 ANONYMOUS_USER = "system:anonymous"
 UNAUTHENTICATED_GROUP = "system:unauthenticated"
@@ -235,26 +237,25 @@ def default_token_request(body: Mapping[str, Any]) -> dict[str, Any]:
     return {**body, "spec": spec}
 
 
-def validate_token_request(body: Mapping[str, Any]) -> list[str]:
-    """ValidateTokenRequest, as `path: Invalid value: v: detail` lines."""
-    errs: list[str] = []
+def validate_token_request(body: Mapping[str, Any]) -> list[FieldError]:
+    """ValidateTokenRequest."""
+    errs: list[FieldError] = []
     spec = body.get("spec")
     if not isinstance(spec, dict):
-        return ["spec: Required value"]
+        return [required("spec")]
     exp = spec.get("expirationSeconds")
     if not isinstance(exp, int) or isinstance(exp, bool):
-        errs.append(f"spec.expirationSeconds: Invalid value: {exp!r}: must be an integer")
+        errs.append(invalid("spec.expirationSeconds", exp, "must be an integer"))
     elif exp < MIN_TOKEN_SECONDS:
-        errs.append(f"spec.expirationSeconds: Invalid value: {exp}: may not specify a duration less than 10 minutes")
+        errs.append(invalid("spec.expirationSeconds", exp, "may not specify a duration less than 10 minutes"))
     elif exp > MAX_TOKEN_SECONDS:
-        errs.append(f"spec.expirationSeconds: Invalid value: {exp}: may not specify a duration larger than 2^32 "
-                    "seconds")
+        errs.append(invalid("spec.expirationSeconds", exp, "may not specify a duration larger than 2^32 seconds"))
     auds = spec.get("audiences")
     if auds is not None and (not isinstance(auds, list) or not all(isinstance(a, str) for a in auds)):
-        errs.append("spec.audiences: Invalid value: must be a list of strings")
+        errs.append(invalid("spec.audiences", auds, "must be a list of strings"))
     ref = spec.get("boundObjectRef")
     if ref is not None and (not isinstance(ref, dict) or not ref.get("name")):
-        errs.append("spec.boundObjectRef.name: Required value")
+        errs.append(required("spec.boundObjectRef.name"))
     return errs
 
 

@@ -1,10 +1,14 @@
 """Safe remote access, wired in one place: PKI, ServiceAccounts, the authenticator, the TLS listener,
-and the streaming subresources (portforward, attach) and the auth endpoints.
+and the streaming subresources (portforward, attach), TokenRequest and the review kinds.
 
 The composition root (server.daemon) calls, in order:
-1. ``build_access(cfg, store, publish)`` in a thread (creates/renews the PKI; may take ~100 ms),
-2. ``install(app, access, pods)`` before the app starts (the auth middleware and the routes),
-3. ``await start_listener(runner, access, cfg)`` after ``runner.setup()`` (the TLS site).
+1. ``build_access(cfg, registry, hub)`` in a thread, once the namespaces exist (creates or renews
+   the PKI, publishes ``kube-root-ca.crt`` into every namespace and into each new one);
+2. ``install(api, registry, pods, access)`` before anything is served: the resource table learns
+   pods/attach, pods/portforward, serviceaccounts/token and the review kinds, the router's
+   ``Api.connect`` gets their handlers, the pod strategy gets the ServiceAccount admission;
+3. ``app[AUTHENTICATOR] = access.authenticate`` and, after ``runner.setup()``,
+   ``await start_listener(runner, access, cfg)`` (the TLS site).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,19 +25,24 @@ from typing import Any
 from aiohttp import web
 
 from podbay.agent.config import AgentConfig
-from podbay.agent.serviceaccounts import STANDARD_NAMESPACES, ServiceAccounts
+from podbay.agent.hub import Event, Hub
+from podbay.agent.registry import Registry
+from podbay.agent.serviceaccounts import RegistryObjects, ServiceAccounts
+from podbay.api.paths import Route
+from podbay.api.resources import ResourceType, Subresource
 from podbay.core import authn
-from podbay.errors import PermanentError
+from podbay.core.authn import UserInfo
+from podbay.errors import BadRequest, PermanentError
 from podbay.host import pki as pkimod
 from podbay.server import attach as attach_api
 from podbay.server import authapi, portforward, tls
-from podbay.server.auth import Authenticator, TokenFile, make_middleware
+from podbay.server.auth import Authenticator, TokenFile, authenticator_for
 from podbay.sys.netns import connect_in_netns
 
 log = logging.getLogger("podbay.access")
-
-
 RENEW_CHECK_SECONDS = 12 * 3600
+POD_SUBRESOURCES = (Subresource("attach", "PodAttachOptions", ("create", "get")),
+                    Subresource("portforward", "PodPortForwardOptions", ("create", "get")))
 
 
 @dataclass
@@ -47,17 +56,34 @@ class Access:
     url: str | None = None
     renewer: asyncio.Task[None] | None = None
 
+    @property
+    def authenticate(self) -> Callable[[web.Request], Awaitable[UserInfo | None]]:
+        """For ``app[AUTHENTICATOR]``."""
+        return authenticator_for(self.authenticator)
 
-def build_access(cfg: AgentConfig, store: Any, publish: Callable[[str, dict[str, Any]], None]) -> Access:
+
+def build_access(cfg: AgentConfig, registry: Registry, hub: Hub) -> Access:
     """Blocking: the PKI under <root>/pki, the ServiceAccount machinery, the authenticator."""
     listen = tls.parse_listen(cfg.listen)
     sans = pkimod.host_sans(cfg.tls_sans)
     paths = pkimod.ensure_pki(cfg.root / "pki", sans)
     ca_pem = paths.ca_crt.read_text()
-    sas = ServiceAccounts(store, publish, pkimod.load_key(paths.sa_key), ca_pem, issuer=authn.DEFAULT_ISSUER,
-                          node_name=cfg.node_name)
-    for ns in STANDARD_NAMESPACES:
-        sas.ensure_namespace(ns)
+
+    def namespace_exists(ns: str) -> bool:
+        return registry.repo.peek("Namespace", "", ns) is not None
+
+    sas = ServiceAccounts(RegistryObjects(registry), None, pkimod.load_key(paths.sa_key), ca_pem,
+                          issuer=authn.DEFAULT_ISSUER, node_name=cfg.node_name, namespace_exists=namespace_exists)
+    # The root-ca-cert-publisher: kube-root-ca.crt in every namespace, now and as they are created.
+    for ns in registry.repo.list("Namespace"):
+        if not (ns.obj.get("metadata") or {}).get("deletionTimestamp"):
+            sas.ensure_namespace(ns.name)
+
+    def on_namespace(ev: Event) -> None:
+        if ev.type == "ADDED":
+            sas.ensure_namespace(ev.name)
+
+    hub.add_listener("Namespace", on_namespace)
     files = [TokenFile(paths.tokens, required=False)]
     for f in cfg.token_auth_files:
         try:
@@ -71,21 +97,32 @@ def build_access(cfg: AgentConfig, store: Any, publish: Callable[[str, dict[str,
     return Access(paths, sas, auth, listen, ctx, sans)
 
 
-def _running_container(store: Any, pod: dict[str, Any], name: str) -> Any:
-    recs = [r for r in store.containers(pod["metadata"]["uid"]) if r.name == name]
+def _running_container(pods: Any, pod: dict[str, Any], name: str) -> Any:
+    recs = [r for r in pods.records(pod["metadata"]["uid"]) if r.name == name]
     latest = max(recs, key=lambda r: r.attempt) if recs else None
     if latest is None or latest.state != "running":
-        raise web.HTTPBadRequest(text=f'unable to upgrade connection: container not found ("{name}")')
+        raise BadRequest(f'unable to upgrade connection: container not found ("{name}")')
     return latest
 
 
-def install(app: web.Application, access: Access, pods: Any) -> None:
-    """The hook into the app (before it starts): authentication first, then the routes below.
+def install_reviews(api: Any, registry: Registry, access: Access) -> None:
+    """serviceaccounts/token, the review kinds and the ServiceAccount admission (no pods needed)."""
+    table = registry.table
+    table.add_subresource("", "v1", "serviceaccounts", authapi.TOKEN_SUBRESOURCE)
+    for rt in authapi.REVIEW_TYPES:
+        if table.by_path(rt.group, rt.version, rt.plural) is None:
+            table.register(rt)
+    pod_strategy = registry.strategies.get("Pod")
+    if pod_strategy is not None:
+        pod_strategy.admit = access.service_accounts.admit_pod   # type: ignore[attr-defined]
+    api.connect.update(authapi.handlers(access.service_accounts, access.authenticator))
 
-    The API router must send these paths here (see the report): portforward and attach (GET and
-    POST), serviceaccounts/{name}/token, and the authentication.k8s.io / authorization.k8s.io reviews.
-    """
-    app.middlewares.append(make_middleware(access.authenticator))
+
+def install(api: Any, registry: Registry, pods: Any, access: Access) -> None:
+    """Teach the resource table and the router what access serves (see the module doc)."""
+    install_reviews(api, registry, access)
+    for sub in POD_SUBRESOURCES:
+        registry.table.add_subresource("", "v1", "pods", sub)
     deps = pods.deps
 
     def netns_of(uid: str) -> str | None:
@@ -97,23 +134,19 @@ def install(app: web.Application, access: Access, pods: Any) -> None:
     target_of = portforward.target_factory(pods.get, netns_of, connect_in_netns)
 
     def attach_target(pod: dict[str, Any], name: str) -> attach_api.AttachTarget:
-        rec = _running_container(deps.store, pod, name)
+        rec = _running_container(pods, pod, name)
         spec = next(c for c in pod["spec"]["containers"] if c["name"] == name)
         return attach_api.AttachTarget(rec.id, deps.runtime.attach_dir(rec.id), spec.get("stdin") is True,
                                        spec.get("tty") is True)
 
-    async def pf(request: web.Request) -> web.StreamResponse:
-        return await portforward.handle(request, target_of)
+    async def pf(request: web.Request, rt: ResourceType, route: Route) -> web.StreamResponse:
+        return await portforward.handle(request, route.namespace or "", route.name, target_of)
 
-    async def at(request: web.Request) -> web.StreamResponse:
-        return await attach_api.handle(request, pods.get, attach_target)
+    async def at(request: web.Request, rt: ResourceType, route: Route) -> web.StreamResponse:
+        return await attach_api.handle(request, route.namespace or "", route.name, pods.get, attach_target)
 
-    r = app.router
-    r.add_get("/api/v1/namespaces/{ns}/pods/{name}/portforward", pf)
-    r.add_post("/api/v1/namespaces/{ns}/pods/{name}/portforward", pf)
-    r.add_get("/api/v1/namespaces/{ns}/pods/{name}/attach", at)
-    r.add_post("/api/v1/namespaces/{ns}/pods/{name}/attach", at)
-    authapi.routes(app, access.service_accounts, access.authenticator)
+    api.connect[("", "pods", "portforward")] = pf
+    api.connect[("", "pods", "attach")] = at
 
 
 async def start_listener(runner: web.AppRunner, access: Access, cfg: AgentConfig) -> str | None:

@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from podbay.errors import BadRequest
+
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 PIPE_STDOUT, PIPE_STDERR = 2, 3          # conmon's stdpipe_t
@@ -215,32 +217,31 @@ def _attach_options(request: web.Request) -> tuple[bool, bool, bool, bool]:
     q = request.query
     stdin, stdout, stderr, tty = (_truthy(q.get(k)) for k in ("stdin", "stdout", "stderr", "tty"))
     if not (stdin or stdout or stderr):
-        raise web.HTTPBadRequest(text="you must specify at least 1 of stdin, stdout, stderr")
+        raise BadRequest("you must specify at least 1 of stdin, stdout, stderr")
     return stdin, stdout, stderr and not tty, tty
 
 
-async def handle(request: web.Request, lookup_pod: Callable[[str, str], dict[str, Any]],
+async def handle(request: web.Request, namespace: str, name: str, lookup_pod: Callable[[str, str], dict[str, Any]],
                  target_of: Callable[[dict[str, Any], str], AttachTarget]) -> web.StreamResponse:
-    """GET (WebSocket) …/pods/{name}/attach?container=&stdin=&stdout=&stderr=&tty="""
-    pod = lookup_pod(request.match_info["ns"], request.match_info["name"])
+    """GET (WebSocket) …/namespaces/{namespace}/pods/{name}/attach?container=&stdin=&stdout=&stderr=&tty="""
+    pod = lookup_pod(namespace, name)
     phase = (pod.get("status") or {}).get("phase")
     if phase in ("Succeeded", "Failed"):
-        raise web.HTTPBadRequest(text=f"cannot attach to a container in a completed pod; current phase is {phase}")
+        raise BadRequest(f"cannot attach to a container in a completed pod; current phase is {phase}")
     names = [c["name"] for c in pod["spec"]["containers"]]
-    name = request.query.get("container") or ""
-    if not name:
+    container = request.query.get("container") or ""
+    if not container:
         if len(names) != 1:
-            raise web.HTTPBadRequest(text=f"a container name must be specified for pod {pod['metadata']['name']}, "
-                                          f"choose one of: [{' '.join(names)}]")
-        name = names[0]
-    if name not in names:
-        raise web.HTTPBadRequest(text=f"container {name} is not valid for pod {pod['metadata']['name']}")
+            raise BadRequest(f"a container name must be specified for pod {pod['metadata']['name']}, "
+                             f"choose one of: [{' '.join(names)}]")
+        container = names[0]
+    if container not in names:
+        raise BadRequest(f"container {container} is not valid for pod {pod['metadata']['name']}")
     stdin, stdout, stderr, tty = _attach_options(request)
-    target = target_of(pod, name)       # HTTPBadRequest when the container is not running
+    target = target_of(pod, container)       # BadRequest when the container is not running
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=None, max_msg_size=0)
     if not ws.can_prepare(request).ok:
-        raise web.HTTPBadRequest(text="attach needs a WebSocket upgrade with subprotocol v5.channel.k8s.io or "
-                                      "v4.channel.k8s.io")
+        raise BadRequest("attach needs a WebSocket upgrade with subprotocol v5.channel.k8s.io or v4.channel.k8s.io")
     await ws.prepare(request)
     try:
         # stdinOnce needs nothing here: conmon runs without --leave-stdin-open and closes stdin itself.

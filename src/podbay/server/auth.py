@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import os
 import socket
@@ -26,15 +25,15 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
+from podbay import errors
 from podbay.agent.serviceaccounts import ServiceAccounts
-from podbay.api.status import status_object
 from podbay.core import authn
 from podbay.core.authn import TokenRejected, UserInfo
 from podbay.host.pki import ADMIN_GROUP, ADMIN_USER
+from podbay.server.app import USER
 
 log = logging.getLogger("podbay.auth")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -43,11 +42,10 @@ PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version
 WS_BEARER_PREFIX = "base64url.bearer.authorization.k8s.io."
 SOCKET_ADMIN = UserInfo(ADMIN_USER, "", (ADMIN_GROUP, authn.ALL_AUTHENTICATED))
 ANONYMOUS = UserInfo(authn.ANONYMOUS_USER, "", (authn.UNAUTHENTICATED_GROUP,))
-USER_KEY = web.RequestKey("podbay.user", UserInfo)   # who the request is (request_user)
 
 
 class Unauthorized(Exception):
-    pass
+    """A credential was presented and is not good (the request gets 401)."""
 
 
 class TokenFile:
@@ -197,7 +195,7 @@ def impersonate(user: UserInfo, request: web.Request) -> UserInfo:
             extra[key[len("impersonate-extra-"):].lower()] = tuple(headers.getall(key))
     if name is None:
         if groups or uid or extra:
-            raise web.HTTPBadRequest(text="requested impersonation of groups, uid or extra without impersonating a user")
+            raise errors.BadRequest("requested impersonation of groups, uid or extra without impersonating a user")
         return user
     sa = authn.split_sa_username(name)
     if sa is not None:
@@ -206,30 +204,26 @@ def impersonate(user: UserInfo, request: web.Request) -> UserInfo:
     return out if name == authn.ANONYMOUS_USER else out.with_authenticated()
 
 
-def unauthorized_response() -> web.Response:
-    return web.Response(text=json.dumps(status_object(401, "Unauthorized", "Unauthorized")), status=401,
-                        content_type="application/json")
+def authenticator_for(auth: Authenticator) -> Callable[[web.Request], Awaitable[UserInfo | None]]:
+    """What ``app[AUTHENTICATOR]`` calls for every request that is not on the Unix socket: the user
+    (impersonation applied), ANONYMOUS on the public paths, None (401) otherwise; a credential that
+    is presented and wrong is Unauthorized even on a public path."""
 
-
-def make_middleware(auth: Authenticator) -> Any:
-    @web.middleware
-    async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def authenticate(request: web.Request) -> UserInfo | None:
         try:
             user = auth.authenticate(request)
-        except Unauthorized:
-            return unauthorized_response()
+        except Unauthorized as exc:
+            raise errors.Unauthorized("Unauthorized") from exc
         if user is None:
-            if request.path not in PUBLIC_PATHS:
-                return unauthorized_response()
-            user = ANONYMOUS
-        else:
-            user = impersonate(user, request)
-        request[USER_KEY] = user
-        return await handler(request)
+            return ANONYMOUS if request.path in PUBLIC_PATHS else None
+        return impersonate(user, request)
 
-    return auth_middleware
+    return authenticate
 
 
 def request_user(request: web.Request) -> UserInfo:
-    user: UserInfo = request.get(USER_KEY, ANONYMOUS)
-    return user
+    """Who the request is: the app's USER, or the admin on the root-only Unix socket."""
+    user = request.get(USER)
+    if isinstance(user, UserInfo):
+        return user
+    return SOCKET_ADMIN

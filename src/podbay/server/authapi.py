@@ -18,8 +18,10 @@ from aiohttp import web
 
 from podbay.agent.serviceaccounts import ServiceAccounts
 from podbay.api.patch import PROTOBUF, PatchError, decode_protobuf
+from podbay.api.paths import Route
+from podbay.api.resources import ResourceType, Subresource
 from podbay.core.authn import TokenRejected
-from podbay.errors import BadRequest
+from podbay.errors import BadRequest, MethodNotAllowed
 from podbay.server.auth import Authenticator, request_user
 
 AUTHN = "authentication.k8s.io/v1"
@@ -51,21 +53,6 @@ async def _body(request: web.Request, kind: str, *, optional: bool = False) -> d
     return data
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _answers_patch_errors(fn: Handler) -> Handler:
-    """A PatchError from the body decoder carries its own Status (400/415), as the API router's do."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await fn(request)
-        except PatchError as exc:
-            return _json(exc.status(), exc.code)
-
-    return wrapped
-
-
 def _spec(body: dict[str, Any]) -> dict[str, Any]:
     spec = body.get("spec")
     return spec if isinstance(spec, dict) else {}
@@ -77,12 +64,48 @@ def _meta(body: dict[str, Any]) -> dict[str, Any]:
     return md
 
 
-def routes(app: web.Application, sas: ServiceAccounts, auth: Authenticator) -> None:
-    async def token_request(request: web.Request) -> web.Response:
-        body = await _body(request, "TokenRequest")
-        return _json(sas.request_token(request.match_info["ns"], request.match_info["name"], body))
+# The review kinds: computed (never stored), create only, as kube-apiserver serves them.
+REVIEW_TYPES = (
+    ResourceType("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", False,
+                 verbs=("create",), storage=""),
+    ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview",
+                 False, verbs=("create",), storage=""),
+    ResourceType("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews",
+                 "localsubjectaccessreview", True, verbs=("create",), storage=""),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+                 "selfsubjectaccessreview", False, verbs=("create",), storage=""),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+                 "selfsubjectrulesreview", False, verbs=("create",), storage=""),
+    ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews",
+                 "subjectaccessreview", False, verbs=("create",), storage=""),
+)
+TOKEN_SUBRESOURCE = Subresource("token", "TokenRequest", ("create",), "authentication.k8s.io", "v1")
+Connect = Callable[[web.Request, ResourceType, Route], Awaitable[web.StreamResponse]]
 
-    async def token_review(request: web.Request) -> web.Response:
+
+def _post_only(fn: Callable[[web.Request, ResourceType, Route], Awaitable[web.StreamResponse]]) -> Connect:
+    """create is the only verb; PatchErrors from the body decoder answer with their own Status."""
+
+    async def wrapped(request: web.Request, rt: ResourceType, route: Route) -> web.StreamResponse:
+        if request.method != "POST":
+            raise MethodNotAllowed("the server does not allow this method on the requested resource",
+                                   {"kind": rt.plural, **({"group": rt.group} if rt.group else {})})
+        try:
+            return await fn(request, rt, route)
+        except PatchError as exc:
+            return _json(exc.status(), exc.code)
+
+    return wrapped
+
+
+def handlers(sas: ServiceAccounts, auth: Authenticator) -> dict[tuple[str, str, str], Connect]:
+    """The connect handlers, keyed as the API router's ``Api.connect``: (group, plural, subresource)."""
+
+    async def token_request(request: web.Request, rt: ResourceType, route: Route) -> web.Response:
+        body = await _body(request, "TokenRequest")
+        return _json(sas.request_token(route.namespace or "", route.name, body))
+
+    async def token_review(request: web.Request, rt: ResourceType, route: Route) -> web.Response:
         body = await _body(request, "TokenReview")
         spec = _spec(body)
         token = spec.get("token")
@@ -102,24 +125,26 @@ def routes(app: web.Application, sas: ServiceAccounts, auth: Authenticator) -> N
         return _json({"kind": "TokenReview", "apiVersion": AUTHN, "metadata": _meta(body), "spec": spec,
                       "status": status})
 
-    async def self_subject_review(request: web.Request) -> web.Response:
+    async def self_subject_review(request: web.Request, rt: ResourceType, route: Route) -> web.Response:
         body = await _body(request, "SelfSubjectReview", optional=True)
         return _json({"kind": "SelfSubjectReview", "apiVersion": AUTHN, "metadata": _meta(body),
                       "status": {"userInfo": request_user(request).to_api()}})
 
-    async def access_review(request: web.Request) -> web.Response:
-        kind = "SelfSubjectAccessReview" if "selfsubject" in request.path else "SubjectAccessReview"
-        body = await _body(request, kind)
+    async def access_review(request: web.Request, rt: ResourceType, route: Route) -> web.Response:
+        body = await _body(request, rt.kind)
         spec = _spec(body)
         if not (spec.get("resourceAttributes") or spec.get("nonResourceAttributes")):
-            raise BadRequest(f"{kind}.authorization.k8s.io is invalid: spec.resourceAttributes: Invalid value: "
+            raise BadRequest(f"{rt.kind}.authorization.k8s.io is invalid: spec.resourceAttributes: Invalid value: "
                              "\"null\": exactly one of nonResourceAttributes or resourceAttributes must be "
                              "specified")
-        return _json({"kind": kind, "apiVersion": AUTHZ, "metadata": _meta(body), "spec": spec,
+        md = _meta(body)
+        if rt.namespaced:
+            md.setdefault("namespace", route.namespace)
+        return _json({"kind": rt.kind, "apiVersion": AUTHZ, "metadata": md, "spec": spec,
                       "status": {"allowed": True, "reason": "podbay authorizes every authenticated user "
                                                             "(AlwaysAllow)"}})
 
-    async def rules_review(request: web.Request) -> web.Response:
+    async def rules_review(request: web.Request, rt: ResourceType, route: Route) -> web.Response:
         body = await _body(request, "SelfSubjectRulesReview")
         return _json({"kind": "SelfSubjectRulesReview", "apiVersion": AUTHZ, "metadata": _meta(body),
                       "spec": body.get("spec") or {},
@@ -127,10 +152,10 @@ def routes(app: web.Application, sas: ServiceAccounts, auth: Authenticator) -> N
                                  "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
                                  "incomplete": False}})
 
-    r = app.router
-    r.add_post("/api/v1/namespaces/{ns}/serviceaccounts/{name}/token", _answers_patch_errors(token_request))
-    r.add_post(f"/apis/{AUTHN}/tokenreviews", _answers_patch_errors(token_review))
-    r.add_post(f"/apis/{AUTHN}/selfsubjectreviews", _answers_patch_errors(self_subject_review))
-    r.add_post(f"/apis/{AUTHZ}/selfsubjectaccessreviews", _answers_patch_errors(access_review))
-    r.add_post(f"/apis/{AUTHZ}/subjectaccessreviews", _answers_patch_errors(access_review))
-    r.add_post(f"/apis/{AUTHZ}/selfsubjectrulesreviews", _answers_patch_errors(rules_review))
+    out: dict[tuple[str, str, str], Connect] = {("", "serviceaccounts", "token"): _post_only(token_request)}
+    out[("authentication.k8s.io", "tokenreviews", "")] = _post_only(token_review)
+    out[("authentication.k8s.io", "selfsubjectreviews", "")] = _post_only(self_subject_review)
+    for plural in ("selfsubjectaccessreviews", "subjectaccessreviews", "localsubjectaccessreviews"):
+        out[("authorization.k8s.io", plural, "")] = _post_only(access_review)
+    out[("authorization.k8s.io", "selfsubjectrulesreviews", "")] = _post_only(rules_review)
+    return out

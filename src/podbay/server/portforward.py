@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-from podbay.errors import NotFound
+from podbay.errors import BadRequest, Forbidden, NotFound
 from podbay.server import spdy, upgrade
 
 log = logging.getLogger("podbay.portforward")
@@ -313,9 +313,10 @@ def _offered(request: web.Request) -> list[str]:
             if p.strip()]
 
 
-async def handle(request: web.Request, target_of: Callable[[str, str], Target]) -> web.StreamResponse:
-    """The route handler for GET and POST …/pods/{name}/portforward."""
-    target = target_of(request.match_info["ns"], request.match_info["name"])   # NotFound -> 404
+async def handle(request: web.Request, namespace: str, name: str,
+                 target_of: Callable[[str, str], Target]) -> web.StreamResponse:
+    """GET and POST …/namespaces/{namespace}/pods/{name}/portforward."""
+    target = target_of(namespace, name)   # NotFound -> 404
     is_ws = request.headers.get("Upgrade", "").lower() == "websocket"
     if is_ws:
         if TUNNEL_PROTOCOL in _offered(request):
@@ -327,7 +328,7 @@ async def handle(request: web.Request, target_of: Callable[[str, str], Target]) 
         try:
             ports = parse_ports(request.query.getall("ports", []))
         except ValueError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from exc
+            raise BadRequest(str(exc)) from exc
         ws = web.WebSocketResponse(protocols=WS_PROTOCOLS, autoping=True, heartbeat=None, max_msg_size=0,
                                    compress=False)
         await ws.prepare(request)
@@ -340,12 +341,12 @@ async def handle(request: web.Request, target_of: Callable[[str, str], Target]) 
         offered = [p.strip() for h in request.headers.getall("X-Stream-Protocol-Version", []) for p in h.split(",")]
         offered = [p for p in offered if p]
         if offered and V1_NAME not in offered:
-            raise web.HTTPForbidden(text=f"unable to upgrade: unable to negotiate protocol: client supports "
-                                         f"{offered}, server accepts {[V1_NAME]}")
+            raise Forbidden(f"unable to upgrade: unable to negotiate protocol: client supports {offered}, "
+                            f"server accepts {[V1_NAME]}")
         channel, resp = await upgrade.upgrade_raw(request, "SPDY/3.1", {"X-Stream-Protocol-Version": V1_NAME})
         await _run_spdy(channel, target)
         return resp
-    raise web.HTTPBadRequest(text="Upgrade request required")
+    raise BadRequest("Upgrade request required")
 
 
 async def _run_spdy(channel: spdy.ByteChannel, target: Target) -> None:

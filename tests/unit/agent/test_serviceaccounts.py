@@ -94,6 +94,7 @@ def test_root_ca_configmap_follows_the_ca(env: Any) -> None:
 
 def test_admission_mounts_the_kube_api_access_volume(env: Any) -> None:
     sas, _, _, _ = env
+    sas.ensure_namespace("default")
     p = pod(initContainers=[{"name": "i", "image": "busybox"}])
     out = sas.admit_pod(p)
     spec = out["spec"]
@@ -129,6 +130,7 @@ def test_automount_pod_setting_wins_over_the_service_accounts(env: Any, pod_flag
 
 def test_a_container_with_its_own_mount_there_is_left_alone(env: Any) -> None:
     sas, _, _, _ = env
+    sas.ensure_namespace("default")
     p = pod(volumes=[{"name": "mine", "emptyDir": {}}])
     p["spec"]["containers"].append({"name": "d", "image": "busybox",
                                     "volumeMounts": [{"name": "mine", "mountPath": admission.MOUNT_PATH}]})
@@ -144,6 +146,15 @@ def test_a_missing_service_account_is_forbidden(env: Any) -> None:
         sas.admit_pod(pod(serviceAccountName="builder"))
     assert str(e.value) == ('pods "p" is forbidden: error looking up service account default/builder: '
                             'serviceaccount "builder" not found')
+    with pytest.raises(Forbidden, match="service account default/default"):   # no default made on the fly
+        sas.admit_pod(pod())
+
+
+def test_a_pod_in_a_missing_namespace_is_left_to_namespace_lifecycle(key: Any) -> None:
+    sas = ServiceAccounts(FakeStore(), None, key, "CA", namespace_exists=lambda ns: ns == "default")
+    p = pod()
+    p["metadata"]["namespace"] = "nowhere"
+    assert sas.admit_pod(p) == p
 
 
 def test_image_pull_secrets_come_from_the_service_account(env: Any) -> None:

@@ -124,7 +124,7 @@ def test_token_request_defaults_to_one_hour() -> None:
                     "than 2^32 seconds"),
 ])
 def test_token_request_bounds(seconds: int, msg: str) -> None:
-    assert authn.validate_token_request({"spec": {"expirationSeconds": seconds}}) == [msg]
+    assert [str(e) for e in authn.validate_token_request({"spec": {"expirationSeconds": seconds}})] == [msg]
 
 
 def test_token_request_within_bounds_is_valid() -> None:

@@ -4,58 +4,58 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from apifake import FakeApi
 
 from podbay.agent.config import AgentConfig
+from podbay.agent.namespaces import NamespaceController
 from podbay.errors import PermanentError
 from podbay.host import pki
 from podbay.server import access, tls
 
 
-class Store:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-    def get_object(self, kind: str, ns: str, name: str) -> dict[str, Any] | None:
-        o = self.objects.get((kind, ns, name))
-        return copy.deepcopy(o) if o else None
-
-    def put_object(self, obj: dict[str, Any], *, create: bool = False) -> dict[str, Any]:
-        self.objects[(obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"])] = copy.deepcopy(obj)
-        return obj
+@pytest.fixture()
+def fake(tmp_path: Path) -> Iterator[FakeApi]:
+    """The real registry on an in-memory store, with the built-in namespaces."""
+    f = FakeApi(tmp_path)
+    f.namespaces = NamespaceController(f.registry, f.hub)
+    f.namespaces.ensure()
+    yield f
+    f.store.close()
 
 
 def cfg(tmp: Path, **kw: Any) -> AgentConfig:
     return AgentConfig(root=tmp / "root", run_dir=tmp / "run", **kw)
 
 
-def test_build_access_creates_the_pki_and_the_standard_namespaces(tmp_path: Path) -> None:
-    store, events = Store(), []
-    a = access.build_access(cfg(tmp_path, tls_sans=("api.example.test",)), store, lambda t, o: events.append(t))
+def test_build_access_creates_the_pki_and_publishes_the_root_ca(tmp_path: Path, fake: FakeApi) -> None:
+    a = access.build_access(cfg(tmp_path, tls_sans=("api.example.test",)), fake.registry, fake.hub)
     assert a.listen == tls.Listen("127.0.0.1", 6443) and a.ssl_context is not None
     assert "api.example.test" in pki.cert_sans(pki.load_cert(a.pki.server_crt)).dns
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
-        assert store.get_object("ServiceAccount", ns, "default") is not None
-        assert store.get_object("ConfigMap", ns, "kube-root-ca.crt")["data"]["ca.crt"] == a.pki.ca_crt.read_text()
-    assert events.count("ADDED") == 8
+        assert fake.repo.get("ServiceAccount", ns, "default") is not None
+        cm = fake.repo.get("ConfigMap", ns, "kube-root-ca.crt")
+        assert cm is not None and cm["data"]["ca.crt"] == a.pki.ca_crt.read_text()
+    again = access.build_access(cfg(tmp_path), fake.registry, fake.hub)   # a restart changes nothing
+    assert again.pki.ca_crt.read_text() == a.pki.ca_crt.read_text()
 
 
-def test_listen_none_has_no_tls_context(tmp_path: Path) -> None:
-    a = access.build_access(cfg(tmp_path, listen="none"), Store(), lambda t, o: None)
+def test_listen_none_has_no_tls_context(tmp_path: Path, fake: FakeApi) -> None:
+    a = access.build_access(cfg(tmp_path, listen="none"), fake.registry, fake.hub)
     assert a.listen is None and a.ssl_context is None
 
 
-def test_a_missing_token_file_stops_the_agent(tmp_path: Path) -> None:
+def test_a_missing_token_file_stops_the_agent(tmp_path: Path, fake: FakeApi) -> None:
     with pytest.raises(PermanentError, match="--token-auth-file .*: no such file"):
-        access.build_access(cfg(tmp_path, token_auth_files=(str(tmp_path / "nope.csv"),)), Store(), lambda t, o: None)
+        access.build_access(cfg(tmp_path, token_auth_files=(str(tmp_path / "nope.csv"),)), fake.registry, fake.hub)
     bad = tmp_path / "bad.csv"
     bad.write_text("only,two\n")
     with pytest.raises(PermanentError, match="must have at least 3 columns"):
-        access.build_access(cfg(tmp_path, token_auth_files=(str(bad),)), Store(), lambda t, o: None)
+        access.build_access(cfg(tmp_path, token_auth_files=(str(bad),)), fake.registry, fake.hub)
 
 
 @pytest.mark.parametrize(("text", "want"), [
@@ -81,8 +81,9 @@ def test_client_urls() -> None:
     assert tls.client_url(tls.Listen("10.0.0.5", 1), 7) == "https://10.0.0.5:7"
 
 
-async def test_a_running_agent_renews_its_serving_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    a = access.build_access(cfg(tmp_path), Store(), lambda t, o: None)
+async def test_a_running_agent_renews_its_serving_certificate(tmp_path: Path, fake: FakeApi,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    a = access.build_access(cfg(tmp_path), fake.registry, fake.hub)
     before = a.pki.server_crt.read_bytes()
     a.sans = pki.SanSet.of([*a.sans.dns, *a.sans.ips, "renamed.example.test"])   # type: ignore[union-attr]
     monkeypatch.setattr(access, "RENEW_CHECK_SECONDS", 0.01)

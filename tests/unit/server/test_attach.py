@@ -15,7 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from podbay.errors import BadRequest
 from podbay.server import attach
+from podbay.server.app import errors_middleware
 
 
 class FakeConmon:
@@ -86,15 +88,16 @@ POD: dict[str, Any] = {"metadata": {"name": "p", "namespace": "default", "uid": 
 
 @pytest.fixture()
 async def url(conmon: FakeConmon) -> AsyncIterator[str]:
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])
 
     def target_of(pod: dict[str, Any], name: str) -> attach.AttachTarget:
         if name == "d":
-            raise web.HTTPBadRequest(text='unable to upgrade connection: container not found ("d")')
+            raise BadRequest('unable to upgrade connection: container not found ("d")')
         return attach.AttachTarget("cid", conmon.bundle, stdin=True, tty=True)
 
     async def h(request: web.Request) -> web.StreamResponse:
-        return await attach.handle(request, lambda ns, name: POD, target_of)
+        return await attach.handle(request, request.match_info["ns"], request.match_info["name"],
+                                   lambda ns, name: POD, target_of)
 
     app.router.add_get("/api/v1/namespaces/{ns}/pods/{name}/attach", h)
     runner = web.AppRunner(app)
@@ -165,7 +168,8 @@ async def test_bad_requests(url: str, query: str, status: int, text: str) -> Non
             await s.ws_connect(url + query, protocols=("v5.channel.k8s.io",))
         assert e.value.status == status
     async with aiohttp.ClientSession() as s, s.get(url + query) as resp:
-        assert text in await resp.text()
+        body = json.loads(await resp.text())
+        assert body["reason"] == "BadRequest" and text in body["message"]
 
 
 async def test_resizes_reach_conmon_one_at_a_time_and_the_last_one_wins(tmp_path: Path) -> None:
@@ -199,10 +203,11 @@ def test_resize_lines() -> None:
 
 
 async def test_a_missing_attach_socket_is_a_failure_status(tmp_path: Path) -> None:
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])
 
     async def h(request: web.Request) -> web.StreamResponse:
-        return await attach.handle(request, lambda ns, name: {**POD, "spec": {"containers": [{"name": "c"}]}},
+        return await attach.handle(request, request.match_info["ns"], request.match_info["name"],
+                                   lambda ns, name: {**POD, "spec": {"containers": [{"name": "c"}]}},
                                    lambda pod, name: attach.AttachTarget("cid", tmp_path / "gone", False, False))
 
     app.router.add_get("/a/{ns}/{name}", h)

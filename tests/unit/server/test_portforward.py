@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from podbay.server import portforward, spdy
+from podbay.server.app import errors_middleware
 from podbay.server.spdy import DataFrame, FrameCodec, Ping, RstStream, SynReply, SynStream
 
 
@@ -211,10 +212,11 @@ async def test_client_reset_ends_the_forward_even_if_the_pod_stays_open() -> Non
 @pytest.fixture()
 async def app_url(pod_server: tuple[int, list[bytes]]) -> AsyncIterator[str]:
     port, _ = pod_server
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])
 
     async def h(request: web.Request) -> web.StreamResponse:
-        return await portforward.handle(request, lambda ns, name: target({8080: port}))
+        return await portforward.handle(request, request.match_info["ns"], request.match_info["name"],
+                                        lambda ns, name: target({8080: port}))
 
     app.router.add_get("/api/v1/namespaces/{ns}/pods/{name}/portforward", h)
     app.router.add_post("/api/v1/namespaces/{ns}/pods/{name}/portforward", h)
