@@ -116,7 +116,8 @@ class Kube:
     admin client certificate) when given the agent's environment, else through the socket bridge."""
 
     def __init__(self, socket_path: Path, base: Path, env: dict[str, str] | None = None) -> None:
-        self.bridge = Bridge(socket_path)
+        self.socket_path = socket_path
+        self.bridge: Bridge | None = None   # made only when needed: it owns an event loop
         self.base = base
         self.kubeconfig = base / "kubeconfig"
         self.server = ""
@@ -130,6 +131,7 @@ class Kube:
             os.chmod(self.kubeconfig, 0o600)
             self.server = str(yaml.safe_load(res.stdout)["clusters"][0]["cluster"]["server"])
             return
+        self.bridge = Bridge(self.socket_path)
         self.bridge.start()
         self.server = f"http://127.0.0.1:{self.bridge.port}"
         self.kubeconfig.write_text(json.dumps({
@@ -141,7 +143,7 @@ class Kube:
         os.chmod(self.kubeconfig, 0o600)
 
     def stop(self) -> None:
-        if self.env is None:
+        if self.bridge is not None:
             self.bridge.stop()
 
     def kubectl(self, *args: str, version: str = "1.37", input: str | None = None, check: bool = True,
