@@ -34,6 +34,19 @@ class AgentConfig:
     listen: str = "127.0.0.1:6443"
     tls_sans: tuple[str, ...] = ()
     token_auth_files: tuple[str, ...] = ()
+    # images lane: registries, credentials, the puller and image GC (kubelet defaults)
+    registries_conf: Path | None = None              # default <root>/registries.conf
+    image_credentials: Path | None = None            # default <root>/config.json when it exists
+    serialize_image_pulls: bool = True
+    max_parallel_image_pulls: int | None = None
+    image_gc_high_threshold: int = 85
+    image_gc_low_threshold: int = 80
+    image_minimum_gc_age: float = 120.0
+    image_gc_period: float = 300.0                   # kubelet ImageGCPeriod
+
+    @property
+    def registries_conf_path(self) -> Path:
+        return self.registries_conf or self.root / "registries.conf"
 
     @property
     def socket_path(self) -> Path:

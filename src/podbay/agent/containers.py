@@ -150,7 +150,8 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
         log_path = deps.cfg.log_path(pod, name, attempt)
         now = time.time()
         rec = ContainerRecord(id=cid, pod_uid=md["uid"], name=name, kind=kind, attempt=attempt,
-                              spec_hash=container_hash(ctr), image=ctr["image"], image_id=image.id,
+                              spec_hash=container_hash(ctr), image=ctr["image"],
+                              image_id=image.status_ref(ctr["image"]),   # images lane: containerd's imageID
                               state="created", created_at=now, log_path=str(log_path))
         try:
             launched = deps.runtime.create(cid, f"{md['name']}_{name}", spec, log_path)

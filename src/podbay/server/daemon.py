@@ -25,6 +25,8 @@ from typing import Any
 from podbay.agent.config import AgentConfig
 from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
+from podbay.agent.image_gc import image_gc_loop
+from podbay.agent.image_puller import add_image_flags, build_image_manager, image_options
 from podbay.agent.pods import PodService
 from podbay.agent.stats import summary
 from podbay.api.quantity import to_bytes
@@ -80,6 +82,7 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         kw["tls_sans"] = tuple(opts["tls_san"])
     if opts.get("token_auth_file"):
         kw["token_auth_files"] = tuple(opts["token_auth_file"])
+    kw.update(image_options(opts))   # images lane
     return AgentConfig(**kw)
 
 
@@ -130,9 +133,10 @@ def build_deps(cfg: AgentConfig) -> Deps:
     soft, hard = host_rlimit_nofile()
     nofile = (min(1048576, hard), min(1048576, hard))
     store = Store(cfg.root / "state.db")
-    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=ImageStore(cfg.root / "images"),
+    images = ImageStore(cfg.root / "images")
+    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=images,
                 network=network, runtime=runtime, node_allocatable=_node_allocatable(), host_ip=_host_ip(),
-                nofile=nofile, host_caps=_host_caps())
+                nofile=nofile, host_caps=_host_caps(), image_manager=build_image_manager(cfg, images))
 
 
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
@@ -146,6 +150,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     deps.hub.attach(asyncio.get_running_loop())
     parts = await assemble(deps)
     pods = parts.pods
+    image_gc = asyncio.create_task(image_gc_loop(deps), name="image-gc")   # images lane
     app = build_app(parts.api, stats=lambda: asyncio.to_thread(summary, deps, pods.evictions),
                     health={"store": lambda: _store_ok(deps)})
     app[AUTHENTICATOR] = parts.access.authenticate   # access: certificates, tokens, ServiceAccount JWTs
@@ -155,6 +160,9 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     try:
         await start_listener(runner, parts.access, cfg)   # access: the TLS site
     except BaseException:
+        image_gc.cancel()
+        if deps.image_manager is not None:
+            deps.image_manager.close()
         await runner.cleanup()
         await parts.stop()
         deps.store.close()
@@ -181,6 +189,9 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        image_gc.cancel()
+        if deps.image_manager is not None:
+            deps.image_manager.close()
         await runner.cleanup()
         stop_listener(cfg, parts.access)
         await parts.stop()
@@ -357,6 +368,7 @@ def main(argv: list[str]) -> int:
                     help="extra DNS name or IP in the serving certificate (repeatable)")
     ap.add_argument("--token-auth-file", dest="token_auth_file", action="append", default=[],
                     help="bearer tokens, kube-apiserver's CSV format token,user,uid,\"groups\" (repeatable)")
+    add_image_flags(ap)   # images lane
     return run_agent(vars(ap.parse_args(argv)))
 
 
