@@ -427,6 +427,7 @@ def test_second_agent_side_by_side_leaves_no_mount_after_stop(tmp_path: Path) ->
         assert str(second.root.resolve()) in mounts_under(str(second.root.resolve()))  # shared self-bind
     finally:
         second.kill(signal.SIGTERM)
+        subprocess.run(["nft", "delete", "table", "ip", f"podbay-{second.bridge}"], capture_output=True)
         subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)
         shutil.rmtree(second.run_dir, ignore_errors=True)
     assert mounts_under(str(second.root.resolve())) == []
@@ -509,6 +510,7 @@ def test_container_logs_rotate_like_the_kubelet(tmp_path: Path) -> None:
         second.pb("delete", "pod", "chatty", "--now", "--wait")
     finally:
         second.kill(signal.SIGTERM)
+        subprocess.run(["nft", "delete", "table", "ip", f"podbay-{second.bridge}"], capture_output=True)
         subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)
         shutil.rmtree(second.run_dir, ignore_errors=True)
 

@@ -34,6 +34,13 @@ class AgentConfig:
     listen: str = "127.0.0.1:6443"
     tls_sans: tuple[str, ...] = ()
     token_auth_files: tuple[str, ...] = ()
+    # Services (kube-apiserver --service-cluster-ip-range / --service-node-port-range, kube-proxy
+    # --nodeport-addresses, kubelet --cluster-domain); services=False: no Service data path, no DNS.
+    services: bool = True
+    service_cidr: str = "10.96.0.0/12"
+    service_node_port_range: str = "30000-32767"
+    nodeport_addresses: tuple[str, ...] = ()         # empty: the node's primary address
+    cluster_domain: str = "cluster.local"
     # images lane: registries, credentials, the puller and image GC (kubelet defaults)
     registries_conf: Path | None = None              # default <root>/registries.conf
     image_credentials: Path | None = None            # default <root>/config.json when it exists
@@ -54,6 +61,27 @@ class AgentConfig:
             return self.socket
         env = os.environ.get("PODBAY_SOCKET")
         return Path(env) if env else self.run_dir / "podbay.sock"
+
+    @property
+    def nft_table(self) -> str:
+        """This agent's nftables table: the bridge name is unique per agent on a host."""
+        return f"podbay-{self.bridge}"
+
+    @property
+    def bridge_address(self) -> str:
+        """The host's address on the pod bridge (the CNI bridge's gateway): what pods reach."""
+        import ipaddress
+
+        return str(next(ipaddress.ip_network(self.subnet, strict=False).hosts()))
+
+    @property
+    def cluster_dns(self) -> tuple[str, ...]:
+        """kubelet --cluster-dns: the kube-dns ClusterIP (.10 of the service range)."""
+        if not self.services:
+            return ()
+        from podbay.core.services.allocation import ServiceNetwork
+
+        return (ServiceNetwork.from_flags(self.service_cidr, self.service_node_port_range).dns_ip,)
 
     @property
     def seccomp_root(self) -> Path:

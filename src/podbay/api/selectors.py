@@ -131,6 +131,7 @@ _SELECTABLE: dict[str, Callable[[Mapping[str, Any]], dict[str, str]]] = {
     "Secret": lambda o: {"type": _s(o.get("type"))},
     "Namespace": lambda o: {"status.phase": _s(_get(o, "status", "phase"))},
     "Node": lambda o: {"spec.unschedulable": _s(bool(_get(o, "spec", "unschedulable")))},
+    "Service": lambda o: {"spec.clusterIP": _s(_get(o, "spec", "clusterIP")), "spec.type": _s(_get(o, "spec", "type"))},
 }
 
 # events.k8s.io/v1 field names -> the stored core Event's (pkg/apis/events/v1 field label conversion).

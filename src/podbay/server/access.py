@@ -53,6 +53,7 @@ class Access:
     listen: tls.Listen | None
     ssl_context: ssl.SSLContext | None
     sans: pkimod.SanSet | None = None
+    in_cluster: tls.Listen | None = None   # <bridge address>:6443, behind the `kubernetes` Service
     url: str | None = None
     renewer: asyncio.Task[None] | None = None
 
@@ -65,7 +66,8 @@ class Access:
 def build_access(cfg: AgentConfig, registry: Registry, hub: Hub) -> Access:
     """Blocking: the PKI under <root>/pki, the ServiceAccount machinery, the authenticator."""
     listen = tls.parse_listen(cfg.listen)
-    sans = pkimod.host_sans(cfg.tls_sans)
+    in_cluster, cluster_sans = _in_cluster(cfg, listen)
+    sans = pkimod.host_sans((*cluster_sans, *cfg.tls_sans))
     paths = pkimod.ensure_pki(cfg.root / "pki", sans)
     ca_pem = paths.ca_crt.read_text()
 
@@ -94,7 +96,24 @@ def build_access(cfg: AgentConfig, registry: Registry, hub: Hub) -> Access:
             raise PermanentError(str(exc)) from exc
     auth = Authenticator(files, sas, sas.api_audiences)
     ctx = tls.server_context(paths) if listen is not None else None
-    return Access(paths, sas, auth, listen, ctx, sans)
+    return Access(paths, sas, auth, listen, ctx, sans, in_cluster)
+
+
+def _in_cluster(cfg: AgentConfig, listen: tls.Listen | None) -> tuple[tls.Listen | None, tuple[str, ...]]:
+    """With Services, pods reach the API at the `kubernetes` Service: its ClusterIP (and the bridge
+    address it leads to) go into the serving certificate, and the API listens on the bridge address
+    unless --listen already covers it. --listen none means no TCP listener at all."""
+    if listen is None or not cfg.services:
+        return None, ()
+    from podbay.core.services.allocation import ServiceNetwork
+
+    try:
+        cluster_ip = ServiceNetwork.from_flags(cfg.service_cidr, cfg.service_node_port_range).kubernetes_ip
+    except ValueError:
+        cluster_ip = ""
+    wanted = tls.Listen(cfg.bridge_address, tls.IN_CLUSTER_PORT)
+    names = tuple(n for n in (cluster_ip, cfg.bridge_address) if n)
+    return (None if tls.covers(listen, wanted) else wanted), names
 
 
 def _running_container(pods: Any, pod: dict[str, Any], name: str) -> Any:
@@ -158,6 +177,14 @@ async def start_listener(runner: web.AppRunner, access: Access, cfg: AgentConfig
         return None
     access.url = await tls.start_tls_site(runner, access.listen, access.ssl_context, cfg.run_dir)
     log.info("podbay API serving on %s (TLS; client certificates and bearer tokens)", access.url)
+    if access.in_cluster is not None:
+        try:
+            await tls.start_freebind_site(runner, access.in_cluster, access.ssl_context)
+            log.info("podbay API serving pods on %s:%d (the kubernetes Service)", access.in_cluster.host,
+                     access.in_cluster.port)
+        except OSError as exc:   # the loopback listener still works; in-cluster clients get refused
+            log.warning("cannot listen for pods on %s:%d: %s", access.in_cluster.host, access.in_cluster.port,
+                        exc.strerror or exc)
     access.renewer = asyncio.create_task(_renew(access))
     return access.url
 

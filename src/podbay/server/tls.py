@@ -8,6 +8,7 @@ one may still authenticate with a bearer token. HTTP/1.1 only (aiohttp), announc
 from __future__ import annotations
 
 import ipaddress
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from podbay.sys.fileio import atomic_write
 
 DEFAULT_LISTEN = "127.0.0.1:6443"
 URL_FILE = "apiserver-url"   # under the run dir: where `podbay kubeconfig` finds the listener
+# Where in-cluster clients reach the API: the `kubernetes` Service's endpoint is <bridge address>:this.
+IN_CLUSTER_PORT = 6443
+IP_FREEBIND, IPV6_FREEBIND = 15, 78   # linux/in.h, in6.h: bind an address the host does not have yet
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,30 @@ def server_context(pki: PkiPaths) -> ssl.SSLContext:
     ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
+
+
+def covers(listen: Listen, other: Listen) -> bool:
+    """The first listener already accepts what the second would (same port, same or wildcard address)."""
+    if listen.port != other.port:
+        return False
+    return listen.host == other.host or ipaddress.ip_address(listen.host).is_unspecified
+
+
+async def start_freebind_site(runner: web.AppRunner, listen: Listen, ctx: ssl.SSLContext) -> None:
+    """A TLS site on an address that may not exist yet (the pod bridge appears with the first pod)."""
+    family = socket.AF_INET6 if ipaddress.ip_address(listen.host).version == 6 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+        else:
+            sock.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+        sock.bind((listen.host, listen.port))
+    except OSError:
+        sock.close()
+        raise
+    await web.SockSite(runner, sock, ssl_context=ctx).start()
 
 
 def client_url(listen: Listen, port: int) -> str:
