@@ -372,6 +372,32 @@ def test_pod_reads_its_projected_token_and_tokenreview_accepts_it(agent: Agent, 
         assert json.loads(r.read())["kind"] == "PodList"
 
 
+def test_a_pod_calls_the_api_with_its_token_through_the_kubernetes_service(agent: Agent, web: str) -> None:
+    """In-cluster config: KUBERNETES_SERVICE_HOST/PORT (and kubernetes.default.svc) lead to the API's
+    listener on the bridge; the projected token authenticates the pod's ServiceAccount."""
+    script = (f"D={SA_DIR}; env | grep -c '^KUBERNETES_SERVICE_HOST=' >/dev/null || exit 9; "
+              "wget -q -O- --no-check-certificate --header \"Authorization: Bearer $(cat $D/token)\" "
+              f"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/default/pods/{web}")
+    res = agent.pb("exec", web, "--", "sh", "-c", script)
+    assert json.loads(res.stdout)["metadata"]["name"] == web
+    by_name = agent.pb("exec", web, "--", "sh", "-c", f"wget -q -O- --no-check-certificate "
+                       f"--header \"Authorization: Bearer $(cat {SA_DIR}/token)\" https://kubernetes.default.svc/api")
+    assert json.loads(by_name.stdout)["kind"] == "APIVersions"
+    anonymous = agent.pb("exec", web, "--", "wget", "-q", "-O-", "--no-check-certificate",
+                         "https://kubernetes.default.svc/api", check=False)
+    assert anonymous.returncode != 0 and "401 Unauthorized" in anonymous.stderr
+
+
+def test_the_kubernetes_service_ip_is_in_the_serving_certificate(pyclient: Any, kcfg: dict[str, Path],
+                                                                 tmp_path: Path) -> None:
+    from kubernetes import client
+
+    ip = client.CoreV1Api(pyclient).read_namespaced_service("kubernetes", "default").spec.cluster_ip
+    ctx = _ca_ctx(kcfg, tmp_path, with_cert=False)   # the CA, and hostname checking on
+    with urllib.request.urlopen(f"https://{ip}/healthz", context=ctx, timeout=10) as r:
+        assert r.read() == b"ok"
+
+
 def test_token_request_and_review_through_the_python_client(pyclient: Any, web: str, agent: Agent) -> None:
     from kubernetes import client
 

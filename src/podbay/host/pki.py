@@ -186,7 +186,7 @@ def make_ca(now: dt.datetime | None = None, cn: str = "podbay-ca") -> tuple[byte
     from cryptography.hazmat.primitives import hashes
 
     now = now or _now()
-    key = _new_ec_key()
+    key = _new_rsa_key()   # RSA-signed chains, as kubeadm's: what every TLS client can verify
     name = _name(cn)
     cert = (_builder(name, name, key.public_key(), CA_DAYS, now)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -197,12 +197,18 @@ def make_ca(now: dt.datetime | None = None, cn: str = "podbay-ca") -> tuple[byte
     return _cert_pem(cert), _key_pem(key)
 
 
+def _new_rsa_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def _leaf(ca_cert: Any, ca_key: Any, subject: Any, usage: Any, sans: SanSet | None, days: int,
-          now: dt.datetime) -> tuple[bytes, bytes]:
+          now: dt.datetime, *, rsa_key: bool = False) -> tuple[bytes, bytes]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
-    key = _new_ec_key()
+    key = _new_rsa_key() if rsa_key else _new_ec_key()
     b = (_builder(subject, ca_cert.subject, key.public_key(), days, now)
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
@@ -220,8 +226,9 @@ def _leaf(ca_cert: Any, ca_key: Any, subject: Any, usage: Any, sans: SanSet | No
 def make_serving_cert(ca_cert: Any, ca_key: Any, sans: SanSet, now: dt.datetime | None = None) -> tuple[bytes, bytes]:
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
+    # RSA, as kubeadm's: small TLS clients in pods (busybox wget) offer no ECDSA cipher suites.
     return _leaf(ca_cert, ca_key, _name("podbay-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, sans, LEAF_DAYS,
-                 now or _now())
+                 now or _now(), rsa_key=True)
 
 
 def make_client_cert(ca_cert: Any, ca_key: Any, user: str, groups: tuple[str, ...] = (),
@@ -255,6 +262,12 @@ def signed_by(cert: Any, ca_cert: Any) -> bool:
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+def _is_rsa(cert: Any) -> bool:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return isinstance(cert.public_key(), rsa.RSAPublicKey)
 
 
 def _fresh(cert: Any, now: dt.datetime) -> bool:
@@ -294,7 +307,7 @@ def ensure_pki(pki_dir: Path, sans: SanSet, now: dt.datetime | None = None) -> P
     if ca_cert.not_valid_after_utc <= now:
         raise PermanentError(f"the podbay CA in {p.dir} has expired; move {p.dir} away to create a new one")
     server = _usable(p.server_crt, p.server_key, ca_cert, now)
-    if server is None or cert_sans(server) != sans:
+    if server is None or cert_sans(server) != sans or not _is_rsa(server):
         _write_pair(p.server_crt, p.server_key, make_serving_cert(ca_cert, ca_key, sans, now))
     admin = _usable(p.admin_crt, p.admin_key, ca_cert, now)
     if admin is None:

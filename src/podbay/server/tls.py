@@ -51,6 +51,10 @@ def parse_listen(value: str | None) -> Listen | None:
 def server_context(pki: PkiPaths) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # TLS 1.2: forward-secret ECDHE suites only (Go's defaults, as kube-apiserver's). SECLEVEL 0 lets
+    # a client that offers no signature algorithm (busybox wget in a pod) get the RFC 5246 default
+    # (SHA-1) handshake signature, as Go's TLS 1.2 server does; everyone else negotiates SHA-256+.
+    ctx.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!MD5:!DSS:@SECLEVEL=0")
     ctx.load_cert_chain(str(pki.server_crt), str(pki.server_key))
     ctx.load_verify_locations(cafile=str(pki.ca_crt))
     ctx.verify_mode = ssl.CERT_OPTIONAL

@@ -125,3 +125,19 @@ def test_host_sans_include_loopback_and_the_kubernetes_names() -> None:
     s = pki.host_sans(("extra.example", "203.0.113.9"))
     assert {"localhost", "kubernetes.default.svc.cluster.local", "extra.example"} <= set(s.dns)
     assert {"127.0.0.1", "::1", "203.0.113.9"} <= set(s.ips)
+
+
+def test_the_serving_key_is_rsa_for_small_tls_clients(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    p = pki.ensure_pki(tmp_path / "pki", SANS)
+    assert isinstance(pki.load_cert(p.server_crt).public_key(), rsa.RSAPublicKey)
+    assert isinstance(pki.load_cert(p.admin_crt).public_key(), ec.EllipticCurvePublicKey)
+
+
+def test_the_ca_signs_with_rsa(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    p = pki.ensure_pki(tmp_path / "pki", SANS)
+    assert isinstance(pki.load_cert(p.ca_crt).public_key(), rsa.RSAPublicKey)
+    assert pki.load_cert(p.server_crt).signature_algorithm_oid._name == "sha256WithRSAEncryption"

@@ -96,3 +96,37 @@ async def test_a_running_agent_renews_its_serving_certificate(tmp_path: Path, fa
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert "renamed.example.test" in pki.cert_sans(pki.load_cert(a.pki.server_crt)).dns
+
+
+def test_in_cluster_listener_and_names(tmp_path: Path, fake: FakeApi) -> None:
+    a = access.build_access(cfg(tmp_path, subnet="10.77.5.0/24"), fake.registry, fake.hub)
+    assert a.in_cluster == tls.Listen("10.77.5.1", tls.IN_CLUSTER_PORT)
+    ips = pki.cert_sans(pki.load_cert(a.pki.server_crt)).ips
+    assert "10.96.0.1" in ips and "10.77.5.1" in ips   # the kubernetes Service IP and the bridge address
+
+
+@pytest.mark.parametrize(("listen", "services", "want"), [
+    ("0.0.0.0:6443", True, None),            # the wildcard listener already answers on the bridge
+    ("0.0.0.0:7443", True, tls.Listen("10.77.5.1", 6443)),
+    ("127.0.0.1:6443", False, None),         # no Services, no kubernetes Service to lead there
+    ("none", True, None),                    # no TCP listener at all
+])
+def test_when_there_is_an_in_cluster_listener(tmp_path: Path, listen: str, services: bool,
+                                              want: tls.Listen | None) -> None:
+    c = cfg(tmp_path, subnet="10.77.5.0/24", listen=listen, services=services)
+    assert access._in_cluster(c, tls.parse_listen(c.listen))[0] == want
+
+
+async def test_a_freebind_site_listens_on_an_address_the_host_lacks(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    from podbay.host.pki import SanSet, ensure_pki
+
+    p = ensure_pki(tmp_path / "pki", SanSet.of(["127.0.0.1"]))
+    runner = web.AppRunner(web.Application())
+    await runner.setup()
+    try:   # TEST-NET-3: on no interface of this host
+        await tls.start_freebind_site(runner, tls.Listen("203.0.113.77", 0), tls.server_context(p))
+        assert any(s.name and "203.0.113.77" in s.name for s in runner.sites)
+    finally:
+        await runner.cleanup()
