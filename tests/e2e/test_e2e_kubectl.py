@@ -117,6 +117,52 @@ def test_logs_exec_cp(kube: Kube, tmp_path: Path, v: str) -> None:
 
 
 @pytest.mark.parametrize("v", VERSIONS)
+def test_diff_logs_follow_previous_and_tty(kube: Kube, tmp_path: Path, v: str) -> None:
+    """kubectl diff (server dry run), logs -c/-f/-p, exec -t under a real pty."""
+    name = unique("lf")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [
+            {"name": "ticker", "image": "busybox:1.35",
+             "command": ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]},
+            {"name": "crasher", "image": "busybox:1.35",
+             "command": ["sh", "-c", "echo attempt; sleep 1; exit 1"]}]}}
+    path = write(tmp_path, "p.json", json.dumps(pod))
+    kube.kubectl("apply", "-f", path, version=v)
+    same = kube.kubectl("diff", "-f", path, version=v, check=False)
+    assert (same.returncode, same.stdout) == (0, "")
+    pod["metadata"]["labels"]["tier"] = "web"
+    changed = kube.kubectl("diff", "-f", write(tmp_path, "p2.json", json.dumps(pod)), version=v, check=False)
+    assert changed.returncode == 1 and "+    tier: web" in changed.stdout
+    assert "tier" not in kube.json("get", "pod", name, version=v)["metadata"]["labels"]   # diff changes nothing
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st = {c["name"]: c for c in kube.json("get", "pod", name, version=v)["status"].get("containerStatuses", [])}
+        if st.get("crasher", {}).get("restartCount", 0) >= 1:
+            break
+        time.sleep(0.5)
+    assert kube.kubectl("logs", name, "-c", "crasher", "-p", version=v).stdout == "attempt\n"
+    cmd = [str(kubectls()[v]), "--kubeconfig", str(kube.kubeconfig), "--cache-dir", str(tmp_path / "c"),
+           "logs", "-f", name, "-c", "ticker", "--tail=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = int(proc.stdout.readline().split()[1])
+        later = [int(proc.stdout.readline().split()[1]) for _ in range(3)]
+        assert later == [first + 1, first + 2, first + 3]   # -f streams new lines as they are written
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    # exec -t needs a terminal on kubectl's side: run it under script(1); stdin stays open meanwhile.
+    script = subprocess.run(
+        ["sh", "-c", f"sleep 3 | script -qec '{kubectls()[v]} --kubeconfig {kube.kubeconfig} --cache-dir "
+                     f"{tmp_path / 'c'} exec -it {name} -c ticker -- sh -c \"tty; exit 4\"' /dev/null"],
+        capture_output=True, text=True, timeout=60)
+    assert "/dev/pts/" in script.stdout and script.returncode == 4
+    kube.kubectl("delete", "pod", name, "--now", version=v)
+
+
+@pytest.mark.parametrize("v", VERSIONS)
 def test_get_watch_shows_rows_as_they_change(kube: Kube, tmp_path: Path, v: str) -> None:
     name = unique("w")
     cache = tmp_path / "cache"
