@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,16 @@ from podbay.ports import ObjectSource
 from podbay.volumes import projected
 from podbay.volumes.plan import memory_volume_size, setup_failed
 
+# (pod, audience, expirationSeconds) -> a ServiceAccount token bound to the pod (the kubelet's token manager)
+PodToken = Callable[[dict[str, Any], str, int], str]
+
 
 def is_projection(volume: dict[str, Any]) -> bool:
     return projection.plugin_for(volume) is not None
 
 
 def _payload(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
-             volume: dict[str, Any]) -> Payload:
+             volume: dict[str, Any], pod_token: PodToken | None = None) -> Payload:
     ns = pod["metadata"]["namespace"]
 
     def cm(name: str) -> dict[str, Any] | None:
@@ -39,7 +43,8 @@ def _payload(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
         src = volume["downwardAPI"]
         return projection.downward_payload(src, pod, src.get("defaultMode", 0o644), alloc)
     src = volume["projected"]
-    return projection.projected_payload(src, pod, cm, secret, src.get("defaultMode", 0o644), alloc)
+    token = (lambda aud, seconds: pod_token(pod, aud, seconds)) if pod_token is not None else None
+    return projection.projected_payload(src, pod, cm, secret, src.get("defaultMode", 0o644), alloc, token)
 
 
 def _fs_group(pod: dict[str, Any]) -> int | None:
@@ -48,7 +53,7 @@ def _fs_group(pod: dict[str, Any]) -> int | None:
 
 
 def setup_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
-              pod_dir: Path) -> dict[str, str]:
+              pod_dir: Path, pod_token: PodToken | None = None) -> dict[str, str]:
     """Set up every atomic-writer volume of the pod (idempotent); volume name -> host path."""
     out: dict[str, str] = {}
     size = memory_volume_size(pod, node_allocatable, None)
@@ -57,7 +62,7 @@ def setup_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
         if plugin is None:
             continue
         try:
-            payload = _payload(objects, node_allocatable, pod, vol)
+            payload = _payload(objects, node_allocatable, pod, vol, pod_token)
         except PermanentError as exc:
             raise setup_failed(vol["name"], str(exc)) from exc
         out[vol["name"]] = projected.setup_projected_volume(pod_dir, plugin, vol["name"], payload,
@@ -66,7 +71,7 @@ def setup_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
 
 
 def refresh_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
-                pod_dir: Path) -> list[str]:
+                pod_dir: Path, pod_token: PodToken | None = None) -> list[str]:
     """Re-project changed objects into mounted volumes (subPath mounts keep their old file, as upstream)."""
     changed = []
     for vol in pod["spec"].get("volumes") or []:
@@ -74,8 +79,8 @@ def refresh_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any
         if plugin is None:
             continue
         with contextlib.suppress(PermanentError):
-            if projected.update_projected_volume(pod_dir, plugin, vol["name"], _payload(objects, node_allocatable, pod, vol),
-                                                 fs_group=_fs_group(pod)):
+            payload = _payload(objects, node_allocatable, pod, vol, pod_token)
+            if projected.update_projected_volume(pod_dir, plugin, vol["name"], payload, fs_group=_fs_group(pod)):
                 changed.append(vol["name"])
     return changed
 

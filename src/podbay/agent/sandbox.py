@@ -122,8 +122,9 @@ class HostVolumes:
     nfs and the atomic-writer volumes (configMap, secret, downwardAPI, projected)."""
 
     def __init__(self, objects: ObjectSource, state_root: Path, node_allocatable: int,
-                 allowed_host_paths: tuple[str, ...] = ()) -> None:
+                 allowed_host_paths: tuple[str, ...] = (), pod_token: projections.PodToken | None = None) -> None:
         self.objects = objects
+        self.pod_token = pod_token     # serviceAccountToken projections (None: ServiceAccounts are off)
         self.state_root = state_root
         self.node_allocatable = node_allocatable
         self.allowed_host_paths = allowed_host_paths
@@ -138,12 +139,12 @@ class HostVolumes:
                                           list(self.allowed_host_paths) or None)
         paths.update(claims.setup_all(self.objects, self.state_root, dict(pod), pod_dir))
         paths.update(nfs.setup_all(dict(pod), pod_dir))
-        paths.update(projections.setup_all(self.objects, self.node_allocatable, dict(pod), pod_dir))
+        paths.update(projections.setup_all(self.objects, self.node_allocatable, dict(pod), pod_dir, self.pod_token))
         return paths
 
     def refresh(self, pod: Mapping[str, Any], pod_dir: Path) -> None:
         if any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
-            projections.refresh_all(self.objects, self.node_allocatable, dict(pod), pod_dir)
+            projections.refresh_all(self.objects, self.node_allocatable, dict(pod), pod_dir, self.pod_token)
 
     def teardown(self, pod_dir: Path) -> None:
         """Mounts first (subPath binds, tmpfs, nfs, and mounts a Bidirectional container propagated into
@@ -165,7 +166,9 @@ def remove_pod_cgroup(cgroup: str) -> None:
 # --- the old entry points (gc, the integration tests) over the new classes ---------------------------
 
 def host_volumes(deps: Deps) -> HostVolumes:
-    return HostVolumes(StoreObjects(deps.repo), deps.cfg.root, deps.node_allocatable, deps.cfg.allowed_host_paths)
+    sas = deps.service_accounts
+    return HostVolumes(StoreObjects(deps.repo), deps.cfg.root, deps.node_allocatable, deps.cfg.allowed_host_paths,
+                       sas.pod_token if sas is not None else None)
 
 
 def setup_volumes(deps: Deps, pod: Obj) -> dict[str, str]:

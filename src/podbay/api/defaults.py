@@ -123,8 +123,13 @@ def _default_volume(v: Any) -> None:
     apis = [v.get("downwardAPI")]
     projected = v.get("projected")
     sources = projected.get("sources") if isinstance(projected, dict) else None
-    if isinstance(sources, list):   # SetDefaults_ObjectFieldSelector reaches projected downwardAPI too
-        apis += [s.get("downwardAPI") for s in sources if isinstance(s, dict)]
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, dict):
+            continue
+        apis.append(source.get("downwardAPI"))   # SetDefaults_ObjectFieldSelector reaches these too
+        sat = source.get("serviceAccountToken")
+        if isinstance(sat, dict) and sat.get("expirationSeconds") is None:
+            sat["expirationSeconds"] = 3600   # SetDefaults_ServiceAccountTokenProjection
     for dapi in apis:
         items = dapi.get("items") if isinstance(dapi, dict) else None
         for item in items if isinstance(items, list) else []:

@@ -106,7 +106,7 @@ UNSUPPORTED: tuple[Rule, ...] = (
     *(Rule(f"spec.volumes[*].{src}", f"{src} volumes are") for src in UNSUPPORTED_VOLUMES),
     Rule("spec.volumes[*].projected.defaultUser", "projected defaultUser is"),
     *(Rule(f"spec.volumes[*].projected.sources[*].{src}", "")
-      for src in ("serviceAccountToken", "clusterTrustBundle", "podCertificate")),
+      for src in ("clusterTrustBundle", "podCertificate")),
 )
 
 # Everything else podbay accepts does something: these are the pod fields it implements. A field
@@ -115,11 +115,11 @@ IMPLEMENTED: dict[str, str] = {
     "metadata": "names, labels, annotations, uid, timestamps, ownerReferences, finalizers (stored as given)",
     "spec.activeDeadlineSeconds": "the pod fails with DeadlineExceeded",
     "spec.affinity": "single node: every pod is scheduled on it",
-    "spec.automountServiceAccountToken": "no token is mounted unless a projected volume asks",
+    "spec.automountServiceAccountToken": "the ServiceAccount admission mounts kube-api-access unless false",
     "spec.containers": "",
     "spec.initContainers": "in order; restartPolicy Always makes a native sidecar",
     "spec.ephemeralContainers": "rejected on create by validation (kubectl debug is not available)",
-    "spec.dnsConfig": "", "spec.dnsPolicy": "", "spec.enableServiceLinks": "no Services: nothing to link",
+    "spec.dnsConfig": "", "spec.dnsPolicy": "", "spec.enableServiceLinks": "Service variables in the environment",
     "spec.hostAliases": "", "spec.hostname": "", "spec.subdomain": "", "spec.setHostnameAsFQDN": "",
     "spec.imagePullSecrets": "credentials for registry pulls",
     "spec.nodeName": "", "spec.nodeSelector": "single node", "spec.os": "linux",
@@ -141,7 +141,7 @@ for _f in ("seLinuxOptions", "seLinuxChangePolicy"):
     IMPLEMENTED[f"spec.securityContext.{_f}"] = "no SELinux on this host: no effect, as on any such node"
 for _v in ("configMap", "downwardAPI", "emptyDir", "hostPath", "nfs", "persistentVolumeClaim", "secret"):
     IMPLEMENTED[f"spec.volumes[*].{_v}"] = ""
-for _v in ("configMap", "downwardAPI", "secret"):
+for _v in ("configMap", "downwardAPI", "secret", "serviceAccountToken"):
     IMPLEMENTED[f"spec.volumes[*].projected.sources[*].{_v}"] = ""
 IMPLEMENTED["spec.volumes[*].projected.defaultMode"] = ""
 for _c in CONTAINERS:

@@ -5,6 +5,7 @@ deletion with the pod's terminationGracePeriodSeconds. The pod worker reacts to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from podbay.agent.strategies import Strategy
@@ -28,9 +29,13 @@ class PodStrategy(Strategy):
 
         self.node_name = node_name
         self.clock = clock or time.time
+        # access: the ServiceAccount admission plugin (agent.serviceaccounts.ServiceAccounts.admit_pod)
+        self.admit: Callable[[Obj], Obj] | None = None
 
     def prepare_create(self, obj: Obj) -> Obj:
         pod = default_pod(obj)
+        if self.admit is not None:
+            pod = self.admit(pod)
         pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or self.node_name
         pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod),
                          "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
