@@ -64,9 +64,7 @@ def build_kubelet(deps: Deps, evict: Callable[[str, str], None]) -> Kubelet:
                           service_env=(lambda pod: service_env_for(repo, dict(pod))) if cfg.services else None)
     sandboxes = PodSandboxes(HostPinner(), deps.network, cfg.run_dir / "ns", cfg.root / "pods", cfg.root / "logs",
                              cluster_dns=cfg.cluster_dns, cluster_domain=cfg.cluster_domain)
-    sas = deps.service_accounts
-    volumes = HostVolumes(objects, cfg.root, deps.node_allocatable, cfg.allowed_host_paths,
-                          sas.pod_token if sas is not None else None)
+    volumes = HostVolumes(objects, cfg.root, deps.node_allocatable, cfg.allowed_host_paths, deps.service_accounts)
     transport = NetProbeTransport()
     evictions = EvictionManager(evict)
     index = RunningIndex()

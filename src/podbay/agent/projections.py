@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from podbay.core import projection
 from podbay.core.projection import Payload
@@ -16,6 +16,13 @@ from podbay.volumes.plan import memory_volume_size, setup_failed
 
 # (pod, audience, expirationSeconds) -> a ServiceAccount token bound to the pod (the kubelet's token manager)
 PodToken = Callable[[dict[str, Any], str, int], str]
+
+
+class PodTokens(Protocol):
+    """The kubelet's token manager: tokens for serviceAccountToken projections, dropped with the pod."""
+
+    def pod_token(self, pod: dict[str, Any], audience: str, expiration_seconds: int) -> str: ...
+    def forget_pod(self, uid: str) -> None: ...
 
 
 def is_projection(volume: dict[str, Any]) -> bool:

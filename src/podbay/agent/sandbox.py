@@ -122,9 +122,10 @@ class HostVolumes:
     nfs and the atomic-writer volumes (configMap, secret, downwardAPI, projected)."""
 
     def __init__(self, objects: ObjectSource, state_root: Path, node_allocatable: int,
-                 allowed_host_paths: tuple[str, ...] = (), pod_token: projections.PodToken | None = None) -> None:
+                 allowed_host_paths: tuple[str, ...] = (), tokens: projections.PodTokens | None = None) -> None:
         self.objects = objects
-        self.pod_token = pod_token     # serviceAccountToken projections (None: ServiceAccounts are off)
+        self.tokens = tokens           # serviceAccountToken projections (None: ServiceAccounts are off)
+        self.pod_token = tokens.pod_token if tokens is not None else None
         self.state_root = state_root
         self.node_allocatable = node_allocatable
         self.allowed_host_paths = allowed_host_paths
@@ -153,6 +154,8 @@ class HostVolumes:
         unmount_all_under(str(pod_dir / hostpath.PIN_DIR))
         unmount_all_under(str(pod_dir / "volumes"))
         projections.teardown_all(pod_dir)
+        if self.tokens is not None:
+            self.tokens.forget_pod(pod_dir.name)   # pod dirs are named by the pod's uid
         nfs.teardown_all(pod_dir)
         claims.teardown_all(pod_dir)   # unmounts only: claim data outlives the pod
         volumes.teardown_pod_volumes(pod_dir)
@@ -166,9 +169,8 @@ def remove_pod_cgroup(cgroup: str) -> None:
 # --- the old entry points (gc, the integration tests) over the new classes ---------------------------
 
 def host_volumes(deps: Deps) -> HostVolumes:
-    sas = deps.service_accounts
     return HostVolumes(StoreObjects(deps.repo), deps.cfg.root, deps.node_allocatable, deps.cfg.allowed_host_paths,
-                       sas.pod_token if sas is not None else None)
+                       deps.service_accounts)
 
 
 def setup_volumes(deps: Deps, pod: Obj) -> dict[str, str]:
