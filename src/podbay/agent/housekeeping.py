@@ -1,5 +1,5 @@
 """Kubelet housekeeping around the pod workers: reboot detection, start-up GC of orphans, the
-conmon exit watch and log rotation.
+conmon exit watch, log rotation and heap trimming.
 
 What must happen before any worker runs (``prepare``) runs first; the watchers run beside them.
 The rotation walks the running index, never every stored attempt.
@@ -20,10 +20,11 @@ from podbay.agent.pod_workers import RunningIndex
 from podbay.errors import PodbayError
 from podbay.network import namespaces
 from podbay.network.cni import netns_usable
-from podbay.sys import procfs
+from podbay.sys import heap, procfs
 from podbay.sys.inotify import Inotify
 
 log = logging.getLogger("podbay.housekeeping")
+HEAP_TRIM_SECONDS = 60.0
 
 
 class Housekeeping:
@@ -59,7 +60,7 @@ class Housekeeping:
                 on_exit(name)
 
         loop.add_reader(ino.fd, readable)
-        self._tasks = [asyncio.create_task(self._rotate_logs())]
+        self._tasks = [asyncio.create_task(self._rotate_logs()), asyncio.create_task(self._trim_heap())]
         if self._orphans:
             self._tasks.append(asyncio.create_task(self._collect(self._orphans)))
 
@@ -77,6 +78,12 @@ class Housekeeping:
             asyncio.get_running_loop().remove_reader(self._inotify.fd)
             self._inotify.close()
             self._inotify = None
+
+    async def _trim_heap(self) -> None:
+        """Freed heap pages go back to the kernel (sys.heap): RSS follows what the agent keeps."""
+        while True:
+            await asyncio.sleep(HEAP_TRIM_SECONDS)
+            heap.trim()
 
     async def _rotate_logs(self) -> None:
         cfg = self.deps.cfg
