@@ -179,5 +179,11 @@ def dump_yaml(obj: Any) -> str:
             style = super().choose_scalar_style()
             return '"' if style == "'" else style
 
+    def text(dumper: yaml.SafeDumper, value: str) -> Any:
+        # go-yaml writes multi-line strings as literal blocks (the emitter falls back to quotes
+        # where a block cannot hold the text, as go-yaml's does)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    Dumper.add_representer(str, text)
     return str(yaml.dump(without_managed_fields(obj), Dumper=Dumper, default_flow_style=False, sort_keys=True,
                          allow_unicode=True, width=1 << 30))

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from clifake import FakeApi, make_pod
+from conftest import ApiServer
 
 from podbay.client.exec_ws import ExecSession, exit_code_from_status
 from podbay.client.http import ApiError
@@ -77,8 +77,8 @@ def test_exit_code_from_status() -> None:
         exit_code_from_status({"status": "Failure", "message": "container not found", "code": 404, "reason": "NotFound"})
 
 
-def test_exec_command_exit_code_and_query(api: FakeApi, ws_server: tuple[str, WsExec], monkeypatch: Any) -> None:
-    """The exec verb GETs the pod (HTTP fake) then execs (WebSocket fake); the remote exit code is ours."""
+def test_exec_command_exit_code_and_query(server: ApiServer, ws_server: tuple[str, WsExec], monkeypatch: Any) -> None:
+    """The exec verb GETs the pod (the real API) then execs (WebSocket fake); the remote exit code is ours."""
     from click.testing import CliRunner
 
     import podbay.client.exec_ws as exec_ws
@@ -86,10 +86,11 @@ def test_exec_command_exit_code_and_query(api: FakeApi, ws_server: tuple[str, Ws
 
     ws_path, fake = ws_server
     fake.exit_code = 7
-    api.add(make_pod("web", containers=("a", "b")))
+    server.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+                   "spec": {"containers": [{"name": "a", "image": "i"}, {"name": "b", "image": "i"}]}})
     real = exec_ws.run_exec
     monkeypatch.setattr(exec_ws, "run_exec", lambda _sock, *a, **kw: real(ws_path, *a, **kw))
-    r = CliRunner().invoke(cli, ["--socket", api.socket, "exec", "web", "-c", "b", "--", "ls", "-l"])
+    r = CliRunner().invoke(cli, ["--socket", server.socket, "exec", "web", "-c", "b", "--", "ls", "-l"])
     assert r.exit_code == 7, r.output
     assert r.stderr.endswith("command terminated with exit code 7\n")
     assert fake.paths == ["/api/v1/namespaces/default/pods/web/exec?command=ls&command=-l&container=b"

@@ -271,7 +271,7 @@ def _watch(targets: list[Target], fmt: OutputFormat, all_namespaces: bool, query
         rv = str((lst.get("metadata") or {}).get("resourceVersion") or "")
         if not watch_only:
             if fmt.human:
-                printer.print_table(lst)
+                printer.print_table(lst, "ADDED" if events else "")
                 out(tw.flush())
             else:
                 for item in lst.get("items") or []:

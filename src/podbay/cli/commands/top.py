@@ -77,9 +77,13 @@ def pod_cmd(name: str | None, all_namespaces: bool, selector: str | None, contai
         raise fail(f"No resources found in {ns} namespace." if ns else "No resources found")
 
     def total(m: Obj) -> Obj:
-        cpu = sum(_cpu_milli((c.get("usage") or {}).get("cpu")) for c in m.get("containers") or [])
-        mem = sum(_mem_bytes((c.get("usage") or {}).get("memory")) for c in m.get("containers") or [])
-        return {"cpu": f"{cpu}m", "memory": str(mem)}
+        """The pod's usage: the containers' quantities added, then rounded (Quantity.Add, MilliValue)."""
+        from podbay.api.quantity import parse_quantity
+
+        usages = [c.get("usage") or {} for c in m.get("containers") or []]
+        cpu = sum((parse_quantity(str(u.get("cpu") or "0")) for u in usages), start=parse_quantity("0"))
+        mem = sum((parse_quantity(str(u.get("memory") or "0")) for u in usages), start=parse_quantity("0"))
+        return {"cpu": f"{math.ceil(cpu * 1000)}m", "memory": str(math.ceil(mem))}
 
     if sort_by:
         items.sort(key=lambda m: -(_cpu_milli(total(m)["cpu"]) if sort_by == "cpu" else _mem_bytes(total(m)["memory"])))
