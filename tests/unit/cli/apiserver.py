@@ -21,8 +21,8 @@ from podbay.agent.namespaces import NamespaceController
 from podbay.agent.registry import Registry
 from podbay.agent.strategies import Plain
 from podbay.agent.wiring import strategies
-from podbay.api.resources import STANDARD_VERBS, ResourceType, Subresource, default_table
 from podbay.api.query import WriteOptions
+from podbay.api.resources import STANDARD_VERBS, ResourceType, Subresource, default_table
 from podbay.server.app import build_app
 from podbay.server.rest import Api
 from podbay.store.db import Store
