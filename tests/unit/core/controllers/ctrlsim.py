@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from podbay.core.controllers import deployment, replicaset
+from podbay.core.controllers import deployment, replicaset, statefulset
 from podbay.core.controllers import objects as o
 from podbay.core.controllers.plan import Create, Delete, Emit, Patch, Result, Update
 
@@ -140,11 +140,16 @@ class World:
                     self.patch_meta(a.target.kind, a.target.namespace, a.target.name, a.patch)
                 elif isinstance(a, Delete):
                     if a.target.kind == "Pod":
-                        pod = self.objs.get(("Pod", a.target.namespace, a.target.name))
-                        if pod is not None:
+                        key = ("Pod", a.target.namespace, a.target.name)
+                        pod = self.objs.get(key)
+                        if pod is not None and o.is_terminal(pod):
+                            del self.objs[key]  # terminal pods go at once (no grace period)
+                        elif pod is not None:
                             pod["metadata"]["deletionTimestamp"] = o.rfc3339(self.now)
                     else:
                         self.delete(a.target.kind, a.target.name, a.target.namespace)
+                    if a.outcome and a.outcome.success:
+                        self.events.append((a.outcome.involved.name, "Normal", *a.outcome.success))
             except Conflict:
                 return False
         return True
@@ -196,10 +201,20 @@ class World:
             n += len(res.writes())
         return n
 
+    def sync_stateful_sets(self) -> int:
+        n = 0
+        for sts in self.list("StatefulSet"):
+            res = statefulset.sync_stateful_set(sts, self.list("Pod"), self.list("ControllerRevision"),
+                                                self.list("PersistentVolumeClaim"), self.now)
+            self.apply(res)
+            n += len(res.writes())
+        return n
+
     def step(self, ready: Callable[[Obj], bool] = lambda p: True, dt: float = 1.0) -> int:
         self.now += dt
         n = self.sync_deployments()
         n += self.sync_replica_sets()
+        n += self.sync_stateful_sets()
         self.kubelet(ready)
         return n
 
