@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from podbay.core.controllers import deployment, replicaset, statefulset
+from podbay.core.controllers import daemonset, deployment, replicaset, statefulset
 from podbay.core.controllers import objects as o
 from podbay.core.controllers.plan import Create, Delete, Emit, Patch, Result, Update
 
@@ -30,6 +30,10 @@ class World:
         self._uid = itertools.count(1)
         self._suffix = itertools.count(1)
         self.writes: list[Any] = []
+        self.node: Obj = {"apiVersion": "v1", "kind": "Node",
+                          "metadata": {"name": "node1", "labels": {"kubernetes.io/hostname": "node1"}},
+                          "spec": {}, "status": {"allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"}}}
+        self.ds_backoff = daemonset.new_backoff()
 
     # ---------------------------------------------------------------------------------- store
 
@@ -210,11 +214,21 @@ class World:
             n += len(res.writes())
         return n
 
+    def sync_daemon_sets(self) -> int:
+        n = 0
+        for ds in self.list("DaemonSet"):
+            res, _ = daemonset.sync_daemon_set(ds, [self.node], self.list("Pod"), self.list("ControllerRevision"),
+                                               self.ds_backoff, self.now)
+            self.apply(res)
+            n += len(res.writes())
+        return n
+
     def step(self, ready: Callable[[Obj], bool] = lambda p: True, dt: float = 1.0) -> int:
         self.now += dt
         n = self.sync_deployments()
         n += self.sync_replica_sets()
         n += self.sync_stateful_sets()
+        n += self.sync_daemon_sets()
         self.kubelet(ready)
         return n
 
