@@ -10,7 +10,8 @@ import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from podbay.core.controllers import daemonset, deployment, replicaset, statefulset
+from podbay.core.controllers import daemonset, deployment, job, replicaset, statefulset
+from podbay.core.controllers import job_util as ju
 from podbay.core.controllers import objects as o
 from podbay.core.controllers.plan import Create, Delete, Emit, Patch, Result, Update
 
@@ -34,6 +35,7 @@ class World:
                           "metadata": {"name": "node1", "labels": {"kubernetes.io/hostname": "node1"}},
                           "spec": {}, "status": {"allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"}}}
         self.ds_backoff = daemonset.new_backoff()
+        self.job_backoff: dict[str, ju.BackoffRecord] = {}
 
     # ---------------------------------------------------------------------------------- store
 
@@ -112,7 +114,16 @@ class World:
                 refs = [x for x in refs if x.get("uid") != r["uid"]]
             else:
                 refs = [x for x in refs if x.get("uid") != r["uid"]] + [r]
-        cur["metadata"]["ownerReferences"] = refs
+        if "ownerReferences" in pm:
+            cur["metadata"]["ownerReferences"] = refs
+        fins = list(cur["metadata"].get("finalizers") or [])
+        fins += [f for f in pm.get("finalizers") or [] if f not in fins]
+        drop = pm.get("$deleteFromPrimitiveList/finalizers") or []
+        fins = [f for f in fins if f not in drop]
+        if fins:
+            cur["metadata"]["finalizers"] = fins
+        else:
+            cur["metadata"].pop("finalizers", None)
         cur["metadata"]["resourceVersion"] = str(next(self._rv))
 
     # ---------------------------------------------------------------------------------- plans
@@ -146,7 +157,7 @@ class World:
                     if a.target.kind == "Pod":
                         key = ("Pod", a.target.namespace, a.target.name)
                         pod = self.objs.get(key)
-                        if pod is not None and o.is_terminal(pod):
+                        if pod is not None and o.is_terminal(pod) and not pod["metadata"].get("finalizers"):
                             del self.objs[key]  # terminal pods go at once (no grace period)
                         elif pod is not None:
                             pod["metadata"]["deletionTimestamp"] = o.rfc3339(self.now)
@@ -166,7 +177,12 @@ class World:
             if key[0] != "Pod":
                 continue
             if pod["metadata"].get("deletionTimestamp"):
-                del self.objs[key]
+                if pod["metadata"].get("finalizers"):
+                    pod["status"]["phase"] = "Failed" if pod["status"].get("phase") != "Succeeded" else "Succeeded"
+                else:
+                    del self.objs[key]
+                continue
+            if o.is_terminal(pod):
                 continue
             if not pod.get("status") or pod["status"].get("phase") == "Pending":
                 ok = ready(pod)
@@ -222,6 +238,40 @@ class World:
             self.apply(res)
             n += len(res.writes())
         return n
+
+    def sync_jobs(self) -> int:
+        n = 0
+        for j in self.list("Job"):
+            plan = job.sync_job(j, self.list("Pod"), self.now, backoff=self.job_backoff.get(o.uid(j)))
+            if self.apply(plan.result) and plan.backoff is not None:
+                self.job_backoff[o.uid(j)] = plan.backoff
+            n += len(plan.result.writes())
+        return n
+
+    def run_pods(self, outcome: Callable[[Obj], str]) -> None:
+        """Pending pods start; running pods end with ``outcome(pod)`` ("Running" keeps them going)."""
+        for key, pod in list(self.objs.items()):
+            if key[0] != "Pod":
+                continue
+            md = pod["metadata"]
+            if md.get("deletionTimestamp"):
+                if not md.get("finalizers"):
+                    del self.objs[key]
+                elif not o.is_terminal(pod):
+                    pod["status"]["phase"] = "Failed"
+                continue
+            if not pod.get("status"):
+                pod["spec"]["nodeName"] = "node1"
+                pod["status"] = {"phase": "Running", "conditions": [
+                    {"type": "Ready", "status": "True", "lastTransitionTime": o.rfc3339(self.now)}]}
+            elif o.phase(pod) == "Running":
+                end = outcome(pod)
+                if end != "Running":
+                    code = 0 if end == "Succeeded" else 1
+                    pod["status"] = {"phase": end, "conditions": [
+                        {"type": "Ready", "status": "False", "lastTransitionTime": o.rfc3339(self.now)}],
+                        "containerStatuses": [{"name": "c", "restartCount": 0, "state": {"terminated": {
+                            "exitCode": code, "finishedAt": o.rfc3339(self.now)}}}]}
 
     def step(self, ready: Callable[[Obj], bool] = lambda p: True, dt: float = 1.0) -> int:
         self.now += dt

@@ -9,7 +9,11 @@ import pytest
 from podbay.api import labelselector
 from podbay.core.controllers import objects as o
 from podbay.core.controllers import ranking, replicaset
-from podbay.core.controllers.expectations import EXPECTATIONS_TIMEOUT, ControllerExpectations, UIDTrackingExpectations
+from podbay.core.controllers.expectations import (
+    EXPECTATIONS_TIMEOUT,
+    ControllerExpectations,
+    UIDTrackingExpectations,
+)
 from podbay.core.controllers.plan import Create, Delete, Patch
 from podbay.core.controllers.podtemplate import pod_from_template, pods_prefix, slow_start_batches
 
