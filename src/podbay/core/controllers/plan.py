@@ -109,6 +109,29 @@ class Emit:
 Action = Create | Update | Patch | Delete | Emit
 
 
+def created_field(kind: str, name: str, field: str) -> str:
+    """A placeholder for a field (``uid``, ``resourceVersion``) of an object an earlier Create of
+    the same plan makes; the executor substitutes it in later actions' bodies (the CronJob's
+    ``status.active`` names the Job it just created)."""
+    return f"$created:{kind}/{name}:{field}"
+
+
+def resolve_created(value: Any, created: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
+    """Replace ``created_field`` placeholders inside ``value`` by the created objects' metadata."""
+    if isinstance(value, str) and value.startswith("$created:"):
+        ident, _, field = value[len("$created:"):].rpartition(":")
+        kind, _, name = ident.partition("/")
+        obj = created.get((kind, name))
+        if obj is not None:
+            return str((obj.get("metadata") or {}).get(field) or "")
+        return value
+    if isinstance(value, dict):
+        return {k: resolve_created(v, created) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_created(v, created) for v in value]
+    return value
+
+
 def event(obj: Mapping[str, Any], type_: str, reason: str, message: str) -> Emit:
     return Emit(ref_of(obj), type_, reason, message)
 

@@ -13,7 +13,7 @@ from typing import Any
 from podbay.core.controllers import daemonset, deployment, job, replicaset, statefulset
 from podbay.core.controllers import job_util as ju
 from podbay.core.controllers import objects as o
-from podbay.core.controllers.plan import Create, Delete, Emit, Patch, Result, Update
+from podbay.core.controllers.plan import Create, Delete, Emit, Patch, Result, Update, resolve_created
 
 Obj = dict[str, Any]
 
@@ -131,6 +131,7 @@ class World:
     def apply(self, result: Result) -> bool:
         """Execute the writes in order; stop at the first failure (False)."""
         last_rv: dict[tuple[str, str, str], str] = {}
+        created: dict[tuple[str, str], Obj] = {}
         for a in result.actions:
             if isinstance(a, Emit):
                 self.events.append((a.involved.name, a.type, a.reason, a.message))
@@ -139,11 +140,12 @@ class World:
             try:
                 if isinstance(a, Create):
                     made = self.create(a.body)
+                    created[(made["kind"], made["metadata"]["name"])] = made
                     if a.outcome and a.outcome.success:
                         self.events.append((a.outcome.involved.name, "Normal", a.outcome.success[0],
                                             a.outcome.success[1].format(name=made["metadata"]["name"])))
                 elif isinstance(a, Update):
-                    body = copy.deepcopy(a.body)
+                    body = resolve_created(copy.deepcopy(a.body), created)
                     key = (body["kind"], body["metadata"]["namespace"], body["metadata"]["name"])
                     if key in last_rv:
                         body["metadata"]["resourceVersion"] = last_rv[key]
