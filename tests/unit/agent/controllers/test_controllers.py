@@ -1,0 +1,306 @@
+"""The agent's controllers together, on an in-memory API: watch events drive the queues, plans
+are executed, the garbage collector and the scheduler close the loops."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fakeapi import FakeApi, namespaced
+
+from podbay.agent.controllers import wiring
+from podbay.agent.controllers.base import Manager
+from podbay.agent.controllers.executor import execute
+from podbay.agent.controllers.queue import WorkQueue
+from podbay.api import apps, batch
+from podbay.core.controllers import objects as o
+from podbay.core.controllers.plan import Create, Delete, Ref, Result, Update, created_field
+
+Obj = dict[str, Any]
+
+
+class Clock:
+    def __init__(self, t: float = 1_700_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def setup() -> tuple[FakeApi, Manager, Clock]:
+    clock = Clock()
+    api = FakeApi(clock)
+    mgr = wiring.manager(api.cache, api, namespaced, clock)
+    api.manager = mgr
+    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node1", "labels": {"kubernetes.io/hostname": "node1"}},
+                "spec": {}, "status": {"allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"}}})
+    return api, mgr, clock
+
+
+async def settle(api: FakeApi, mgr: Manager, clock: Clock, outcome: Callable[[Obj], str] | None = None,
+                 rounds: int = 80) -> None:
+    for _ in range(rounds):
+        busy = False
+        for c in mgr.controllers:
+            while len(c.queue):
+                key = await c.queue.get()
+                assert key is not None
+                try:
+                    c.process(key)
+                finally:
+                    c.queue.done(key)
+                busy = True
+        clock.t += 1
+        before = len(api.objs), sum(int(v["metadata"]["resourceVersion"]) for v in api.objs.values())
+        api.kubelet(outcome)
+        after = len(api.objs), sum(int(v["metadata"]["resourceVersion"]) for v in api.objs.values())
+        if not busy and before == after:
+            return
+    raise AssertionError("did not settle")
+
+
+def deployment(replicas: int = 3, image: str = "nginx:1", **spec: Any) -> Obj:
+    return apps.default_deployment({"apiVersion": "apps/v1", "kind": "Deployment",
+                                    "metadata": {"name": "web", "namespace": "default"},
+                                    "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                                             "template": {"metadata": {"labels": {"app": "web"}},
+                                                          "spec": {"containers": [{"name": "c", "image": image}]}},
+                                             **spec}})
+
+
+def live_pods(api: FakeApi) -> list[Obj]:
+    return [p for p in api.list("Pod") if not o.deleting(p)]
+
+
+async def test_deployment_to_ready_pods_and_background_deletion() -> None:
+    api, mgr, clock = setup()
+    api.create(deployment())
+    await settle(api, mgr, clock)
+    d = api.get("Deployment", "web")
+    assert d is not None
+    assert d["status"]["readyReplicas"] == 3 and d["status"]["availableReplicas"] == 3
+    assert {c["type"]: c["reason"] for c in d["status"]["conditions"]} == {
+        "Available": "MinimumReplicasAvailable", "Progressing": "NewReplicaSetAvailable"}
+    (rs,) = api.list("ReplicaSet")
+    assert rs["status"]["replicas"] == 3 and rs["status"]["observedGeneration"] == 1
+    assert len(live_pods(api)) == 3
+    assert any(e[2] == "SuccessfulCreate" and e[4] == "replicaset-controller" for e in api.events)
+    assert any(e[2] == "ScalingReplicaSet" and e[4] == "deployment-controller" for e in api.events)
+    api.delete(Ref("apps/v1", "Deployment", "default", "web"), "Background")
+    await settle(api, mgr, clock)
+    assert api.list("ReplicaSet") == [] and api.list("Pod") == []
+
+
+async def test_foreground_deletion_keeps_the_owner_until_dependents_are_gone() -> None:
+    api, mgr, clock = setup()
+    api.create(deployment(replicas=2))
+    await settle(api, mgr, clock)
+    api.delete(Ref("apps/v1", "Deployment", "default", "web"), "Foreground")
+    d = api.get("Deployment", "web")
+    assert d is not None and d["metadata"]["finalizers"] == ["foregroundDeletion"]
+    await settle(api, mgr, clock)
+    assert api.get("Deployment", "web") is None
+    assert api.list("ReplicaSet") == [] and api.list("Pod") == []
+
+
+async def test_orphan_deletion_leaves_replica_sets_without_owner() -> None:
+    api, mgr, clock = setup()
+    api.create(deployment(replicas=1))
+    await settle(api, mgr, clock)
+    api.delete(Ref("apps/v1", "Deployment", "default", "web"), "Orphan")
+    await settle(api, mgr, clock)
+    assert api.get("Deployment", "web") is None
+    (rs,) = api.list("ReplicaSet")
+    assert not rs["metadata"].get("ownerReferences")
+    assert len(live_pods(api)) == 1
+
+
+async def test_rolling_update_through_the_agent() -> None:
+    api, mgr, clock = setup()
+    api.create(deployment(replicas=4))
+    await settle(api, mgr, clock)
+    d = api.get("Deployment", "web")
+    assert d is not None
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:2"
+    api.update(d)
+    await settle(api, mgr, clock)
+    assert sorted(p["spec"]["containers"][0]["image"] for p in live_pods(api)) == ["nginx:2"] * 4
+    assert sorted(rs["spec"]["replicas"] for rs in api.list("ReplicaSet")) == [0, 4]
+
+
+async def test_scheduler_binds_fitting_pods_and_reports_unschedulable_ones() -> None:
+    api, mgr, clock = setup()
+    api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ok", "namespace": "default"},
+                "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nope", "namespace": "default"},
+                "spec": {"nodeSelector": {"disk": "ssd"}, "containers": [{"name": "c", "image": "x"}]}})
+    await settle(api, mgr, clock)
+    ok, nope = api.get("Pod", "ok"), api.get("Pod", "nope")
+    assert ok is not None and nope is not None
+    assert ok["spec"]["nodeName"] == "node1" and ok["status"]["phase"] == "Running"
+    assert "nodeName" not in nope["spec"] and nope["status"]["phase"] == "Pending"
+    msg = ("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. no new claims to deallocate, "
+           "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
+    (cond,) = [c for c in nope["status"]["conditions"] if c["type"] == "PodScheduled"]
+    assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Unschedulable", msg)
+    assert ("nope", "Warning", "FailedScheduling", msg, "default-scheduler") in api.events
+    node = api.get("Node", "node1", "")
+    assert node is not None
+    node["metadata"]["labels"]["disk"] = "ssd"
+    api.update(node)
+    await settle(api, mgr, clock)
+    nope = api.get("Pod", "nope")
+    assert nope is not None and nope["spec"]["nodeName"] == "node1"
+
+
+async def test_job_runs_to_completion() -> None:
+    api, mgr, clock = setup()
+    api.create(batch.default_job({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi", "namespace": "default"},
+                                  "spec": {"completions": 3, "parallelism": 2, "template": {"spec": {
+                                      "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}))
+    await settle(api, mgr, clock, outcome=lambda p: "Succeeded")
+    job = api.get("Job", "pi")
+    assert job is not None
+    assert job["status"]["succeeded"] == 3
+    assert [c["type"] for c in job["status"]["conditions"]] == ["SuccessCriteriaMet", "Complete"]
+    assert all("batch.kubernetes.io/job-tracking" not in (p["metadata"].get("finalizers") or []) for p in api.list("Pod"))
+
+
+async def test_daemon_set_and_stateful_set_through_the_agent() -> None:
+    api, mgr, clock = setup()
+    ds = apps.default_daemon_set({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "logs", "namespace": "default"},
+                                  "spec": {"selector": {"matchLabels": {"app": "logs"}},
+                                           "template": {"metadata": {"labels": {"app": "logs"}},
+                                                        "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+    apps.daemon_set_template_generation(ds, None)
+    api.create(ds)
+    sts = apps.default_stateful_set({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "default"},
+                                     "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                                              "template": {"metadata": {"labels": {"app": "db"}},
+                                                           "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+    api.create(sts)
+    await settle(api, mgr, clock)
+    names = sorted(o.name(p) for p in live_pods(api))
+    assert [n for n in names if n.startswith("db-")] == ["db-0", "db-1"]
+    assert len([n for n in names if n.startswith("logs-")]) == 1
+    assert api.get("DaemonSet", "logs")["status"]["numberReady"] == 1  # type: ignore[index]
+
+
+async def test_cron_job_creates_a_job_when_due() -> None:
+    api, mgr, clock = setup()
+    clock.t = 1_700_000_000.0 - (1_700_000_000.0 % 60) + 30  # half a minute past
+    cj = batch.default_cron_job({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick", "namespace": "default"},
+                                 "spec": {"schedule": "*/1 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                                     "restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox"}]}}}}}})
+    api.create(cj)
+    await settle(api, mgr, clock)
+    assert api.list("Job") == []
+    clock.t += 40
+    mgr.resync()
+    await settle(api, mgr, clock, outcome=lambda p: "Succeeded")
+    (job,) = api.list("Job")
+    assert job["metadata"]["name"] == f"tick-{int(clock.t - (clock.t % 60)) // 60}" or job["metadata"]["name"].startswith("tick-")
+    cj_now = api.get("CronJob", "tick")
+    assert cj_now is not None and cj_now["status"].get("lastScheduleTime")
+
+
+def test_executor_slow_start_stops_at_the_first_failure() -> None:
+    calls: list[str] = []
+    n = [0]
+
+    class Flaky:
+        def create(self, body: Obj) -> Obj:
+            n[0] += 1
+            calls.append(body["metadata"]["generateName"])
+            if n[0] == 2:
+                raise RuntimeError("quota exceeded")
+            return {**body, "metadata": {**body["metadata"], "name": f"p{n[0]}", "uid": "u"}}
+
+        def record_event(self, involved: Ref, type_: str, reason: str, message: str, component: str) -> None:
+            calls.append(f"{reason}:{message}")
+
+    from podbay.core.controllers.plan import Outcome
+    out = Outcome(Ref("apps/v1", "ReplicaSet", "default", "rs"), ("SuccessfulCreate", "Created pod: {name}"),
+                  ("FailedCreate", "Error creating: {error}"))
+    res = Result([Create({"kind": "Pod", "metadata": {"generateName": "x-"}}, out, "b") for _ in range(10)])
+    done = execute(res, Flaky(), "replicaset-controller")  # type: ignore[arg-type]
+    assert calls == ["x-", "SuccessfulCreate:Created pod: p1", "x-", "FailedCreate:Error creating: quota exceeded",
+                     "x-", "SuccessfulCreate:Created pod: p3"]
+    assert (done.error, done.failed_creates, done.skipped_creates) == ("quota exceeded", 1, 7)
+
+
+def test_executor_carries_resource_versions_and_created_uids() -> None:
+    seen: list[Obj] = []
+
+    class Api:
+        def create(self, body: Obj) -> Obj:
+            return {**body, "metadata": {**body["metadata"], "uid": "job-uid", "resourceVersion": "8"}}
+
+        def update(self, body: Obj, subresource: str = "") -> Obj:
+            seen.append(copy.deepcopy(body))
+            return {**body, "metadata": {**body["metadata"], "resourceVersion": str(10 + len(seen))}}
+
+    body = {"kind": "CronJob", "metadata": {"name": "c", "namespace": "default", "resourceVersion": "5"},
+            "status": {"active": [{"uid": created_field("Job", "j", "uid")}]}}
+    res = Result([Create({"kind": "Job", "metadata": {"name": "j"}}), Update(body, "status"), Update(body)])
+    assert execute(res, Api(), "cronjob-controller").error is None  # type: ignore[arg-type]
+    assert seen[0]["status"]["active"] == [{"uid": "job-uid"}]
+    assert seen[0]["metadata"]["resourceVersion"] == "5" and seen[1]["metadata"]["resourceVersion"] == "11"
+
+
+def test_executor_ignores_not_found_deletes() -> None:
+    from podbay.errors import NotFound
+
+    class Api:
+        def delete(self, *a: Any) -> None:
+            raise NotFound("gone")
+
+        def record_event(self, *a: Any) -> None:
+            pass
+
+    assert execute(Result([Delete(Ref("v1", "Pod", "default", "p"))]), Api(), "x").error is None  # type: ignore[arg-type]
+
+
+async def test_work_queue_dedupes_and_requeues_keys_added_while_processing() -> None:
+    q = WorkQueue()
+    q.add("a")
+    q.add("a")
+    q.add("b")
+    assert len(q) == 2
+    k = await q.get()
+    assert k == "a"
+    q.add("a")  # while processing
+    assert len(q) == 1
+    q.done("a")
+    assert len(q) == 2
+    q.add_rate_limited("c")
+    assert q.retries("c") == 1
+    q.forget("c")
+    assert q.retries("c") == 0
+    q.shutdown()
+
+
+@pytest.mark.parametrize("kind", ["ReplicaSet", "ReplicationController"])
+async def test_replica_set_adopts_orphans(kind: str) -> None:
+    api, mgr, clock = setup()
+    api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "orphan", "namespace": "default", "labels": {"app": "r"}},
+                "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "x"}]}})
+    if kind == "ReplicaSet":
+        body = apps.default_replica_set({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "r", "namespace": "default"},
+                                         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "r"}},
+                                                  "template": {"metadata": {"labels": {"app": "r"}},
+                                                               "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+    else:
+        body = apps.default_replication_controller({"apiVersion": "v1", "kind": "ReplicationController",
+                                                    "metadata": {"name": "r", "namespace": "default"},
+                                                    "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "r"}},
+                                                             "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+    api.create(body)
+    await settle(api, mgr, clock)
+    pods = live_pods(api)
+    assert len(pods) == 2
+    orphan = api.get("Pod", "orphan")
+    assert orphan is not None and orphan["metadata"]["ownerReferences"][0]["kind"] == kind
+    assert api.get(kind, "r")["status"]["replicas"] == 2  # type: ignore[index]
