@@ -11,7 +11,7 @@ PYTEST := $(VENV)/bin/pytest
 WORK := _work
 TEST_IMAGE := $(WORK)/busybox-1.35.tar
 
-.PHONY: help deps bench-deps venv host-prep doctor test-image lint unit test demo bench clean
+.PHONY: help deps bench-deps venv host-prep doctor test-image lint unit test demo bench crash clean
 
 help:
 	@echo "targets:"
@@ -24,7 +24,8 @@ help:
 	@echo "  unit        unit tests (no root)"
 	@echo "  test        everything: deps host-prep test-image lint + the whole suite (root)"
 	@echo "  demo        run scripts/demo.sh (root)"
-	@echo "  bench       run bench/run.py"
+	@echo "  bench       run bench/run.py, bench/volumes.py and bench/crash.py"
+	@echo "  crash       SIGKILL the agent during applies and deletes (bench/crash.py, 50 rounds)"
 	@echo "  clean       remove $(WORK)/ (keeps $(VENV))"
 
 deps:
@@ -73,6 +74,10 @@ bench: | bench-deps host-prep test-image
 	$(PY) -m compileall -q src >/dev/null
 	$(PY) bench/run.py
 	$(PY) bench/volumes.py
+	$(PY) bench/crash.py
+
+crash: | deps host-prep test-image
+	$(PY) bench/crash.py
 
 clean:
 	rm -rf $(WORK)

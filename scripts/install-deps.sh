@@ -20,7 +20,7 @@ PACKAGES=(
   iproute2 iptables nftables conntrack busybox-static catatonit util-linux procps
   skopeo docker-registry debootstrap apache2-utils curl
   golang-github-opencontainers-specs-dev
-  make python3
+  make python3 gcc
 )
 # Only the benchmarks need the peers they are compared with and the load generators.
 BENCH_PACKAGES=(podman wrk iperf3)

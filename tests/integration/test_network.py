@@ -163,3 +163,61 @@ def test_failed_chain_releases_the_bridge_ip(tmp_path: Path) -> None:
         net.remove_bridge()
         Path("/proc/sys/net/ipv4/ip_forward").write_text(forward_before)
     assert mounts_under(str(tmp_path)) == []
+
+
+CRASH_PLUGIN = """#!/bin/sh
+# Pass prevResult through, then SIGKILL the caller: the agent dies between ADD and caching the result.
+conf=$(cat)
+if [ "$CNI_COMMAND" = ADD ]; then
+    printf '%s' "$conf" | {python} -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["prevResult"]))'
+    kill -9 $PPID
+fi
+"""
+
+
+def test_add_after_a_crash_between_add_and_cache_succeeds(tmp_path: Path) -> None:
+    """Issue 11 item 15 with the real bridge plugin: without the intent the second ADD failed with
+    "container veth name provided (eth0) already exists" and its rollback tore the first one down."""
+    import sys
+
+    tag = "".join(random.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=4))
+    network, bridge = f"pbc-{tag}", f"pbc{tag}"
+    subnet = f"10.233.{random.randint(1, 254)}.0/24"
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    crash = plugins / f"crash{tag}"
+    crash.write_text(CRASH_PLUGIN.format(python=sys.executable))
+    crash.chmod(0o755)
+    conf = cniconf.default_conflist(network, bridge, subnet, str(tmp_path / "cni" / "ipam"))
+    conf_dir = tmp_path / "net.d"
+    conf_dir.mkdir()
+    (conf_dir / "10-c.conflist").write_text(json.dumps({**conf, "plugins": [*conf["plugins"],
+                                                                           {"type": crash.name}]}))
+    forward_before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
+    d = tmp_path / "ns"
+    cid = f"pbc{tag}" * 8
+    try:
+        p = namespaces.pin(d, "c")
+        child = (f"from pathlib import Path; from podbay.network.cni import CniNetwork; "
+                 f"CniNetwork(Path({str(conf_dir)!r}), [Path({str(plugins)!r}), Path({str(CNI_DIR)!r})], "
+                 f"Path({str(tmp_path / 'cni')!r}), bridge={bridge!r}).add({cid!r}, {str(p.net)!r})")
+        res = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
+        assert res.returncode == -9, res.stderr
+        assert sh("nsenter", f"--net={p.net}", "ip", "link", "show", "eth0").returncode == 0   # ADD happened
+        (conf_dir / "10-c.conflist").write_text(json.dumps(conf))                               # no crash now
+        net = CniNetwork(conf_dir, [plugins, CNI_DIR], tmp_path / "cni", bridge=bridge)
+        result = net.add(cid, p.net)
+        (ip,) = CniNetwork.pod_ips(result)
+        addr = sh("nsenter", f"--net={p.net}", "ip", "-o", "-4", "addr", "show", "dev", "eth0").stdout
+        assert f"inet {ip}/24" in addr
+        ipam = tmp_path / "cni" / "ipam" / network
+        assert [f.name for f in ipam.iterdir() if f.name.startswith("10.233.")] == [ip]   # the first IP went
+        net.delete(cid, p.net)
+        assert sh("nsenter", f"--net={p.net}", "ip", "link", "show", "eth0").returncode != 0
+        assert not any(f.name.startswith("10.233.") for f in ipam.iterdir())
+    finally:
+        namespaces.unpin(d)
+        sh("ip", "link", "del", bridge)
+        Path("/proc/sys/net/ipv4/ip_forward").write_text(forward_before)
+    assert mounts_under(str(tmp_path)) == []

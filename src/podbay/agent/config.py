@@ -25,6 +25,7 @@ class AgentConfig:
     bridge: str = "podbay0"
     node_name: str = field(default_factory=gethostname)
     allowed_host_paths: tuple[str, ...] = ()   # empty = all allowed
+    seccomp_profile_root: Path | None = None   # Localhost seccomp profiles; None = <root>/seccomp
     resync_seconds: float = 10.0
     container_log_max_size: int = 10 * 1024 * 1024   # kubelet containerLogMaxSize
     container_log_max_files: int = 5                 # kubelet containerLogMaxFiles
@@ -36,6 +37,10 @@ class AgentConfig:
             return self.socket
         env = os.environ.get("PODBAY_SOCKET")
         return Path(env) if env else self.run_dir / "podbay.sock"
+
+    @property
+    def seccomp_root(self) -> Path:
+        return self.seccomp_profile_root or self.root / "seccomp"
 
     @property
     def cni_conf(self) -> Path:

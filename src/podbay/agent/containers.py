@@ -16,8 +16,9 @@ from podbay.core.hashing import container_hash
 from podbay.core.records import ContainerKind, ContainerRecord
 from podbay.errors import NotFound, NotSupported, PermanentError, PodbayError, RuntimeFailure
 from podbay.images import rootfs
+from podbay.runtime import seccomp_profiles
 from podbay.sys import procfs
-from podbay.volumes import subpath
+from podbay.volumes import hostpath, subpath
 
 
 class StartFailed(PodbayError):
@@ -48,7 +49,11 @@ def _volume_mounts(deps: Deps, pod: dict[str, Any], ctr: dict[str, Any], volume_
         if vol not in volume_paths:
             raise StartFailed("CreateContainerConfigError",
                               f'cannot find volume "{vol}" to mount into container "{name}"')
-        source = volume_paths[vol]
+        try:   # under --allowed-host-path a hostPath is resolved and pinned again at every start
+            source = hostpath.container_source(pod, vol, volume_paths[vol], deps.cfg.allowed_host_paths,
+                                               sb.pod_dir, name, idx)
+        except PodbayError as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
         sub = vm.get("subPath") or ""
         if vm.get("subPathExpr"):
             try:
@@ -118,6 +123,14 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
         term_log = term_dir / cid[:8]
         term_log.touch(mode=0o666)
         mounts += _pod_file_mounts(ctr, sb, {m.destination for m in mounts}, term_log)
+        try:   # a Localhost seccomp profile is read below the profile root (CRI runtimes load it at create)
+            profile_name = ocispec.localhost_profile_name(pod, ctr)
+        except PermanentError as exc:
+            raise StartFailed("CreateContainerConfigError", str(exc)) from exc
+        try:
+            localhost = seccomp_profiles.load(deps.cfg.seccomp_root, profile_name) if profile_name else None
+        except PermanentError as exc:
+            raise StartFailed("CreateContainerError", str(exc)) from exc
         root = rootfs.mount_overlay(image.layer_dirs, cdir)
         try:
             user = ocispec.resolve_user(pod, ctr, image.config.get("User") or "", _read_etc(root, "passwd"),
@@ -129,6 +142,7 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
                 pid_ns=pid_ns,
                 mounts=tuple(mounts), cgroups_path=f"/{deps.cfg.pod_cgroup(md['uid'])}/{cid[:12]}",
                 rlimit_nofile=deps.nofile, available_caps=deps.host_caps,
+                seccomp_localhost=localhost, arch=seccomp_profiles.HOST_ARCH,
             )
             spec = ocispec.build_spec(plan)
         except (PermanentError, NotSupported) as exc:

@@ -18,6 +18,7 @@ from podbay.agent.sandbox import Sandbox
 from podbay.core import ocispec
 from podbay.core.records import ContainerRecord
 from podbay.errors import PermanentError
+from podbay.runtime import seccomp_profiles
 from podbay.sys import procfs
 
 INFRA_NAME = "POD"
@@ -63,10 +64,14 @@ def start_infra(deps: Deps, pod: dict[str, Any], sb: Sandbox) -> ContainerRecord
     ctr = {"name": INFRA_NAME, "image": "podbay/infra",
            "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                "capabilities": {"drop": ["ALL"]}}}
+    # The sandbox gets the pod-level seccomp profile, as the kubelet gives it to the pause container.
+    profile_name = ocispec.localhost_profile_name(pod, ctr)
     plan = ocispec.ContainerPlan(
         container_id=cid, pod=pod, container=ctr, argv=("/catatonit", "-P"), env=("PATH=/",),
         rootfs=str(_rootfs(deps)), cgroups_path=f"/{deps.cfg.pod_cgroup(uid)}/infra",
-        net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts), rlimit_nofile=deps.nofile, available_caps=deps.host_caps)
+        net_ns=str(sb.ns.net), ipc_ns=str(sb.ns.ipc), uts_ns=str(sb.ns.uts), rlimit_nofile=deps.nofile,
+        available_caps=deps.host_caps, arch=seccomp_profiles.HOST_ARCH,
+        seccomp_localhost=seccomp_profiles.load(deps.cfg.seccomp_root, profile_name) if profile_name else None)
     spec = ocispec.build_spec(plan)
     deps.runtime.container_dir(cid).mkdir(parents=True, exist_ok=True)
     log_path = deps.cfg.pod_log_dir(pod) / "infra.log"

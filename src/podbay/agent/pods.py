@@ -10,11 +10,10 @@ import time
 import uuid
 from typing import Any
 
-from podbay.agent import projections
+from podbay.agent import gc, projections
 from podbay.agent.deps import Deps
 from podbay.agent.events import iso
 from podbay.agent.eviction import EvictionManager
-from podbay.agent.gc import collect_orphans
 from podbay.agent.logrotate import rotate_logs
 from podbay.agent.worker import PodWorker
 from podbay.api.defaults import default_pod
@@ -33,7 +32,7 @@ class PodService:
         self.deps = deps
         self.workers: dict[str, PodWorker] = {}
         self._inotify: Inotify | None = None
-        self._reaper: asyncio.Task[None] | None = None
+        self._gc: asyncio.Task[list[str]] | None = None
         self._rotator: asyncio.Task[None] | None = None
         self.evictions = EvictionManager(self.evict_pod)
 
@@ -46,12 +45,14 @@ class PodService:
         if previous is not None and previous != boot:
             await asyncio.to_thread(self._after_reboot)
         self.deps.store.set_meta("boot_id", boot)
-        # Before any worker runs: the store is the whole truth then, and nothing is being created.
-        await asyncio.to_thread(collect_orphans, self.deps)
+        # The orphan snapshot is taken before any worker runs (the store is the whole truth then); the
+        # collection runs in the background so the API serves at once (kubelet housekeeping).
+        orphans = await asyncio.to_thread(gc.find_orphans, self.deps)
         for pod in self.deps.store.list_objects("Pod"):
             self._spawn(pod["metadata"]["uid"])
         self._watch_exits()
-        self._reaper = asyncio.create_task(self._reap_monitors())
+        if orphans:
+            self._gc = asyncio.create_task(asyncio.to_thread(gc.collect_orphans, self.deps, orphans))
         self._rotator = asyncio.create_task(self._rotate_logs())
 
     async def _rotate_logs(self) -> None:
@@ -63,18 +64,9 @@ class PodService:
             except OSError as exc:
                 log.warning("log rotation failed: %s", exc)
 
-    async def _reap_monitors(self) -> None:
-        """As child subreaper we inherit conmon monitors: collect the ones that exited (zombies only)."""
-        while True:
-            await asyncio.sleep(1.0)
-            for rec in self.deps.store.all_containers():
-                pid = rec.conmon_pid
-                if pid and procfs.state(pid) == "Z" and procfs.start_time(pid) == rec.conmon_start:
-                    procfs.reap_if_child(pid)
-
     async def stop(self) -> None:
         """Stop the workers only: containers, conmon and mounts stay as they are."""
-        for task in (self._reaper, self._rotator):
+        for task in (self._gc, self._rotator):
             if task is not None:
                 task.cancel()
         self.evictions.close()

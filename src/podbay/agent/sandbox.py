@@ -14,8 +14,8 @@ from podbay.network import namespaces, podfiles
 from podbay.network.cniconf import pod_cni_args, pod_ips
 from podbay.sys import cgroups
 from podbay.sys.mount import mounts_under, unmount_all_under
+from podbay.volumes import hostpath, nfs
 from podbay.volumes import manager as volumes
-from podbay.volumes import nfs
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ def teardown_volumes(deps: Deps, uid: str) -> None:
     container propagated into a volume), so no tree is ever deleted with something mounted below it."""
     pod_dir = deps.cfg.pod_dir(uid)
     unmount_all_under(str(pod_dir / "volume-subpaths"))
+    unmount_all_under(str(pod_dir / hostpath.PIN_DIR))
     unmount_all_under(str(pod_dir / "volumes"))
     projections.teardown_all(deps.cfg.pod_dir(uid))
     nfs.teardown_all(deps.cfg.pod_dir(uid))

@@ -261,6 +261,11 @@ class PodWorker:
             if rec.state not in ("running", "created"):
                 continue
             if rec.state == "created" and self.deps.runtime.is_running(rec.conmon_pid, rec.conmon_start):
+                if self.deps.network.result(self.uid) is None:
+                    # Never start a container before the pod network is set (issue 11 item 15): the
+                    # agent died before CNI ADD finished; this attempt is made again after the ADD.
+                    self._abandon(rec)
+                    continue
                 # The agent stopped between create and start: finish the start now.
                 self.deps.store.put_container(start_created(self.deps, rec))
                 continue
@@ -290,7 +295,8 @@ class PodWorker:
         return PodRuntimeView(
             records=tuple(self.deps.store.containers(self.uid)), waiting=dict(self.waiting),
             pod_ip=self.sandbox.ips[0] if self.sandbox and self.sandbox.ips else None,
-            sandbox_ready=self.sandbox is not None and not self.torn_down,
+            # PodReadyToStartContainers: namespaces pinned AND the network set up (CNI ADD done).
+            sandbox_ready=self.sandbox is not None and bool(self.sandbox.ips) and not self.torn_down,
             terminal_reason=self.terminal_reason, terminal_message=self.terminal_message,
         )
 

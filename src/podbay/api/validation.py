@@ -10,7 +10,7 @@ import copy
 import json
 from typing import Any
 
-from podbay.api import names, quantity
+from podbay.api import names, quantity, seccomp
 from podbay.api.defaults import VOLUME_SOURCES
 from podbay.api.fielderror import (
     FieldError,
@@ -642,6 +642,7 @@ def _validate_security_context(sc: Any, path: str) -> Errs:
         errs.append(unsupported(f"{path}.procMount", "procMount Unmasked is"))
     if sc.get("windowsOptions") is not None:
         errs.append(unsupported(f"{path}.windowsOptions"))
+    errs += seccomp.validate_profile(sc.get("seccompProfile"), f"{path}.seccompProfile")
     return errs
 
 
@@ -834,6 +835,7 @@ def _validate_pod_security_context(spec: Obj) -> Errs:
         errs.append(unsupported(f"{path}.sysctls", "sysctls are"))
     if sc.get("windowsOptions") is not None:
         errs.append(unsupported(f"{path}.windowsOptions"))
+    errs += seccomp.validate_profile(sc.get("seccompProfile"), f"{path}.seccompProfile")
     return errs
 
 
@@ -925,6 +927,7 @@ def _validate_pod_spec(spec: Obj) -> Errs:
 
 def _validate_pod_metadata_and_spec(pod: Obj) -> Errs:
     errs = validate_object_meta(pod.get("metadata"))
+    errs += seccomp.validate_annotations(_dict(pod.get("metadata")).get("annotations"))
     spec = pod.get("spec")
     if not isinstance(spec, dict):
         return [*errs, required("spec")]

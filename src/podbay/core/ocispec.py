@@ -20,7 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from podbay.api import seccomp as api_seccomp
 from podbay.api.quantity import parse_quantity
+from podbay.core import seccomp
 from podbay.errors import NotSupported, PermanentError
 
 OCI_VERSION = "1.0.2"
@@ -54,19 +56,6 @@ PROPAGATION = {"None": "rprivate", "HostToContainer": "rslave", "Bidirectional":
 CPU_PERIOD = 100_000  # kubelet's quotaPeriod, microseconds
 MIN_QUOTA = 1_000
 MIN_SHARES, MAX_SHARES = 2, 262_144
-
-# RuntimeDefault seccomp, approximated as a deny-list of the syscalls Docker's default profile
-# never allows (kernel modules, kexec, reboot, clock setting, keyrings, bpf/perf, swap, accounting).
-SECCOMP_DENY = (
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-    "finit_module", "get_kernel_syms", "init_module", "ioperm", "iopl", "kexec_file_load",
-    "kexec_load", "keyctl", "lookup_dcookie", "name_to_handle_at", "nfsservctl", "open_by_handle_at",
-    "perf_event_open", "query_module", "quotactl", "reboot", "request_key", "settimeofday", "stime",
-    "swapoff", "swapon", "_sysctl", "sysfs", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
-)
-# Docker's profile allows these only with CAP_SYS_ADMIN.
-SECCOMP_DENY_WITHOUT_SYS_ADMIN = ("setns", "unshare", "umount", "umount2", "pivot_root", "mount")
-
 
 @dataclass(frozen=True)
 class MountSpec:
@@ -126,6 +115,8 @@ class ContainerPlan:
     pids_limit: int | None = None
     available_caps: Sequence[str] | None = None   # host bounding set (no CAP_ prefix); None = all
     annotations: Mapping[str, str] = field(default_factory=dict)
+    seccomp_localhost: Mapping[str, Any] | None = None   # the loaded file of a Localhost seccompProfile
+    arch: str = "x86_64"                                  # host machine, for the seccomp architectures
 
 
 # --- security context ----------------------------------------------------------------------------
@@ -377,19 +368,35 @@ def default_mounts(privileged: bool, shm_path: str | None) -> list[dict[str, Any
 # --- the spec ------------------------------------------------------------------------------------
 
 
-def _seccomp(sc: Mapping[str, Any], caps: Sequence[str]) -> dict[str, Any] | None:
-    profile = sc.get("seccompProfile") or {}
-    kind = profile.get("type") or "Unconfined"  # kubelet default without SeccompDefault
-    if kind == "Unconfined":
+def seccomp_profile(pod: Mapping[str, Any], container: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The effective seccompProfile (fields over the deprecated annotations); None = Unconfined."""
+    return api_seccomp.effective_profile(pod, container)
+
+
+def localhost_profile_name(pod: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    """The localhostProfile (relative to the seccomp profile root) the container needs, if any."""
+    profile = seccomp_profile(pod, container) or {}
+    if profile.get("type") != api_seccomp.LOCALHOST:
         return None
-    if kind == "RuntimeDefault":
-        deny_admin = [] if "CAP_SYS_ADMIN" in caps else list(SECCOMP_DENY_WITHOUT_SYS_ADMIN)
-        return {
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-            "syscalls": [{"names": list(SECCOMP_DENY) + deny_admin, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
-        }
-    raise NotSupported(f"seccompProfile type {kind!r} is not supported by podbay yet")
+    name = profile.get("localhostProfile")
+    if not name:   # kubelet: "localhostProfile must be set if seccompProfile type is Localhost."
+        raise PermanentError("localhostProfile must be set if seccompProfile type is Localhost.")
+    return str(name)
+
+
+def _seccomp(plan: ContainerPlan, caps: Sequence[str]) -> dict[str, Any] | None:
+    profile = seccomp_profile(plan.pod, plan.container) or {}
+    kind = profile.get("type") or api_seccomp.UNCONFINED  # kubelet default without SeccompDefault
+    if kind == api_seccomp.UNCONFINED:
+        return None
+    if kind == api_seccomp.RUNTIME_DEFAULT:
+        return seccomp.runtime_default(caps, plan.arch)
+    if kind == api_seccomp.LOCALHOST:
+        name = localhost_profile_name(plan.pod, plan.container)
+        if plan.seccomp_localhost is None:
+            raise PermanentError(f"seccomp profile {name!r} was not loaded")
+        return seccomp.localhost(plan.seccomp_localhost, caps, plan.arch, f'"{name}"')
+    raise NotSupported(f"seccompProfile type {kind!r} is not supported by podbay")
 
 
 def build_spec(plan: ContainerPlan) -> dict[str, Any]:
@@ -447,9 +454,10 @@ def build_spec(plan: ContainerPlan) -> dict[str, Any]:
     sysctls = ((pod.get("spec") or {}).get("securityContext") or {}).get("sysctls") or []
     if sysctls:
         linux["sysctl"] = {str(s["name"]): str(s.get("value", "")) for s in sysctls}
-    seccomp = _seccomp(sc, caps) if not privileged else None
-    if seccomp:
-        linux["seccomp"] = seccomp
+    # Privileged containers run unconfined, as containerd and CRI-O do.
+    profile = _seccomp(plan, caps) if not privileged else None
+    if profile:
+        linux["seccomp"] = profile
 
     meta = pod.get("metadata") or {}
     annotations = {

@@ -18,6 +18,12 @@ from podbay.sys.run import run
 
 NSFS_MAGIC = 0x6E736673
 PLUGIN_TIMEOUT = 60.0
+CACHE_MODE = 0o600
+CACHE_DIR_MODE = 0o700
+
+
+class RolledBack(NetworkFailure):
+    """ADD failed and its DEL rollback succeeded: nothing of the attachment is left."""
 
 
 def _unlink_quiet(path: str) -> None:
@@ -49,6 +55,8 @@ class CniNetwork:
         self.bridge = bridge
         self.subnet = subnet
         self.network_name = network_name
+        for d in (self.cache_dir / "results", self.cache_dir / "intents"):
+            d.mkdir(parents=True, exist_ok=True, mode=CACHE_DIR_MODE)
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -129,6 +137,10 @@ class CniNetwork:
     def cache_path(self, network: str, container_id: str, ifname: str = "eth0") -> Path:
         return self.cache_dir / "results" / cniconf.cache_key(network, container_id, ifname)
 
+    def intent_path(self, network: str, container_id: str, ifname: str = "eth0") -> Path:
+        """The ADD intent: written before ADD, removed once the result is cached or DEL has run."""
+        return self.cache_dir / "intents" / cniconf.cache_key(network, container_id, ifname)
+
     def add(
         self,
         container_id: str,
@@ -138,19 +150,38 @@ class CniNetwork:
         *,
         capability_args: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Loopback up, then the chain ADD in order; the final result is cached before returning."""
+        """Loopback up, then the chain ADD in order; the final result is cached before returning.
+
+        Idempotent across crashes. The CNI spec forbids a second ADD for one attachment without a DEL in
+        between (the bridge plugin fails with "eth0 already exists"), and libcni caches the result only
+        after ADD succeeded. So an intent (the cache record without a result) is written before ADD: if
+        one is found, an earlier ADD never completed -- the agent died between ADD and caching -- and
+        DEL runs first, with the intent's config and args and no prevResult, which the spec requires
+        every plugin to accept; this is how containerd recovers a sandbox whose set-up did not finish.
+        """
         net = self.load_config()
         netns = str(netns_path)
         caps = dict(capability_args or {})
         pairs = cniconf.cni_args_pairs(args or {})
         env_args = cniconf.cni_args_env(pairs)
+        intent = self.intent_path(net.name, container_id, ifname)
+        if intent.exists():
+            self._del_cached(intent, container_id, netns, ifname, net)
+        record = cniconf.cache_record(net, container_id, ifname, netns, pairs, caps, None)
+        atomic_write(intent, json.dumps(record).encode(), CACHE_MODE)
         # lo and the chain touch different interfaces: bring lo up while the chain runs (saves ~15 ms).
         with ThreadPoolExecutor(max_workers=1) as pool:
             lo = pool.submit(self._exec, "ADD", cniconf.LOOPBACK_CONFIG, container_id, netns, "lo", env_args)
-            prev = self._add_chain(net, container_id, netns, ifname, env_args, caps)
+            try:
+                prev = self._add_chain(net, container_id, netns, ifname, env_args, caps)
+            except RolledBack:
+                lo.exception()
+                intent.unlink(missing_ok=True)   # the chain was undone: nothing is left to DEL
+                raise
             lo.result()
         record = cniconf.cache_record(net, container_id, ifname, netns, pairs, caps, prev)
-        atomic_write(self.cache_path(net.name, container_id, ifname), json.dumps(record).encode(), 0o600)
+        atomic_write(self.cache_path(net.name, container_id, ifname), json.dumps(record).encode(), CACHE_MODE)
+        intent.unlink(missing_ok=True)
         return prev
 
     def _add_chain(self, net: NetworkList, container_id: str, netns: str, ifname: str, env_args: str,
@@ -160,23 +191,36 @@ class CniNetwork:
             conf = cniconf.plugin_stdin(plugin, net.name, net.cni_version, prev, caps)
             try:
                 prev = self._exec("ADD", conf, container_id, netns, ifname, env_args)
-            except NetworkFailure:
+            except NetworkFailure as exc:
                 # Roll back including the failed plugin: it may have allocated (IPAM, veth) before failing.
                 try:
                     self._del_chain(net, net.plugins[: i + 1], prev, container_id, netns, ifname, env_args, caps)
                 except NetworkFailure:
-                    pass  # the ADD error is the one worth reporting; DEL is retried at teardown
-                raise
+                    # The ADD error is the one worth reporting; the intent kept makes the next ADD DEL first.
+                    raise exc from None
+                raise RolledBack(str(exc), code=exc.code) from exc
         assert prev is not None
         return prev
 
     def delete(self, container_id: str, netns_path: str | Path | None, ifname: str = "eth0") -> None:
-        """DEL in reverse with the cached result; works with the netns or the cache gone; idempotent."""
+        """DEL in reverse with the cached result (or the ADD intent); works with the netns or the cache
+        gone; idempotent."""
         try:
             current: NetworkList | None = self.load_config()
         except NetworkFailure:
             current = None  # config removed since ADD: the cache alone can still tear down
-        path = self.cache_path(current.name if current else self.network_name, container_id, ifname)
+        name = current.name if current else self.network_name
+        path = self.cache_path(name, container_id, ifname)
+        intent = self.intent_path(name, container_id, ifname)
+        netns = str(netns_path) if netns_path is not None and netns_usable(str(netns_path)) else ""
+        self._del_cached(path if path.exists() or not intent.exists() else intent, container_id, netns, ifname,
+                         current)
+        for p in (path, intent):
+            p.unlink(missing_ok=True)
+
+    def _del_cached(self, path: Path, container_id: str, netns: str, ifname: str,
+                    current: NetworkList | None) -> None:
+        """DEL the attachment a cache record (result or intent) at path describes; then drop the record."""
         cached_net, cached_result = None, None
         args_pairs: list[tuple[str, str]] = [("IgnoreUnknown", "1")]
         caps: dict[str, Any] = {}
@@ -196,15 +240,13 @@ class CniNetwork:
         net = cached_net or current
         if net is None:
             raise NetworkFailure(f"no networks found in {self.conf_dir} and no cached result for {container_id}")
-        netns = str(netns_path) if netns_path is not None and netns_usable(str(netns_path)) else ""
+        if netns and not netns_usable(netns):
+            netns = ""
         env_args = cniconf.cni_args_env(args_pairs)
         self._del_chain(net, net.plugins, cached_result, container_id, netns, ifname, env_args, caps)
         if netns:
             self._exec("DEL", cniconf.LOOPBACK_CONFIG, container_id, netns, "lo", env_args)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
 
     def result(self, container_id: str, ifname: str = "eth0") -> dict[str, Any] | None:
         try:
@@ -218,12 +260,14 @@ class CniNetwork:
         return cniconf.parse_cache(data)[1]
 
     def forget(self, container_id: str, ifname: str = "eth0") -> None:
-        """Drop the cached ADD result without running DEL (after a reboot the attachment is gone anyway)."""
+        """Drop the cached ADD result (and intent) without running DEL (after a reboot the attachment is
+        gone anyway)."""
         try:
             name = self.load_config().name
         except NetworkFailure:
             name = self.network_name
         self.cache_path(name, container_id, ifname).unlink(missing_ok=True)
+        self.intent_path(name, container_id, ifname).unlink(missing_ok=True)
 
     pod_ips = staticmethod(cniconf.pod_ips)
 

@@ -153,9 +153,10 @@ def cache_record(
     netns: str,
     pairs: Sequence[tuple[str, str]],
     capability_args: Mapping[str, Any],
-    result: Mapping[str, Any],
+    result: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """libcni's cachedInfo; `config` is []byte in Go, hence base64 in JSON."""
+    """libcni's cachedInfo; `config` is []byte in Go, hence base64 in JSON. Without a result it is
+    podbay's ADD intent (written before ADD, so a crash before the result is cached can be undone)."""
     rec: dict[str, Any] = {
         "kind": CACHE_KIND,
         "containerId": container_id,
@@ -169,7 +170,8 @@ def cache_record(
         rec["cniArgs"] = [[k, v] for k, v in pairs]
     if capability_args:
         rec["capabilityArgs"] = dict(capability_args)
-    rec["result"] = dict(result)
+    if result is not None:
+        rec["result"] = dict(result)
     return rec
 
 

@@ -4,7 +4,8 @@ conmon double-forks: the process we spawn exits at once and the monitor lives on
 the nearest subreaper. The only way to learn that the container exists is the sync pipe, which
 receives `{"data": <pid>}` (or a negative value and a message) once `RUNTIME create` has run.
 Before conmon proceeds we move it into its own cgroup (start pipe), so stopping the agent never
-takes the containers down with it.
+takes the containers down with it. conmon runs in the bundle dir, as CRI-O starts it (`cmd.Dir`):
+it drops relative files there, e.g. the `oom` file its cgroup v1 OOM handler creates.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podbay.errors import RuntimeFailure
+from podbay.sys import children
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,9 @@ def launch(argv: list[str], *, before_start: Callable[[int], None] | None = None
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TZ": "UTC",
            "_OCI_SYNCPIPE": str(sync_w), "_OCI_STARTPIPE": str(start_r)}
     try:
-        proc = subprocess.Popen(argv, env=env, pass_fds=(sync_w, start_r), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        proc = children.popen(argv, env=env, pass_fds=(sync_w, start_r), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                              cwd=argv[argv.index("-b") + 1])
     except OSError as exc:
         for fd in (sync_r, sync_w, start_r, start_w):
             os.close(fd)
@@ -85,6 +88,8 @@ def launch(argv: list[str], *, before_start: Callable[[int], None] | None = None
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        finally:
+            children.release(proc)
         if proc.stderr:
             proc.stderr.close()
 

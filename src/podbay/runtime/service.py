@@ -2,26 +2,34 @@
 
 Identity and idempotence: one container id per attempt; the bundle lives at
 `<containers_dir>/<cid>/` (config.json, persist dir `userdata/` with conmon's `exit` file).
+The bundle is root-only (dirs 0700, config.json 0600): the spec carries the container's environment,
+secrets referenced from env included.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
-import shutil
 import signal
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from podbay.errors import RuntimeFailure
+from podbay.errors import MountFailure, RuntimeFailure
 from podbay.runtime.conmon import ConmonPaths, Launched, conmon_argv, launch
 from podbay.runtime.oci import OciRuntime
 from podbay.sys import cgroups, procfs
-from podbay.sys.fileio import atomic_write
+from podbay.sys.fileio import atomic_write, remove_tree
 from podbay.sys.mount import mounts_under
+
+log = logging.getLogger("podbay.runtime")
+
+BUNDLE_DIR_MODE = 0o700
+BUNDLE_FILE_MODE = 0o600
+STOPPED = "stopped"
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ class ContainerRuntime:
         self.socket_dir = socket_dir
         self.conmon_cgroup = conmon_cgroup
         for d in (containers_dir, exit_dir, socket_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True, mode=BUNDLE_DIR_MODE)
+        os.chmod(containers_dir, BUNDLE_DIR_MODE)   # an older agent made it 0755
 
     def container_dir(self, cid: str) -> Path:
         return self.containers_dir / cid
@@ -53,11 +62,13 @@ class ContainerRuntime:
     def create(self, cid: str, name: str, spec: dict, log_path: Path) -> Launched:
         """Write the bundle and run conmon (-> runtime create): the process exists but waits for start."""
         paths = self._paths(cid, log_path)
-        paths.persist_dir.mkdir(parents=True, exist_ok=True)
+        paths.bundle.mkdir(parents=True, exist_ok=True, mode=BUNDLE_DIR_MODE)
+        os.chmod(paths.bundle, BUNDLE_DIR_MODE)   # the caller may have made it already (rootfs mount)
+        paths.persist_dir.mkdir(exist_ok=True, mode=BUNDLE_DIR_MODE)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             (self.exit_dir / cid).unlink()
-        atomic_write(paths.bundle / "config.json", json.dumps(spec).encode())
+        atomic_write(paths.bundle / "config.json", json.dumps(spec).encode(), BUNDLE_FILE_MODE)
         argv = conmon_argv(self.conmon, self.oci.binary, self.oci.root, cid, name, paths)
         return launch(argv, before_start=lambda pid: cgroups.move_to(pid, self.conmon_cgroup))
 
@@ -101,24 +112,40 @@ class ContainerRuntime:
         return self.oci.kill(cid, sig, all_processes=True)
 
     def stop(self, cid: str, grace: float, conmon_pid: int | None = None) -> ExitInfo | None:
-        """SIGTERM, wait up to grace, then SIGKILL; returns the exit info once conmon has written it."""
+        """SIGTERM, wait up to grace, then SIGKILL; returns the exit info once conmon has written it.
+
+        Never waits for what cannot come: with conmon gone (or, when its pid is unknown, with the
+        runtime reporting no live process) no exit file will ever appear, so the wait ends at once.
+        """
         if self.exit_info(cid) is None:
-            if grace > 0:
-                self.oci.kill(cid, signal.SIGTERM)
-                self._wait_exit(cid, grace)
+            if grace > 0 and self.oci.kill(cid, signal.SIGTERM):
+                self._wait_exit(cid, grace, conmon_pid)
             if self.exit_info(cid) is None:
                 self.oci.kill(cid, signal.SIGKILL, all_processes=True)
-                self._wait_exit(cid, 10.0)
+                self._wait_exit(cid, 10.0, conmon_pid)
         if conmon_pid:
             self._wait_conmon(conmon_pid, 2.0)
         return self.exit_info(cid)
 
-    def _wait_exit(self, cid: str, timeout: float) -> None:
+    def has_process(self, cid: str) -> bool:
+        """Whether the runtime still knows a live (created, running or paused) process for cid."""
+        state = self.oci.state(cid)
+        return state is not None and state.get("status") != STOPPED
+
+    def _wait_exit(self, cid: str, timeout: float, conmon_pid: int | None = None) -> None:
         deadline = time.monotonic() + timeout
         delay = 0.002
+        probe_at = time.monotonic() + 0.05
         while time.monotonic() < deadline:
             if self.exit_info(cid) is not None:
                 return
+            if conmon_pid:
+                if not procfs.is_alive(conmon_pid, None):
+                    return   # conmon writes the exit file before it exits: nothing more will come
+            elif time.monotonic() >= probe_at:
+                if not self.has_process(cid):
+                    return
+                probe_at = time.monotonic() + 0.05
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
@@ -149,11 +176,17 @@ class ContainerRuntime:
         return [*cmd, cid], Path(path)
 
     def remove(self, cid: str) -> None:
-        """runtime delete + drop the bundle. The rootfs must be unmounted by the caller first."""
+        """runtime delete + drop the bundle and conmon's attach link. The rootfs must be unmounted by
+        the caller first. Idempotent."""
         self.oci.delete(cid)
         if mounts_under(str(self.container_dir(cid))):
             raise RuntimeFailure(f"container {cid}: its rootfs is still mounted; refusing to remove the bundle")
         with contextlib.suppress(FileNotFoundError):
             (self.exit_dir / cid).unlink()
-        shutil.rmtree(self.container_dir(cid), ignore_errors=True)
-        shutil.rmtree(self.socket_dir / cid, ignore_errors=True)
+        # conmon links <socket dir>/<cid> -> the bundle (a short path for the attach socket): unlink the
+        # link itself; shutil.rmtree refuses symlinks, and ignore_errors used to hide that, one per container.
+        for path in (self.socket_dir / cid, self.container_dir(cid)):
+            try:
+                remove_tree(path)
+            except (OSError, MountFailure) as exc:
+                log.warning("container %s: cannot remove %s: %s", cid[:12], path, exc)

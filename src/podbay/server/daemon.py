@@ -1,7 +1,9 @@
 """Composition root: build the adapters, adopt stored pods, serve the API on a root-only Unix socket.
 
 Stopping the agent (SIGTERM, or even SIGKILL) leaves pods running: conmon lives in its own cgroup and
-session, and a restarted agent adopts every stored pod without restarting its containers.
+session, and a restarted agent adopts every stored pod without restarting its containers. A stop is
+bounded: blocking work still running in threads after STOP_GRACE_SECONDS is abandoned (the process
+exits as after a crash, which the next start repairs) instead of holding the agent up.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import os
 import shutil
 import signal
 import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +36,13 @@ from podbay.network.cni import CniNetwork
 from podbay.runtime.oci import OciRuntime
 from podbay.runtime.service import ContainerRuntime
 from podbay.store.db import Store
+from podbay.sys import children
 from podbay.sys.mount import make_rshared, mounts_under, umount
 
 log = logging.getLogger("podbay.agent")
 PR_SET_CHILD_SUBREAPER = 36
+STOP_GRACE_SECONDS = 5.0
+IO_THREAD_PREFIX = "podbay-io"
 
 
 def config_from_options(opts: dict[str, Any]) -> AgentConfig:
@@ -54,7 +62,15 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
     if opts.get("container_log_monitor_interval"):
         kw["container_log_monitor_seconds"] = float(opts["container_log_monitor_interval"])
     if opts.get("allowed_host_path"):
+        for prefix in opts["allowed_host_path"]:
+            if not os.path.isabs(prefix):
+                raise PermanentError(f"--allowed-host-path must be an absolute path, not {prefix}")
         kw["allowed_host_paths"] = tuple(opts["allowed_host_path"])
+    if opts.get("seccomp_profile_root"):
+        root = Path(opts["seccomp_profile_root"])
+        if not root.is_absolute():
+            raise PermanentError(f"--seccomp-profile-root must be an absolute path, not {root}")
+        kw["seccomp_profile_root"] = root
     return AgentConfig(**kw)
 
 
@@ -115,6 +131,8 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
 
     from podbay.server.app import build_app
 
+    # As subreaper the agent inherits conmon monitors and what `crun exec` leaves: reap them all.
+    uninstall_reaper = children.install(asyncio.get_running_loop())
     deps = await asyncio.to_thread(build_deps, cfg)
     pods = PodService(deps)
     await pods.start()
@@ -150,6 +168,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
         _release_root_bind(cfg)
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
+        uninstall_reaper()
 
 
 def _release_root_bind(cfg: AgentConfig) -> None:
@@ -174,11 +193,45 @@ def run_agent(opts: dict[str, Any]) -> int:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     try:
         cfg = config_from_options(opts)
-        asyncio.run(serve(cfg))
+        run_bounded(serve(cfg), STOP_GRACE_SECONDS)
     except (PermanentError, ValueError) as exc:
         log.error("%s", exc)
         return 1
     return 0
+
+
+def run_bounded(main: Any, grace: float) -> None:
+    """asyncio.run(main), except that the shutdown waits at most `grace` seconds for blocking work in
+    threads (asyncio.run joins its executor without a limit; a container stop in a thread can take its
+    whole grace period, a CNI plugin a minute). Past it the process exits at once, as after a crash."""
+    loop = asyncio.new_event_loop()
+    executor = ThreadPoolExecutor(thread_name_prefix=IO_THREAD_PREFIX)
+    loop.set_default_executor(executor)
+    try:
+        loop.run_until_complete(main)
+    finally:
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        executor.shutdown(wait=False, cancel_futures=True)
+        busy = _join_io_threads(grace)
+        if busy:
+            log.warning("stopping with %d blocking operations unfinished; the next start repairs them", busy)
+            logging.shutdown()
+            os._exit(0)
+        loop.close()
+
+
+def _join_io_threads(timeout: float) -> int:
+    """Join the executor's threads until the deadline; returns how many are still busy."""
+    deadline = time.monotonic() + timeout
+    busy = [t for t in threading.enumerate() if t.name.startswith(IO_THREAD_PREFIX)]
+    for t in busy:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return sum(t.is_alive() for t in busy)
 
 
 def main(argv: list[str]) -> int:
@@ -196,6 +249,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--node-name", dest="node_name", help="node name (default: the host name)")
     ap.add_argument("--allowed-host-path", dest="allowed_host_path", action="append", default=[],
                     help="allowed hostPath prefix (repeatable; default: all)")
+    ap.add_argument("--seccomp-profile-root", dest="seccomp_profile_root",
+                    help="dir of Localhost seccomp profiles (default <root>/seccomp)")
     ap.add_argument("--container-log-max-size", dest="container_log_max_size",
                     help="rotate a container log at this size (quantity, default 10Mi)")
     ap.add_argument("--container-log-max-files", dest="container_log_max_files", type=int,

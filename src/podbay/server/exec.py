@@ -1,4 +1,9 @@
-"""pods/{name}/exec over WebSocket (channel.k8s.io v5/v4): run `crun|runc exec` and pump its stdio."""
+"""pods/{name}/exec over WebSocket (channel.k8s.io v5/v4): run `crun|runc exec` and pump its stdio.
+
+`crun exec` is owned by asyncio's child watcher (the agent's podbay.sys.children watcher, so the
+reaper never takes its status); what it leaves behind is re-parented to the agent and reaped there.
+A handler that ends early (client gone, agent stopping) kills and waits for its `crun exec`.
+"""
 
 from __future__ import annotations
 
@@ -103,12 +108,14 @@ async def _run_pipes(ws: web.WebSocketResponse, cmd: list[str], want_stdin: bool
                 proc.stdin.close()
 
     feeder = asyncio.create_task(feed())
-    await asyncio.gather(pump(proc.stdout, STDOUT), pump(proc.stderr, STDERR))
-    code = await proc.wait()
-    feeder.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await feeder
-    return code
+    try:
+        await asyncio.gather(pump(proc.stdout, STDOUT), pump(proc.stderr, STDERR))
+        return await proc.wait()
+    finally:
+        feeder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feeder
+        await _ended(proc)
 
 
 async def _run_tty(ws: web.WebSocketResponse, cmd: list[str]) -> int:
@@ -150,13 +157,26 @@ async def _run_tty(ws: web.WebSocketResponse, cmd: list[str]) -> int:
 
     pumper = asyncio.create_task(pump())
     feeder = asyncio.create_task(feed())
-    code = await proc.wait()
-    await asyncio.sleep(0.05)
-    out.put_nowait(b"")
-    await pumper
-    feeder.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await feeder
-    loop.remove_reader(master)
-    os.close(master)
-    return code
+    try:
+        code = await proc.wait()
+        await asyncio.sleep(0.05)
+        out.put_nowait(b"")
+        await pumper
+        return code
+    finally:
+        for task in (feeder, pumper):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        loop.remove_reader(master)
+        os.close(master)
+        await _ended(proc)
+
+
+async def _ended(proc: asyncio.subprocess.Process) -> None:
+    """Kill and reap `crun exec` if the handler ends before it did (shielded: it runs on cancellation)."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(proc.wait())

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from podbay.errors import RuntimeFailure
+from podbay.sys import children
 
 
 @dataclass(frozen=True)
@@ -26,17 +27,35 @@ def run(
     timeout: float = 60.0,
     check: bool = True,
 ) -> Completed:
-    """Run argv, capture output; raise RuntimeFailure on non-zero exit when check is set."""
+    """Run argv, capture output; raise RuntimeFailure on non-zero exit when check is set.
+
+    The child is owned by the agent's reaper (sys.children) until it has been waited for here, so
+    its exit status is never taken by the collector of orphans.
+    """
     data = input.encode() if isinstance(input, str) else input
     full_env = None if env is None else {**os.environ, **env}
     try:
-        proc = subprocess.run(list(argv), input=data, capture_output=True, env=full_env, timeout=timeout)
+        proc = children.popen(list(argv), stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
     except FileNotFoundError as exc:
         raise RuntimeFailure(f"{argv[0]}: not found", argv=argv) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise RuntimeFailure(f"{argv[0]}: timed out after {timeout}s", argv=argv) from exc
-    out = proc.stdout.decode(errors="replace")
-    err = proc.stderr.decode(errors="replace")
+    try:
+        try:
+            raw_out, raw_err = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.wait()   # reap it; a grandchild holding the pipes must not keep us here
+            raise RuntimeFailure(f"{argv[0]}: timed out after {timeout}s", argv=argv) from exc
+    finally:
+        if proc.returncode is None:   # interrupted by anything else: never leave it unreaped
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        children.release(proc)
+    out = raw_out.decode(errors="replace")
+    err = raw_err.decode(errors="replace")
     if check and proc.returncode != 0:
         raise RuntimeFailure(
             f"{' '.join(argv[:3])} failed (rc {proc.returncode}): {err.strip()[-500:] or out.strip()[-500:]}",

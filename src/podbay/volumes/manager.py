@@ -10,7 +10,7 @@ from typing import Any
 
 from podbay.volumes.emptydir import PLUGIN_DIR, mount_medium, setup_empty_dir, teardown_empty_dir
 from podbay.volumes.fsutil import ensure_pod_dir, remove_tree
-from podbay.volumes.hostpath import setup_host_path
+from podbay.volumes.hostpath import PIN_DIR, cleanup_pins, setup_host_path
 from podbay.volumes.plan import EMPTY_DIR, HOST_PATH, VolumePlan, plan_volumes
 from podbay.volumes.subpath import SUBPATH_DIR, cleanup_subpaths
 
@@ -52,7 +52,8 @@ def setup_pod_volumes(
 
 
 def teardown_pod_volumes(pod_dir: Path | str) -> None:
-    """Remove subPath binds, then every emptyDir found on disk (no spec needed), then the volume dirs.
+    """Remove subPath binds and hostPath pins, then every emptyDir found on disk (no spec needed), then
+    the volume dirs.
 
     hostPath data is never touched: it is not under the pod dir and nothing here follows symlinks
     or crosses mounts.
@@ -61,11 +62,12 @@ def teardown_pod_volumes(pod_dir: Path | str) -> None:
     if not pod_dir.exists():
         return
     cleanup_subpaths(pod_dir)
+    cleanup_pins(pod_dir)
     ed_root = pod_dir / "volumes" / PLUGIN_DIR
     if ed_root.is_dir() and not ed_root.is_symlink():
         for entry in sorted(ed_root.iterdir()):
             teardown_empty_dir(entry.name, pod_dir)
-    for d in ("volumes", "plugins", SUBPATH_DIR):
+    for d in ("volumes", "plugins", SUBPATH_DIR, PIN_DIR):
         remove_tree(pod_dir / d)
 
 

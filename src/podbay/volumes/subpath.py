@@ -141,30 +141,41 @@ def _bind(volume_path: str, host_path: str, target: Path) -> str:
         raise SubPathDenied(f'subpath "{real_path}" not within volume path "{real_volume}"')
     fd = _safe_open(real_path, real_volume)
     try:
-        if sysmount.is_mount_point(str(target)):
-            if _same_inode(fd, target):
-                return str(target)  # container restart: reuse the existing bind
-            sysmount.umount(str(target))
-        for d in (target.parent.parent.parent, target.parent.parent, target.parent):
-            ensure_dir(d)  # volume-subpaths/<vol>/<ctr>, each 0750
-        is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
-        if os.path.lexists(target) and target.is_dir() != is_dir:
-            _remove_target(target)  # the source changed type since the last start
-        if is_dir:
-            try:
-                target.mkdir(0o750)
-            except FileExistsError:
-                pass
-        elif not target.exists():
-            # An empty file is a valid target for any non-directory source (file, socket, device...).
-            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640))
-        try:
-            sysmount.mount(f"/proc/self/fd/{fd}", str(target), None, sysmount.MS_BIND)
-        except MountFailure as exc:
-            _remove_target(target)
-            raise SubPathDenied(f"error mounting {real_path}: {exc}") from exc
+        return bind_pinned(fd, target)
+    except MountFailure as exc:
+        raise SubPathDenied(f"error mounting {real_path}: {exc}") from exc
     finally:
         os.close(fd)
+
+
+def bind_pinned(fd: int, target: Path, *, recursive: bool = False) -> str:
+    """Bind exactly the inode `fd` refers to at `target` (`mount --bind /proc/self/fd/<fd>`), so no path
+    lookup happens between the check that opened fd and the mount. An existing bind of the same inode
+    is reused (container restart); a stale one is replaced. The target (a dir, or an empty file for any
+    other source type) and its two parents are created 0750."""
+    if sysmount.is_mount_point(str(target)):
+        if _same_inode(fd, target):
+            return str(target)
+        sysmount.umount(str(target))
+    for d in (target.parent.parent.parent, target.parent.parent, target.parent):
+        ensure_dir(d)  # <kind>/<vol>/<ctr>, each 0750
+    is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+    if os.path.lexists(target) and target.is_dir() != is_dir:
+        _remove_target(target)  # the source changed type since the last start
+    if is_dir:
+        try:
+            target.mkdir(0o750)
+        except FileExistsError:
+            pass
+    elif not target.exists():
+        # An empty file is a valid target for any non-directory source (file, socket, device...).
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640))
+    try:
+        sysmount.mount(f"/proc/self/fd/{fd}", str(target), None,
+                       sysmount.MS_BIND | (sysmount.MS_REC if recursive else 0))
+    except MountFailure:
+        _remove_target(target)
+        raise
     return str(target)
 
 
@@ -201,7 +212,11 @@ def _remove_target(target: Path) -> None:
 
 def cleanup_subpaths(pod_dir: Path | str, vol: str | None = None) -> None:
     """Unmount and remove volume-subpaths/<vol>/<ctr>/<idx> (all volumes when vol is None)."""
-    root = Path(pod_dir) / SUBPATH_DIR
+    cleanup_binds(Path(pod_dir) / SUBPATH_DIR, vol)
+
+
+def cleanup_binds(root: Path, vol: str | None = None) -> None:
+    """Unmount and remove <root>/<vol>/<ctr>/<idx> binds (all volumes when vol is None), rmdir/unlink only."""
     top = root / vol if vol is not None else root
     if not top.exists():
         return
