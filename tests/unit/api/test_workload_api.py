@@ -310,3 +310,26 @@ def test_persistent_volume_for_a_claim() -> None:
     assert storage.validate_persistent_volume(pv) == []
     assert msgs(storage.validate_persistent_volume({"metadata": {"name": "p"}, "spec": {}})) == [
         "spec.accessModes: Required value", "spec.capacity: Required value", "spec: Required value: must specify a volume type"]
+
+
+# ---------------------------------------------------------------------------------------------- scale
+
+
+def test_scale_view_and_update() -> None:
+    from podbay.api import scale
+
+    d = apps.default_deployment(deploy(replicas=3))
+    d["metadata"].update(uid="u", resourceVersion="7", creationTimestamp="2024-01-01T00:00:00Z")
+    d["status"] = {"replicas": 2}
+    d["spec"]["selector"] = {"matchLabels": {"app": "web", "tier": "fe"}}
+    assert scale.scale_of(d) == {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": "web", "namespace": "default", "uid": "u", "resourceVersion": "7",
+                     "creationTimestamp": "2024-01-01T00:00:00Z"},
+        "spec": {"replicas": 3}, "status": {"replicas": 2, "selector": "app=web,tier=fe"}}
+    rc = {"kind": "ReplicationController", "metadata": {"name": "r"}, "spec": {"replicas": 1, "selector": {"app": "r"}}}
+    assert scale.scale_of(rc)["status"]["selector"] == "app=r"
+    assert msgs(scale.validate_scale({"spec": {"replicas": -1}})) == [
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0"]
+    new = scale.apply_scale(d, {"metadata": {"resourceVersion": "6"}, "spec": {"replicas": 5}})
+    assert new["spec"]["replicas"] == 5 and new["metadata"]["resourceVersion"] == "6"
