@@ -304,3 +304,32 @@ async def test_replica_set_adopts_orphans(kind: str) -> None:
     orphan = api.get("Pod", "orphan")
     assert orphan is not None and orphan["metadata"]["ownerReferences"][0]["kind"] == kind
     assert api.get(kind, "r")["status"]["replicas"] == 2  # type: ignore[index]
+
+
+async def test_expectations_stop_a_second_burst_while_the_cache_lags() -> None:
+    """A sync that runs before the informer has seen its own creates must not create them again."""
+    api, mgr, clock = setup()
+    held: list[tuple[str, Obj]] = []
+    real_publish = api._publish
+
+    def lagging(event: str, obj: Obj) -> None:
+        if obj["kind"] == "Pod":
+            held.append((event, obj))
+        else:
+            real_publish(event, obj)
+
+    api._publish = lagging  # type: ignore[method-assign]
+    api.create(apps.default_replica_set({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                         "metadata": {"name": "r", "namespace": "default"},
+                                         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "r"}},
+                                                  "template": {"metadata": {"labels": {"app": "r"}},
+                                                               "spec": {"containers": [{"name": "c", "image": "x"}]}}}}))
+    rsc = next(c for c in mgr.controllers if c.name == "replicaset-controller")
+    rsc.process("default/r")
+    rsc.process("default/r")  # the cache still has no pods
+    assert len(api.list("Pod")) == 3
+    api._publish = real_publish  # type: ignore[method-assign]
+    for event, obj in held:
+        real_publish(event, obj)
+    await settle(api, mgr, clock)
+    assert len(live_pods(api)) == 3

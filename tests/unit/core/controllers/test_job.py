@@ -12,6 +12,7 @@ from ctrlsim import World
 from podbay.core.controllers import job as jc
 from podbay.core.controllers import job_util as ju
 from podbay.core.controllers import objects as o
+from podbay.core.controllers.plan import Delete, Update
 
 Obj = dict[str, Any]
 
@@ -254,3 +255,21 @@ def test_finished_job_is_left_alone() -> None:
 def test_managed_by_another_controller_is_skipped() -> None:
     j = {"metadata": {"name": "x", "namespace": "default", "uid": "u"}, "spec": {"managedBy": "example.com/mine"}}
     assert jc.sync_job(j, [], 0.0).result.actions == []
+
+
+def test_restart_policy_on_failure_counts_container_restarts() -> None:
+    job = {"metadata": {"name": "x", "namespace": "default", "uid": "u"},
+           "spec": {"backoffLimit": 2, "completions": 1, "parallelism": 1, "selector": {"matchLabels": {"a": "b"}},
+                    "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"restartPolicy": "OnFailure"}}},
+           "status": {"startTime": "2024-01-01T00:00:00Z"}}
+    pod = {"metadata": {"name": "x-1", "namespace": "default", "uid": "p", "labels": {"a": "b"},
+                        "finalizers": [ju.JOB_TRACKING_FINALIZER],
+                        "ownerReferences": [{"kind": "Job", "name": "x", "uid": "u", "controller": True}]},
+           "status": {"phase": "Running", "containerStatuses": [{"name": "c", "restartCount": 2}]}}
+    assert jc.past_backoff_limit_on_failure(job, [pod])
+    plan = jc.sync_job(job, [pod], 1_704_067_300.0)
+    writes = plan.result.writes()
+    assert [a.target.name for a in writes if isinstance(a, Delete)] == ["x-1"]
+    statuses = [a.body["status"] for a in writes if isinstance(a, Update) and a.subresource == "status"]
+    assert [(c["type"], c["reason"]) for c in statuses[0]["conditions"]] == [("FailureTarget", "BackoffLimitExceeded")]
+    assert statuses[0]["terminating"] == 1  # the Failed condition waits until the pod is gone

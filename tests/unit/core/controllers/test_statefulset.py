@@ -220,3 +220,22 @@ def test_revision_hash_is_stable_and_names_follow_it() -> None:
     assert history.equal_revision(r1, r2)
     assert o.name(history.new_revision(s, 1, 1)) != o.name(r1)
     assert history.revision_template(r1) == s["spec"]["template"]
+
+
+def test_parallel_scale_down_and_max_unavailable_rolling_update() -> None:
+    w = World()
+    w.create(sts(replicas=4, claims=False, podManagementPolicy="Parallel",
+                 updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"partition": 0, "maxUnavailable": 2}}))
+    w.settle()
+    w.set_spec("StatefulSet", "web", lambda s: s["spec"]["template"]["spec"]["containers"][0].update(image="nginx:2"))
+    before = len(w.writes)
+    w.step()
+    first = [a.target.name for a in w.writes[before:] if isinstance(a, Delete) and a.target.kind == "Pod"]
+    assert first == ["web-3", "web-2"]  # two at a time, from the top
+    w.settle()
+    assert images(pods_of(w)) == ["nginx:2"] * 4
+    w.set_spec("StatefulSet", "web", lambda s: s["spec"].update(replicas=1))
+    before = len(w.writes)
+    w.step()
+    gone = sorted(a.target.name for a in w.writes[before:] if isinstance(a, Delete) and a.target.kind == "Pod")
+    assert gone == ["web-1", "web-2", "web-3"]  # Parallel: all at once
