@@ -194,3 +194,34 @@ def validate_persistent_volume_update(new: Obj, old: Obj) -> Errs:
             errs.append(invalid(f"spec.{key}" if key != "volumeMode" else "spec.volumeMode",
                                 ns.get(key) if isinstance(ns.get(key), str) else "", "field is immutable"))
     return errs
+
+
+# ---------------------------------------------------------------------------------------------- provisioning decisions
+
+PV_CONTROLLER = "persistentvolume-controller"
+
+
+def claim_class_name(claim: Obj) -> str:
+    return str(_d(claim.get("spec")).get("storageClassName") or "")
+
+
+def provisioning_decision(claim: Obj, classes: dict[str, Obj], has_consumer: bool) -> tuple[str, tuple[str, str, str] | None]:
+    """What the PersistentVolume controller does with an unbound claim, and the event it records:
+
+    - ``provision``: podbay's provisioner makes the volume now (Immediate, or the first consumer exists);
+    - ``wait``: WaitForFirstConsumer and no pod uses the claim yet;
+    - ``pending``: the class is unknown, or another provisioner's — the claim stays Pending.
+    """
+    name = claim_class_name(claim)
+    sc = classes.get(name)
+    if sc is None:
+        return "pending", ("Warning", "ProvisioningFailed", f'storageclass.storage.k8s.io "{name}" not found')
+    if sc.get("provisioner") != PROVISIONER:
+        return "pending", ("Normal", "ExternalProvisioning",
+                           f"Waiting for a volume to be created either by the external provisioner "
+                           f"'{sc.get('provisioner')}' or manually by the system administrator. If volume creation "
+                           "is delayed, please verify that the provisioner is running and correctly registered.")
+    if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and not has_consumer:
+        return "wait", ("Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
+    return "provision", ("Normal", "ProvisioningSucceeded",
+                         f"Successfully provisioned volume {volume_name(claim)} using {PROVISIONER}")

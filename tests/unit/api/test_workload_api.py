@@ -333,3 +333,17 @@ def test_scale_view_and_update() -> None:
         "spec.replicas: Invalid value: -1: must be greater than or equal to 0"]
     new = scale.apply_scale(d, {"metadata": {"resourceVersion": "6"}, "spec": {"replicas": 5}})
     assert new["spec"]["replicas"] == 5 and new["metadata"]["resourceVersion"] == "6"
+
+
+def test_provisioning_decisions() -> None:
+    classes = {"podbay-local": storage.builtin_storage_class(),
+               "ssd": {"metadata": {"name": "ssd"}, "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "Immediate"}}
+    claim = {"metadata": {"uid": "c1"}, "spec": {"storageClassName": "podbay-local"}}
+    assert storage.provisioning_decision(claim, classes, False) == (
+        "wait", ("Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding"))
+    assert storage.provisioning_decision(claim, classes, True) == (
+        "provision", ("Normal", "ProvisioningSucceeded", "Successfully provisioned volume pvc-c1 using podbay.io/local"))
+    assert storage.provisioning_decision({"spec": {"storageClassName": "fast"}}, classes, True) == (
+        "pending", ("Warning", "ProvisioningFailed", 'storageclass.storage.k8s.io "fast" not found'))
+    kind, ev = storage.provisioning_decision({"spec": {"storageClassName": "ssd"}}, classes, True)
+    assert kind == "pending" and ev is not None and ev[1] == "ExternalProvisioning" and "'ebs.csi.aws.com'" in ev[2]
