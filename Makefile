@@ -7,7 +7,9 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTEST := $(VENV)/bin/pytest
+# A private temp root: pytest prunes old numbered dirs under the shared /tmp/pytest-of-<user>, and a
+# concurrent run's live agent root (with mounted container filesystems) must never be one of them.
+PYTEST = $(VENV)/bin/pytest --basetemp=$(CURDIR)/$(WORK)/pytest
 WORK := _work
 TEST_IMAGE := $(WORK)/busybox-1.35.tar
 
@@ -24,7 +26,7 @@ help:
 	@echo "  unit        unit tests (no root)"
 	@echo "  test        everything: deps host-prep test-image lint + the whole suite (root)"
 	@echo "  demo        run scripts/demo.sh (root)"
-	@echo "  bench       run bench/run.py, bench/volumes.py and bench/crash.py"
+	@echo "  bench       run bench/run.py, bench/volumes.py, bench/api.py and bench/crash.py"
 	@echo "  crash       SIGKILL the agent during applies and deletes (bench/crash.py, 50 rounds)"
 	@echo "  clean       remove $(WORK)/ (keeps $(VENV))"
 
@@ -53,6 +55,7 @@ lint: | deps
 	$(VENV)/bin/lint-imports
 
 unit: | venv
+	@mkdir -p $(WORK)
 	$(PYTEST) tests/unit -q
 
 test: | deps host-prep test-image lint
@@ -74,6 +77,7 @@ bench: | bench-deps host-prep test-image
 	$(PY) -m compileall -q src >/dev/null
 	$(PY) bench/run.py
 	$(PY) bench/volumes.py
+	$(PY) bench/api.py
 	$(PY) bench/crash.py
 
 crash: | deps host-prep test-image

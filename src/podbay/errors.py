@@ -1,11 +1,22 @@
 """The one error tree of podbay. Adapters raise only these; the server and CLI translate them.
 
 PodbayError
-├── ValidationError(causes)        bad user input  -> HTTP 422 Invalid, CLI exit 1
-├── NotFound                       -> HTTP 404 NotFound
-├── AlreadyExists                  -> HTTP 409 AlreadyExists
-├── Conflict                       -> HTTP 409 Conflict
-├── NotSupported                   a valid Kubernetes feature podbay does not do -> HTTP 422
+├── StatusError(message, details)  an API answer: leaves the server as a Status with .code/.reason
+│   ├── ValidationError(kind, name, [FieldError])   422 Invalid (apierrors.NewInvalid)
+│   ├── BadRequest                 400 BadRequest (undecodable body, bad query parameter)
+│   ├── Unauthorized               401
+│   ├── Forbidden                  403 (e.g. a namespace being terminated)
+│   ├── NotFound                   404 NotFound
+│   ├── MethodNotAllowed           405
+│   ├── NotAcceptable              406 (no servable media type in Accept)
+│   ├── AlreadyExists              409 AlreadyExists
+│   ├── Conflict                   409 Conflict (stale resourceVersion, failed precondition)
+│   ├── Gone / Expired             410 (too old resourceVersion, expired continue token)
+│   ├── RequestEntityTooLarge      413
+│   ├── UnsupportedMediaType       415
+│   ├── TooManyRequests            429
+│   ├── Timeout                    504
+│   └── NotSupported               a valid Kubernetes feature podbay does not do -> HTTP 422
 ├── PermanentError                 no retry helps (image missing, hostPath type mismatch)
 └── TemporaryError(delay)          retry later (CNI not ready, busy mount, runtime timeout)
     ├── RuntimeFailure             OCI runtime / conmon failure; carries argv, rc, stderr tail
@@ -18,6 +29,10 @@ Back-off states (CrashLoopBackOff, ImagePullBackOff) are results, not exceptions
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podbay.api.fielderror import FieldError
 
 
 class PodbayError(Exception):
@@ -26,12 +41,24 @@ class PodbayError(Exception):
     reason: str = "InternalError"
 
 
-class ValidationError(PodbayError):
-    """Field errors, already formatted in Kubernetes' grammar (``path: body``)."""
+class StatusError(PodbayError):
+    """An error the API answers with a ``Status`` of this code and reason (apierrors.StatusError)."""
+
+    reason = "InternalError"
+    code = 500
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class ValidationError(StatusError):
+    """Field errors of one object (apierrors.NewInvalid); only ``FieldError`` causes (REVIEW D2)."""
 
     reason = "Invalid"
+    code = 422
 
-    def __init__(self, kind: str, name: str, causes: Sequence[object]) -> None:
+    def __init__(self, kind: str, name: str, causes: Sequence[FieldError]) -> None:
         self.kind = kind
         self.name = name
         self.causes = list(causes)
@@ -43,22 +70,83 @@ class ValidationError(PodbayError):
         super().__init__(msg)
 
 
-class NotFound(PodbayError):
+class BadRequest(StatusError):
+    reason = "BadRequest"
+    code = 400
+
+
+class Unauthorized(StatusError):
+    reason = "Unauthorized"
+    code = 401
+
+
+class Forbidden(StatusError):
+    reason = "Forbidden"
+    code = 403
+
+
+class NotFound(StatusError):
     reason = "NotFound"
+    code = 404
 
 
-class AlreadyExists(PodbayError):
+class MethodNotAllowed(StatusError):
+    reason = "MethodNotAllowed"
+    code = 405
+
+
+class NotAcceptable(StatusError):
+    reason = "NotAcceptable"
+    code = 406
+
+
+class AlreadyExists(StatusError):
     reason = "AlreadyExists"
+    code = 409
 
 
-class Conflict(PodbayError):
+class Conflict(StatusError):
     reason = "Conflict"
+    code = 409
 
 
-class NotSupported(PodbayError):
+class Gone(StatusError):
+    reason = "Gone"
+    code = 410
+
+
+class Expired(StatusError):
+    """410 with reason Expired: a resourceVersion or continue token older than the history kept."""
+
+    reason = "Expired"
+    code = 410
+
+
+class RequestEntityTooLarge(StatusError):
+    reason = "RequestEntityTooLarge"
+    code = 413
+
+
+class UnsupportedMediaType(StatusError):
+    reason = "UnsupportedMediaType"
+    code = 415
+
+
+class TooManyRequests(StatusError):
+    reason = "TooManyRequests"
+    code = 429
+
+
+class Timeout(StatusError):
+    reason = "Timeout"
+    code = 504
+
+
+class NotSupported(StatusError):
     """A Kubernetes feature podbay rejects explicitly instead of ignoring it."""
 
     reason = "Invalid"
+    code = 422
 
 
 class PermanentError(PodbayError):

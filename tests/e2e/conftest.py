@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from e2e_harness import IMAGE_TAR, REPO, Agent, _missing
+from kube import Kube
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,14 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
         yield a
     finally:
         a.cleanup()
+
+
+@pytest.fixture(scope="session")
+def kube(agent: Agent) -> Iterator[Kube]:
+    """kubectl / Python client access to the session agent (see kube.py)."""
+    k = Kube(agent.socket, agent.base)
+    k.start()
+    try:
+        yield k
+    finally:
+        k.stop()

@@ -457,8 +457,12 @@ def test_orphans_left_by_a_crash_are_collected_at_start(agent: Agent) -> None:
     db.close()
     agent.start()
     from podbay.sys.mount import mounts_under
+    # Start-up GC runs in the background after adoption: wait for all of it, not only the container.
+    def collected() -> bool:
+        return not (agent.root / "containers" / cid).exists() and not (agent.root / "pods" / uid).exists() \
+            and not (agent.run_dir / "ns" / uid).exists()
     deadline = time.monotonic() + 10
-    while (agent.root / "containers" / cid).exists() and time.monotonic() < deadline:
+    while not collected() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not (agent.root / "containers" / cid).exists()
     assert not (agent.root / "pods" / uid).exists() and not mounts_under(str(agent.root / "pods" / uid))

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -19,9 +18,11 @@ from podbay.agent import claims, sandbox
 from podbay.agent.config import AgentConfig
 from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
-from podbay.agent.objects import ObjectService
+from podbay.agent.namespaces import NamespaceController
+from podbay.agent.wiring import build_registry
 from podbay.errors import MountFailure, PermanentError
-from podbay.server.app import build_app
+from podbay.server.app import AUTHENTICATOR, build_app
+from podbay.server.rest import Api
 from podbay.store.db import Store
 from podbay.sys import mount as sysmount
 from podbay.volumes import nfs
@@ -40,9 +41,21 @@ def deps(tmp_path: Path) -> Iterator[Deps]:
 
 
 @pytest.fixture
-async def client(deps: Deps) -> AsyncIterator[TestClient[Any, Any]]:
-    pods = cast(Any, SimpleNamespace(deps=deps))   # the object routes only read pods.deps
-    async with TestClient(TestServer(build_app(pods, ObjectService(deps, lambda *_: None)))) as c:
+def claim_service(deps: Deps) -> claims.ClaimService:
+    return claims.ClaimService(deps.repo, deps.hub, deps.cfg.root)
+
+
+@pytest.fixture
+async def client(deps: Deps, claim_service: claims.ClaimService) -> AsyncIterator[TestClient[Any, Any]]:
+    registry = build_registry(deps.repo, "node1", deps.cfg.root)
+    NamespaceController(registry, deps.hub).ensure()
+    app = build_app(Api(registry, deps.hub))
+
+    async def trusted(_: Any) -> Any:
+        return {"username": "test"}
+
+    app[AUTHENTICATOR] = trusted
+    async with TestClient(TestServer(app)) as c:
         yield c
 
 
@@ -59,7 +72,8 @@ def pod(name: str, claim: str, created: str = "2026-01-01T00:00:00Z", read_only:
                                                                             "readOnly": read_only}}]}}
 
 
-async def test_claim_lifecycle_with_pvc_protection(client: TestClient[Any, Any], deps: Deps) -> None:
+async def test_claim_lifecycle_with_pvc_protection(client: TestClient[Any, Any], deps: Deps,
+                                                   claim_service: claims.ClaimService) -> None:
     resp = await client.post(CLAIMS, json=manifest())
     assert resp.status == 201, await resp.text()
     created = await resp.json()
@@ -76,7 +90,7 @@ async def test_claim_lifecycle_with_pvc_protection(client: TestClient[Any, Any],
 
     # A pod's claim volume is the claim's directory; data written there outlives the pod.
     user = pod("web", "data")
-    deps.store.put_object(user, create=True)
+    deps.repo.create(user)
     paths = sandbox.setup_volumes(deps, user)
     assert paths == {"vol": str(pv)}
     (pv / "kept").write_text("state")
@@ -88,7 +102,7 @@ async def test_claim_lifecycle_with_pvc_protection(client: TestClient[Any, Any],
     assert terminating["kind"] == "PersistentVolumeClaim" and terminating["metadata"]["deletionTimestamp"]
     assert (pv / "kept").read_text() == "state"
     assert (await client.get(f"{CLAIMS}/data")).status == 200
-    assert claims.release_unused_claims(deps) == []
+    assert claims.release_unused_claims(deps.repo) == []
 
     # Pods that already used it keep it (set-up is idempotent); a newer pod may not start on it.
     assert sandbox.setup_volumes(deps, user) == {"vol": str(pv)}
@@ -98,21 +112,24 @@ async def test_claim_lifecycle_with_pvc_protection(client: TestClient[Any, Any],
 
     sandbox.teardown_volumes(deps, "uid-web")
     assert (pv / "kept").read_text() == "state"
-    deps.store.delete_object("Pod", "default", "web")
-    assert claims.release_unused_claims(deps) == ["default/data"]
+    deps.repo.delete("Pod", "default", "web")   # the claim service releases the claim it protected
+    await claim_service.drain()
+    assert deps.repo.get("PersistentVolumeClaim", "default", "data") is None
     assert not pv.exists()
     resp = await client.get(f"{CLAIMS}/data")
     assert resp.status == 404
     assert (await resp.json())["message"] == 'persistentvolumeclaims "data" not found'
 
 
-async def test_unused_claim_is_deleted_at_once(client: TestClient[Any, Any], deps: Deps) -> None:
+async def test_unused_claim_is_deleted_at_once(client: TestClient[Any, Any], deps: Deps,
+                                               claim_service: claims.ClaimService) -> None:
     created = await (await client.post(CLAIMS, json=manifest("scratch"))).json()
     pv = deps.cfg.root / "pv" / f"pvc-{created['metadata']['uid']}"
     assert pv.is_dir()
     resp = await client.delete(f"{CLAIMS}/scratch")
     body = await resp.json()
     assert resp.status == 200 and body["kind"] == "Status" and body["status"] == "Success"
+    await claim_service.drain()
     assert not pv.exists()
     assert deps.store.get_object("PersistentVolumeClaim", "default", "scratch") is None
 
@@ -157,12 +174,13 @@ def test_missing_claim_fails_the_mount(deps: Deps) -> None:
 def test_read_only_claim_is_a_read_only_view(deps: Deps, tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root")
-    objects = ObjectService(deps, lambda *_: None)
-    claim = objects.create("PersistentVolumeClaim", "default", manifest("ro"))
+    registry = build_registry(deps.repo, "node1", deps.cfg.root)
+    NamespaceController(registry, deps.hub).ensure()
+    claim = registry.create(registry.kind("PersistentVolumeClaim"), "default", manifest("ro"))
     pv = claims.claim_dir(deps.cfg.root, claim)
     (pv / "seed").write_text("x")
     reader = pod("reader", "ro", read_only=True)
-    deps.store.put_object(reader, create=True)
+    deps.repo.create(reader)
     runtime_bind = tmp_path / "ctr-view"
     runtime_bind.mkdir()
     try:

@@ -4,21 +4,24 @@ Like the local-path provisioners, a claim is bound at creation to a fresh direct
 ``<root>/pv/pvc-<claim uid>`` (0777, so any container user can write). Data outlives pods and is
 removed when the claim is deleted. Deletion honours the ``kubernetes.io/pvc-protection``
 finalizer: while a pod object references the claim it only gets a deletionTimestamp
-(Terminating); ``release_unused_claims`` finishes it once the last such pod is gone.
+(Terminating, ``strategies.claims``); ``release_unused_claims`` finishes it once the last such pod
+is gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from podbay.agent.deps import Deps
-from podbay.agent.events import iso
+from podbay.agent.hub import Event, Hub
+from podbay.api.meta import parse_time
 from podbay.api.pvc import PROTECTION_FINALIZER, requested_storage
-from podbay.errors import MountFailure, PermanentError
+from podbay.errors import Conflict, MountFailure, NotFound, PermanentError
+from podbay.store.repository import Repository
 from podbay.sys import mount as sysmount
 from podbay.volumes.fsutil import ensure_dir, remove_tree
 from podbay.volumes.plan import setup_failed
@@ -74,53 +77,68 @@ def set_bound_status(claim: Obj) -> Obj:
 
 def uses_claim(pod: Obj, claim_name: str) -> bool:
     vols = (pod.get("spec") or {}).get("volumes") or []
-    return any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim_name for v in vols)
+    return any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim_name
+               for v in vols if isinstance(v, dict))
 
 
-def pods_using(deps: Deps, namespace: str, claim_name: str) -> list[Obj]:
-    """Every pod object that still references the claim (pvc-protection counts terminal pods too)."""
-    return [p for p in deps.store.list_objects("Pod", namespace) if uses_claim(p, claim_name)]
+def in_use(repo: Repository, namespace: str, claim_name: str) -> bool:
+    """Whether a pod object still references the claim (pvc-protection counts terminal pods too)."""
+    return any(uses_claim(p.obj, claim_name) for p in repo.list("Pod", namespace))
 
 
-def request_delete(deps: Deps, namespace: str, name: str) -> Obj | None:
-    """Delete the claim now if unused (returns None), else mark it Terminating (returns it)."""
-    claim = deps.store.get_object(KIND, namespace, name)
-    if claim is None:
-        return None
-    if not pods_using(deps, namespace, name):
-        _finish_delete(deps, claim)
-        return None
-    md = claim["metadata"]
-    if not md.get("deletionTimestamp"):
-        md["deletionTimestamp"] = iso(time.time())
-        md["deletionGracePeriodSeconds"] = 0
-        deps.store.put_object(claim)
-        deps.hub.publish("MODIFIED", claim)
-    return claim
-
-
-def _finish_delete(deps: Deps, claim: Obj) -> None:
-    # reclaimPolicy Delete: the data goes with the claim. remove_tree refuses to cross a mount.
-    remove_tree(claim_dir(deps.cfg.root, claim))
-    md = claim["metadata"]
-    md["finalizers"] = [f for f in md.get("finalizers") or [] if f != PROTECTION_FINALIZER]
-    rv = deps.store.delete_object(KIND, md["namespace"], md["name"])
-    md["resourceVersion"] = str(rv)
-    deps.hub.publish("DELETED", claim)
-
-
-def release_unused_claims(deps: Deps) -> list[str]:
+def release_unused_claims(repo: Repository, namespace: str | None = None) -> list[str]:
     """Finish deleting every Terminating claim no pod references any more; returns "ns/name"s.
 
-    Call after a pod object is removed from the store (cheap: one scan of claims and pods).
+    The registry's delete kept such a claim because of its kubernetes.io/pvc-protection finalizer;
+    podbay is the controller of that finalizer, so the claim goes as soon as its last pod is gone.
     """
     done = []
-    for claim in deps.store.list_objects(KIND, None):
-        md = claim["metadata"]
-        if md.get("deletionTimestamp") and not pods_using(deps, md["namespace"], md["name"]):
-            _finish_delete(deps, claim)
-            done.append(f"{md['namespace']}/{md['name']}")
+    for claim in repo.list(KIND, namespace):
+        md = claim.obj.get("metadata") or {}
+        if not md.get("deletionTimestamp") or in_use(repo, claim.namespace, claim.name):
+            continue
+        left = [f for f in md.get("finalizers") or [] if f != PROTECTION_FINALIZER]
+        try:
+            if left:
+                def drop(obj: Obj, left: list[str] = left) -> Obj:
+                    obj["metadata"]["finalizers"] = left
+                    return obj
+
+                repo.mutate(KIND, claim.namespace, claim.name, drop)
+            else:
+                repo.delete(KIND, claim.namespace, claim.name, expected_uid=claim.uid)
+        except (NotFound, Conflict):
+            continue
+        done.append(f"{claim.namespace}/{claim.name}")
     return done
+
+
+class ClaimService:
+    """Reacts to stored changes: a deleted pod may release claims; a deleted claim takes its data
+    with it (reclaimPolicy Delete; remove_tree refuses to cross a mount)."""
+
+    def __init__(self, repo: Repository, hub: Hub, root: Path) -> None:
+        self.repo = repo
+        self.root = root
+        self._tasks: set[asyncio.Future[Any]] = set()
+        hub.add_listener("Pod", self._on_pod)
+        hub.add_listener(KIND, self._on_claim)
+
+    def _on_pod(self, ev: Event) -> None:
+        if ev.type == "DELETED":
+            release_unused_claims(self.repo, ev.namespace)
+
+    def _on_claim(self, ev: Event) -> None:
+        if ev.type != "DELETED" or ev.obj is None:
+            return
+        path = claim_dir(self.root, ev.obj)
+        task = asyncio.ensure_future(asyncio.to_thread(remove_tree, path))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 # --- pod volumes -----------------------------------------------------------------------------------
@@ -130,12 +148,13 @@ def resolve(deps: Deps, pod: Obj, volume: Obj) -> Path:
     name = volume["name"]
     ns = pod["metadata"]["namespace"]
     claim_name = str((volume.get("persistentVolumeClaim") or {}).get("claimName", ""))
-    claim = deps.store.get_object(KIND, ns, claim_name)
+    claim = deps.repo.get(KIND, ns, claim_name)
     # Wording of the scheduler's volume-binding checks, which is where upstream stops such pods.
     if claim is None:
         raise PermanentError(f'persistentvolumeclaim "{claim_name}" not found')
-    deleting = claim["metadata"].get("deletionTimestamp")
-    if deleting and str(pod["metadata"].get("creationTimestamp") or "") > str(deleting):
+    deleting = parse_time(claim["metadata"].get("deletionTimestamp"))
+    created = parse_time(pod["metadata"].get("creationTimestamp")) or 0.0
+    if deleting is not None and created > deleting:
         # Pods that already used the claim keep it (pvc-protection); new ones may not start on it.
         raise PermanentError(f'persistentvolumeclaim "{claim_name}" is being deleted')
     if (claim.get("status") or {}).get("phase") != "Bound" or not (claim.get("spec") or {}).get("volumeName"):

@@ -1,32 +1,77 @@
-"""Kubernetes Event objects for a pod (kubectl describe shows them)."""
+"""Kubernetes Event objects about a pod (kubectl describe and kubectl events show them).
+
+Events are ordinary stored objects (kind Event, watchable, in both core/v1 and events.k8s.io/v1).
+Like the kubelet's event correlator, an identical event seen before (same object, field path,
+type, reason and message — not only the newest one: BackOff alternates with Started) bumps
+``count`` and ``lastTimestamp`` of the existing Event, whose name is derived from that key.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from typing import Any
 
 from podbay.agent.deps import Deps
+from podbay.api.meta import micro_time, rfc3339
+from podbay.errors import AlreadyExists, NotFound
+
+Obj = dict[str, Any]
 
 
 def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return rfc3339(ts)
 
 
-def record(deps: Deps, pod: dict[str, Any], type_: str, reason: str, message: str,
-           field_path: str = "") -> None:
+def _key(involved: Obj, type_: str, reason: str, message: str) -> str:
+    text = "\0".join((str(involved.get("uid", "")), str(involved.get("fieldPath", "")), type_, reason, message))
+    return hashlib.sha256(text.encode(errors="replace")).hexdigest()[:16]
+
+
+def record(deps: Deps, pod: Obj, type_: str, reason: str, message: str, field_path: str = "") -> None:
     md = pod["metadata"]
-    now = iso(time.time())
-    involved: dict[str, Any] = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"],
-                                "uid": md["uid"], "apiVersion": "v1"}
+    stamp = time.time()
+    now = iso(stamp)
+    involved: Obj = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"], "uid": md["uid"],
+                     "apiVersion": "v1"}
+    if md.get("resourceVersion"):
+        involved["resourceVersion"] = md["resourceVersion"]
     if field_path:
         involved["fieldPath"] = field_path
-    body = {
+    name = f"{md['name']}.{_key(involved, type_, reason, message)}"
+    repo = deps.repo
+
+    def bump(ev: Obj) -> Obj:
+        ev["count"] = int(ev.get("count") or 1) + 1
+        ev["lastTimestamp"] = now
+        return ev
+
+    if repo.mutate("Event", md["namespace"], name, bump) is not None:
+        return
+    body: Obj = {
         "kind": "Event", "apiVersion": "v1",
-        "metadata": {"name": f"{md['name']}.{uuid.uuid4().hex[:16]}", "namespace": md["namespace"]},
+        "metadata": {"name": name, "namespace": md["namespace"], "uid": str(uuid.uuid4()), "creationTimestamp": now},
         "involvedObject": involved, "reason": reason, "message": message, "type": type_,
         "source": {"component": "podbay", "host": deps.cfg.node_name},
-        "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-        "reportingComponent": "podbay", "reportingInstance": deps.cfg.node_name,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": micro_time(stamp),
+        "reportingComponent": "podbay", "reportingInstance": deps.cfg.node_name, "action": reason,
     }
-    deps.store.add_event(md["namespace"], md["name"], md["uid"], body)
+    try:
+        repo.create(body)
+    except AlreadyExists:   # recorded concurrently by another thread: count it there
+        repo.mutate("Event", md["namespace"], name, bump)
+
+
+def forget(deps: Deps, pod: Obj) -> None:
+    """Remove the events about a pod that is gone (podbay keeps no events of deleted pods)."""
+    md = pod["metadata"]
+    uid = md["uid"]
+    for ev in deps.repo.list("Event", md["namespace"]):
+        if ev.fields.get("involvedObject.uid") == uid:
+            try:
+                deps.repo.delete("Event", ev.namespace, ev.name, expected_uid=ev.uid)
+            except NotFound:
+                pass
+            except Exception:   # a concurrent change of that event: it goes with the next cleanup
+                continue

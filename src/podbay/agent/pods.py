@@ -1,24 +1,25 @@
-"""The API-facing pod operations and the supervisor of pod workers."""
+"""The supervisor of pod workers: adoption at start, one worker per stored pod, woken by changes.
+
+The API operations on pods (create, replace, delete, ...) are the generic registry's, with the pod
+strategy (``agent.strategies.pods``); this service reacts to what the registry stores.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
+import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from podbay.agent import gc, projections
 from podbay.agent.deps import Deps
-from podbay.agent.events import iso
 from podbay.agent.eviction import EvictionManager
+from podbay.agent.hub import Event
 from podbay.agent.logrotate import rotate_logs
 from podbay.agent.worker import PodWorker
-from podbay.api.defaults import default_pod
-from podbay.api.validation import validate_pod, validate_pod_update
-from podbay.errors import AlreadyExists, NotFound, PodbayError, ValidationError
+from podbay.errors import NotFound, PodbayError
 from podbay.network import namespaces
 from podbay.network.cni import netns_usable
 from podbay.sys import procfs
@@ -35,6 +36,7 @@ class PodService:
         self._gc: asyncio.Task[list[str]] | None = None
         self._rotator: asyncio.Task[None] | None = None
         self.evictions = EvictionManager(self.evict_pod)
+        self._seen: dict[str, tuple[Any, ...]] = {}   # uid -> what last woke its worker
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -48,8 +50,9 @@ class PodService:
         # The orphan snapshot is taken before any worker runs (the store is the whole truth then); the
         # collection runs in the background so the API serves at once (kubelet housekeeping).
         orphans = await asyncio.to_thread(gc.find_orphans, self.deps)
-        for pod in self.deps.store.list_objects("Pod"):
-            self._spawn(pod["metadata"]["uid"])
+        for stored in self.deps.repo.list("Pod"):
+            self._seen[stored.uid] = _wake_key(stored.obj)
+            self._spawn(stored.uid)
         self._watch_exits()
         if orphans:
             self._gc = asyncio.create_task(asyncio.to_thread(gc.collect_orphans, self.deps, orphans))
@@ -133,98 +136,50 @@ class PodService:
                 if w is not None:
                     w.poke()
 
-    # ------------------------------------------------------------------ API operations
-    def create(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-        if body.get("kind", "Pod") != "Pod":
-            raise ValidationError("Pod", str(body.get("metadata", {}).get("name", "")),
-                                  [f'kind: Invalid value: "{body.get("kind")}": must be Pod'])
-        md = body.setdefault("metadata", {})
-        if md.get("namespace") and md["namespace"] != namespace:
-            raise ValidationError("Pod", str(md.get("name", "")), [
-                "metadata.namespace: Invalid value: "
-                f'"{md["namespace"]}": the namespace of the provided object does not match the namespace sent on the '
-                "request"])
-        md["namespace"] = namespace
-        if not md.get("name") and md.get("generateName"):
-            md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
-        pod = default_pod(body)
-        errors = validate_pod(pod)
-        if errors:
-            raise ValidationError("Pod", str(pod["metadata"].get("name", "")), errors)
-        name = pod["metadata"]["name"]
-        if self.deps.store.get_object("Pod", namespace, name) is not None:
-            raise AlreadyExists(f'pods "{name}" already exists')
-        now = time.time()
-        pod["apiVersion"] = "v1"
-        pod["kind"] = "Pod"
-        md = pod["metadata"]
-        md["uid"] = str(uuid.uuid4())
-        md["creationTimestamp"] = iso(now)
-        md.pop("deletionTimestamp", None)
-        pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or self.deps.cfg.node_name
-        pod["status"] = {"phase": "Pending", "qosClass": "BestEffort",
-                         "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                                         "lastTransitionTime": iso(now)}]}
-        try:
-            self.deps.store.put_object(pod, create=True)
-        except Exception as exc:  # a concurrent create of the same name (UNIQUE key)
-            raise AlreadyExists(f'pods "{name}" already exists') from exc
-        self.deps.hub.publish("ADDED", pod)
-        self._spawn(md["uid"])
-        return pod
+    # ------------------------------------------------------------------ reactions to stored changes
+    def attach(self) -> None:
+        """Follow the hub: new pods get a worker; spec, metadata or deletion changes wake it; a
+        ConfigMap/Secret change wakes the pods that project it."""
+        self.deps.hub.add_listener("Pod", self._on_pod)
+        for kind in ("ConfigMap", "Secret"):
+            self.deps.hub.add_listener(kind, lambda ev: self.object_changed(ev.kind, ev.namespace, ev.name))
+
+    def _on_pod(self, ev: Event) -> None:
+        pod = ev.obj
+        if pod is None:
+            return
+        uid = str((pod.get("metadata") or {}).get("uid") or "")
+        if ev.type == "DELETED":
+            self._seen.pop(uid, None)
+            return
+        trigger = _wake_key(pod)
+        if self._seen.get(uid) == trigger and uid in self.workers:
+            return   # only the status changed (the worker's own write): nothing to do
+        self._seen[uid] = trigger
+        w = self.workers.get(uid)
+        if w is None:
+            if ev.type == "ADDED" or (pod.get("metadata") or {}).get("deletionTimestamp"):
+                self._spawn(uid)
+            return
+        w.poke()
 
     def get(self, namespace: str, name: str) -> dict[str, Any]:
-        pod = self.deps.store.get_object("Pod", namespace, name)
+        pod = self.deps.repo.get("Pod", namespace, name)
         if pod is None:
-            raise NotFound(f'pods "{name}" not found')
+            raise NotFound(f'pods "{name}" not found', {"name": name, "kind": "pods"})
         return pod
+
+    def records(self, uid: str) -> list[Any]:
+        """The container attempts of a pod (what logs and exec look up)."""
+        return self.deps.store.containers(uid)
 
     def list(self, namespace: str | None) -> list[dict[str, Any]]:
-        return self.deps.store.list_objects("Pod", namespace)
-
-    def replace(self, namespace: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        old = self.get(namespace, name)
-        new = default_pod(body)
-        new["metadata"]["namespace"] = namespace
-        errors = validate_pod_update(old, new)
-        if errors:
-            raise ValidationError("Pod", name, errors)
-        merged = copy.deepcopy(old)
-        merged["metadata"]["labels"] = new["metadata"].get("labels") or {}
-        anns = dict(new["metadata"].get("annotations") or {})
-        for k, v in (old["metadata"].get("annotations") or {}).items():
-            if k.startswith("podbay.io/"):
-                anns[k] = v
-        merged["metadata"]["annotations"] = anns
-        merged["spec"] = new["spec"]
-        merged["spec"]["nodeName"] = old["spec"].get("nodeName")
-        self.deps.store.put_object(merged)
-        self.deps.hub.publish("MODIFIED", merged)
-        w = self.workers.get(old["metadata"]["uid"])
-        if w:
-            w.poke()
-        return merged
-
-    def delete(self, namespace: str, name: str, grace: int | None) -> dict[str, Any]:
-        pod = self.get(namespace, name)
-        md = pod["metadata"]
-        if grace is None:
-            grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
-        if md.get("deletionTimestamp"):
-            grace = min(grace, int(md.get("deletionGracePeriodSeconds", grace)))  # grace only shortens
-        md["deletionTimestamp"] = md.get("deletionTimestamp") or iso(time.time())
-        md["deletionGracePeriodSeconds"] = grace
-        self.deps.store.put_object(pod)
-        self.deps.hub.publish("MODIFIED", pod)
-        w = self.workers.get(md["uid"])
-        if w is None:
-            w = self._spawn(md["uid"])
-        w.poke()
-        return pod
+        return [s.copy() for s in self.deps.repo.list("Pod", namespace)]
 
     def object_changed(self, kind: str, namespace: str, name: str) -> None:
         """A ConfigMap/Secret changed: wake the pods whose volumes project it."""
-        for pod in self.deps.store.list_objects("Pod", namespace):
+        for stored in self.deps.repo.list("Pod", namespace):
+            pod = stored.obj
             if projections.uses_object(pod, kind, name):
                 w = self.workers.get(pod["metadata"]["uid"])
                 if w is not None:
@@ -234,3 +189,13 @@ class PodService:
         w = self.workers.get(uid)
         if w is not None:
             w.evict("Evicted", message)
+
+
+def _wake_key(pod: dict[str, Any]) -> tuple[Any, ...]:
+    """What in a pod, when it changes, its worker must look at: spec (generation), deletion, and the
+    labels and annotations the downward API may project (not the agent's own annotations)."""
+    md = pod.get("metadata") or {}
+    annotations = {k: v for k, v in (md.get("annotations") or {}).items() if not k.startswith("podbay.io/")}
+    return (md.get("generation"), json.dumps(pod.get("spec"), sort_keys=True), md.get("deletionTimestamp"),
+            md.get("deletionGracePeriodSeconds"), json.dumps(md.get("labels"), sort_keys=True),
+            json.dumps(annotations, sort_keys=True))

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from podbay.agent import claims, events, infra, projections
+from podbay.agent import events, infra, projections
 from podbay.agent.containers import (
     StartFailed,
     cleanup_container,
@@ -28,6 +28,7 @@ from podbay.agent.containers import (
 )
 from podbay.agent.deps import Deps
 from podbay.agent.eviction import EvictionManager
+from podbay.agent.podstatus import finish_pod_deletion, write_pod_status
 from podbay.agent.sandbox import (
     Sandbox,
     attach_network,
@@ -96,7 +97,8 @@ class PodWorker:
             self.done.set()
 
     def _load(self) -> dict[str, Any] | None:
-        return self.deps.store.get_by_uid(self.uid)
+        stored = self.deps.repo.by_uid(self.uid)
+        return None if stored is None else stored.copy()
 
     async def _sync_safely(self, pod: dict[str, Any]) -> float | None:
         try:
@@ -315,8 +317,10 @@ class PodWorker:
                 json.dumps(self.volume_paths, sort_keys=True)
         if _same_status(old, fresh):
             return
-        self.deps.store.put_object(fresh)
-        self.deps.hub.publish("MODIFIED", fresh)
+        annotations = None
+        if self.volume_paths is not None:
+            annotations = {VOLUME_PATHS_ANNOTATION: fresh["metadata"]["annotations"][VOLUME_PATHS_ANNOTATION]}
+        write_pod_status(self.deps.repo, self.uid, fresh["status"], annotations)
 
     # ------------------------------------------------------------------ termination
     async def _teardown(self, pod: dict[str, Any], grace: float) -> None:
@@ -380,18 +384,15 @@ class PodWorker:
         await asyncio.to_thread(self._forget, pod)
         if deleting:
             md = pod["metadata"]
-            rv = self.deps.store.delete_object("Pod", md["namespace"], md["name"])
-            gone = copy.deepcopy(pod)
-            gone["metadata"]["resourceVersion"] = str(rv)
-            self.deps.hub.publish("DELETED", gone)
-            await asyncio.to_thread(claims.release_unused_claims, self.deps)   # pvc-protection finalizer
+            # Claims this pod protected are released by agent.claims when the pod is gone.
+            finish_pod_deletion(self.deps.repo, md["namespace"], md["name"], self.uid)
 
     def _forget(self, pod: dict[str, Any]) -> None:
         for rec in self.deps.store.containers(self.uid):
             with contextlib.suppress(PodbayError):
                 cleanup_container(self.deps, rec.id)
         self.deps.store.delete_pod_containers(self.uid)
-        self.deps.store.delete_events_for(self.uid)
+        events.forget(self.deps, pod)
         remove_pod_dirs(self.deps, pod)
 
     def evict(self, reason: str, message: str) -> None:

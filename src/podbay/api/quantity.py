@@ -21,6 +21,10 @@ _DECIMAL_BY_EXP = {v: k for k, v in _DECIMAL.items()}
 _RE = re.compile(r"^([+-]?)(\d+\.?\d*|\.\d+)(.*)$")
 _EXP_RE = re.compile(r"^[eE]([+-]?\d+)$")
 _NANO = Fraction(1, 10**9)
+# Go keeps any int32 exponent in an inf.Dec; printing 1e300000 here would take seconds (issue 11 #4).
+# No resource is anywhere near 1e100, so podbay refuses magnitudes beyond 10^MAX_EXPONENT outright.
+MAX_EXPONENT = 100
+OUT_OF_RANGE_MSG = f"quantity is out of the range podbay supports (magnitudes up to 1e{MAX_EXPONENT})"
 
 BINARY_SI = "BinarySI"
 DECIMAL_SI = "DecimalSI"
@@ -43,6 +47,9 @@ def parse_with_format(v: str | int | float) -> tuple[Fraction, str]:
     if not m or v != v.strip():
         raise ValueError(QUANTITY_REGEX_MSG)
     sign, number, suffix = m.groups()
+    digits = len(number.split(".")[0].lstrip("0"))
+    if len(number) > MAX_EXPONENT:
+        raise ValueError(OUT_OF_RANGE_MSG)
     value = Fraction(number)
     if suffix in _BINARY:
         value *= 2 ** _BINARY[suffix]
@@ -51,7 +58,10 @@ def parse_with_format(v: str | int | float) -> tuple[Fraction, str]:
         value *= Fraction(10) ** _DECIMAL[suffix]
         fmt = DECIMAL_SI
     elif em := _EXP_RE.match(suffix):
-        value *= Fraction(10) ** int(em.group(1))
+        exp = int(em.group(1)) if len(em.group(1)) <= 12 else 10**12
+        if digits - 1 + exp > MAX_EXPONENT or exp < -MAX_EXPONENT:
+            raise ValueError(OUT_OF_RANGE_MSG)
+        value *= Fraction(10) ** exp
         fmt = DECIMAL_EXPONENT
     else:
         raise ValueError(QUANTITY_REGEX_MSG)

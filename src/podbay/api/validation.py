@@ -202,9 +202,11 @@ def validate_object_meta(meta: Any, *, namespaced: bool = True, path: str = "met
 
 
 def validate_object_meta_update(new: Any, old: Any, path: str = "metadata") -> Errs:
+    """ValidateObjectMetaUpdate for what a client can send: the registry has already taken uid and
+    creationTimestamp from the stored object when the update left them out (rest.BeforeUpdate)."""
     new, old = _dict(new), _dict(old)
     errs: Errs = []
-    for key in ("name", "namespace", "uid", "creationTimestamp"):
+    for key in ("name", "namespace", "uid"):
         if old.get(key) and new.get(key) != old.get(key):
             errs.append(invalid(f"{path}.{key}", new.get(key), "field is immutable"))
     return errs

@@ -22,6 +22,15 @@ _NOT_BODY = {"apiVersion", "kind", "metadata", "status", "spec"}
 _KEY_MAPS = {"data", "binaryData"}
 
 
+def well_formed(manifest: dict[str, Any]) -> bool:
+    """metadata, labels and annotations of the shapes the merge below needs (else the server,
+    not this module, says what is wrong with the manifest)."""
+    meta = manifest.get("metadata")
+    if not isinstance(meta, dict):
+        return False
+    return all(meta.get(k) is None or isinstance(meta.get(k), dict) for k in ("labels", "annotations"))
+
+
 def last_applied(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, sort_keys=True, separators=(",", ":"))
 

@@ -435,6 +435,6 @@ def _toleration(t: dict[str, Any]) -> str:
 
 
 def _until(t: datetime, now: datetime) -> str:
-    from podbay.core.phase import human_duration
+    from podbay.api.printing import human_duration
 
     return human_duration((t - now).total_seconds())

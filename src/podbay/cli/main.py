@@ -320,7 +320,7 @@ def _table_writer() -> Any:
 def _selector(selector: str | None) -> Callable[[dict[str, Any]], bool]:
     if not selector:
         return lambda _p: True
-    from podbay.core.selectors import label_selector
+    from podbay.api.selectors import label_selector
 
     try:
         return label_selector(selector)
@@ -535,7 +535,8 @@ def manifest_target(source: str, doc: dict[str, Any]) -> tuple[Resource, str, st
     res = by_kind(str(kind))
     if res is None:
         raise fail(f'podbay does not support kind "{kind}" yet')
-    meta = doc.get("metadata") or {}
+    raw_meta = doc.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     name = meta.get("name")
     if version != "v1":
         raise fail(
@@ -570,8 +571,17 @@ def apply_cmd(files: tuple[str, ...]) -> None:
             err(str(e))
             failed = True
             continue
-        doc = {**doc, "metadata": {**doc["metadata"], "namespace": ns}}
         verb = "creating"
+        if not merge.well_formed(doc):
+            # Labels or annotations of the wrong type: the server refuses it in its own words.
+            try:
+                client.post(objects_path(res.plural, ns), doc)
+                out(f"{res.name_of(name)} created\n")
+            except ApiError as e:
+                err(server_error_line(with_source(e.status, verb, source)))
+                failed = True
+            continue
+        doc = {**doc, "metadata": {**doc["metadata"], "namespace": ns}}
         try:
             # Create first (one round trip for the common case); an existing object is merged instead.
             try:

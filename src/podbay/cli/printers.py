@@ -1,7 +1,7 @@
 """kubectl's pod table: AGE, READY / STATUS / RESTARTS columns, rows and -o formats.
 
 Pure functions of (pod, now). The column logic (kubectl's ``printPod`` and apimachinery's
-``HumanDuration``) lives in ``podbay.core.phase``; this module only lays out rows. core.phase is
+``HumanDuration``) lives in ``podbay.api.printing``; this module only lays out rows. api.printing is
 imported where it is used: it costs more at start-up than ``--help`` or ``version`` should pay.
 """
 
@@ -32,13 +32,13 @@ def since(value: str | None, now: datetime) -> str:
     t = parse_time(value)
     if t is None:
         return "<unknown>"
-    from podbay.core.phase import human_duration
+    from podbay.api.printing import human_duration
 
     return human_duration((now - t).total_seconds())
 
 
 def pod_row(pod: Pod, now: datetime, *, wide: bool = False, with_namespace: bool = False) -> list[str]:
-    from podbay.core.phase import pod_columns
+    from podbay.api.printing import pod_columns
 
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
@@ -83,14 +83,26 @@ def as_list(items: list[Pod]) -> dict[str, Any]:
     return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
+def without_managed_fields(obj: Any) -> Any:
+    """What kubectl prints by default (``--show-managed-fields=false``): no metadata.managedFields."""
+    if isinstance(obj, dict):
+        if obj.get("kind") == "List" or ("items" in obj and isinstance(obj.get("items"), list)):
+            return {**obj, "items": [without_managed_fields(i) for i in obj["items"]]}
+        md = obj.get("metadata")
+        if isinstance(md, dict) and "managedFields" in md:
+            return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+    return obj
+
+
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=4, ensure_ascii=False) + "\n"
+    return json.dumps(without_managed_fields(obj), indent=4, ensure_ascii=False) + "\n"
 
 
 def to_yaml(obj: Any) -> str:
     import yaml
 
-    return str(yaml.safe_dump(obj, default_flow_style=False, sort_keys=True, allow_unicode=True))
+    return str(yaml.safe_dump(without_managed_fields(obj), default_flow_style=False, sort_keys=True,
+                              allow_unicode=True))
 
 
 def now_utc() -> datetime:

@@ -25,8 +25,8 @@ from typing import Any
 from podbay.agent.config import AgentConfig
 from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
-from podbay.agent.objects import ObjectService
 from podbay.agent.pods import PodService
+from podbay.agent.stats import summary
 from podbay.api.quantity import to_bytes
 from podbay.core.ocispec import caps_from_mask
 from podbay.errors import PermanentError, PodbayError
@@ -134,10 +134,11 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     # As subreaper the agent inherits conmon monitors and what `crun exec` leaves: reap them all.
     uninstall_reaper = children.install(asyncio.get_running_loop())
     deps = await asyncio.to_thread(build_deps, cfg)
-    pods = PodService(deps)
-    await pods.start()
-    objects = ObjectService(deps, pods.object_changed)
-    app = build_app(pods, objects)
+    deps.hub.attach(asyncio.get_running_loop())
+    parts = await assemble(deps)
+    pods = parts.pods
+    app = build_app(parts.api, stats=lambda: asyncio.to_thread(summary, deps, pods.evictions),
+                    health={"store": lambda: _store_ok(deps)})
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
                            shutdown_timeout=2.0)
     await runner.setup()
@@ -163,12 +164,81 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
-        await pods.stop()
+        await parts.stop()
         deps.store.close()
         _release_root_bind(cfg)
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
         uninstall_reaper()
+
+
+def _store_ok(deps: Deps) -> bool:
+    try:
+        deps.store.current_rv()
+    except Exception:
+        return False
+    return True
+
+
+class Assembly:
+    """The running parts of one agent (what serve() starts and stops)."""
+
+    def __init__(self, api: Any, pods: PodService, node: Any, namespaces: Any, claims: Any) -> None:
+        self.api = api
+        self.pods = pods
+        self.node = node
+        self.namespaces = namespaces
+        self.claims = claims
+
+    async def stop(self) -> None:
+        await self.node.stop()
+        await self.namespaces.stop()
+        await self.pods.stop()
+        await self.claims.drain()
+
+
+async def assemble(deps: Deps) -> Assembly:
+    """Registry, controllers, pod workers and the API object, started in order: the namespaces
+    exist before anything is served, the node registers itself, stored pods are adopted."""
+    from podbay.agent.claims import ClaimService
+    from podbay.agent.metrics import Metrics
+    from podbay.agent.namespaces import NamespaceController
+    from podbay.agent.node import NodeAgent, host_facts, runtime_binary
+    from podbay.agent.wiring import build_registry
+    from podbay.server import exec as exec_api
+    from podbay.server import logs as logs_api
+    from podbay.server.rest import Api
+
+    cfg = deps.cfg
+    registry = build_registry(deps.repo, cfg.node_name, cfg.root)
+    namespaces = NamespaceController(registry, deps.hub)
+    namespaces.ensure()
+    claims = ClaimService(deps.repo, deps.hub, cfg.root)
+    pods = PodService(deps)
+    pods.attach()
+    await pods.start()
+    facts = await asyncio.to_thread(host_facts, cfg.node_name, cfg.root, deps.host_ip, deps.node_allocatable,
+                                    runtime_binary(deps.runtime.oci.name))
+    node = NodeAgent(registry, facts)
+    node.register()
+    node.start()
+    api = Api(registry, deps.hub)
+    api.connect[("", "pods", "log")] = lambda req, rt, route: logs_api.handle(req, pods, route.namespace or "",
+                                                                               route.name)
+    api.connect[("", "pods", "exec")] = lambda req, rt, route: exec_api.handle(req, pods, route.namespace or "",
+                                                                                route.name)
+    metrics = Metrics(deps.repo, deps.store, cfg.node_name, cfg.pod_cgroup)
+
+    async def pod_metrics(rt: Any, ns: str | None, name: str | None) -> list[dict[str, Any]]:
+        wanted = [s.obj for s in deps.repo.list("Pod", ns) if name is None or s.name == name]
+        return await metrics.pod_metrics(wanted)
+
+    async def node_metrics(rt: Any, ns: str | None, name: str | None) -> list[dict[str, Any]]:
+        return [m for m in await metrics.node_metrics() if name is None or m["metadata"]["name"] == name]
+
+    api.computed[("metrics.k8s.io", "pods")] = pod_metrics
+    api.computed[("metrics.k8s.io", "nodes")] = node_metrics
+    return Assembly(api, pods, node, namespaces, claims)
 
 
 def _release_root_bind(cfg: AgentConfig) -> None:

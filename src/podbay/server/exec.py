@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from podbay.agent.pods import PodService
+from podbay.errors import BadRequest
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE = 0, 1, 2, 3, 4
@@ -31,10 +32,10 @@ def _running_container(pods: PodService, pod: dict[str, Any], name: str | None) 
     name = name or names[0]
     recs = [r for r in pods.deps.store.containers(pod["metadata"]["uid"]) if r.name == name]
     if not recs:
-        raise web.HTTPBadRequest(text=f'container {name} is not valid for pod {pod["metadata"]["name"]}')
+        raise BadRequest(f'container {name} is not valid for pod {pod["metadata"]["name"]}')
     latest = max(recs, key=lambda r: r.attempt)
     if latest.state != "running":
-        raise web.HTTPBadRequest(text=f"unable to upgrade connection: container not found (\"{name}\")")
+        raise BadRequest(f"unable to upgrade connection: container not found (\"{name}\")")
     return latest.id
 
 
@@ -49,22 +50,23 @@ def _status(code: int) -> bytes:
     return bytes([ERROR]) + json.dumps(body).encode()
 
 
-async def handle(request: web.Request, pods: PodService) -> web.StreamResponse:
+async def handle(request: web.Request, pods: PodService, namespace: str, name: str) -> web.StreamResponse:
     q = request.query
-    pod = pods.get(request.match_info["ns"], request.match_info["name"])
+    pod = pods.get(namespace, name)
     if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
-        raise web.HTTPBadRequest(text="cannot exec into a container in a completed pod; current phase is "
-                                      f"{pod['status']['phase']}")
+        raise BadRequest("cannot exec into a container in a completed pod; current phase is "
+                         f"{pod['status']['phase']}")
     cid = _running_container(pods, pod, q.get("container"))
     argv = q.getall("command", [])
     if not argv:
-        raise web.HTTPBadRequest(text="you must specify at least one command for the container")
+        raise BadRequest("you must specify at least one command for the container")
     tty = _truthy(q.get("tty"))
     want_stdin = _truthy(q.get("stdin"))
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=None)
-    if not ws.can_prepare(request).ok:
-        raise web.HTTPBadRequest(text="exec needs a WebSocket upgrade with subprotocol v5.channel.k8s.io "
-                                      "or v4.channel.k8s.io")
+    ready = ws.can_prepare(request)
+    if not ready.ok or ready.protocol not in PROTOCOLS:
+        # An upgrade offering none of the served subprotocols is refused, not served as something else.
+        raise BadRequest("exec needs a WebSocket upgrade with subprotocol v5.channel.k8s.io or v4.channel.k8s.io")
     await ws.prepare(request)
     v5 = ws.ws_protocol == "v5.channel.k8s.io"
     try:

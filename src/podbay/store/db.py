@@ -1,4 +1,6 @@
-"""SQLite state: the source of truth for desired pods, their last status and container attempts.
+"""SQLite state: the source of truth for API objects (pods, their last status, events, ...) and
+container attempts. Object rows are written only by ``store.repository.Repository``, which stamps
+resourceVersions and publishes every change; readers may use the plain getters here.
 
 WAL with synchronous=NORMAL: a commit survives an agent crash (SIGKILL); only a power cut may lose
 the last transactions, which the runtime state (conmon exit files) then repairs on recovery.
@@ -19,7 +21,7 @@ from typing import Any
 from podbay.core.records import ContainerRecord
 from podbay.errors import AlreadyExists
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: events are ordinary objects (kind Event); the events table is gone
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,11 +35,6 @@ CREATE TABLE IF NOT EXISTS containers (
     body TEXT NOT NULL, UNIQUE (pod_uid, name, attempt)
 );
 CREATE INDEX IF NOT EXISTS containers_pod ON containers (pod_uid);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, namespace TEXT NOT NULL, involved_name TEXT NOT NULL,
-    involved_uid TEXT NOT NULL, body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_obj ON events (namespace, involved_name);
 """
 
 
@@ -52,14 +49,22 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
         version = self.get_meta("schema_version")
-        if version is None:
-            self.set_meta("schema_version", str(SCHEMA_VERSION))
-        elif int(version) > SCHEMA_VERSION:
+        if version is not None and int(version) > SCHEMA_VERSION:
             self._db.close()
             raise RuntimeError(f"state database schema {version} is newer than this podbay ({SCHEMA_VERSION})")
+        if version is not None and int(version) < 2:
+            # Events of schema 1 had no metadata of their own; they are recorded afresh from now on.
+            self._db.execute("DROP TABLE IF EXISTS events")
+        if version is None or int(version) < SCHEMA_VERSION:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The one lock of the database (writers hold it across a transaction and what follows it)."""
+        return self._lock
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -91,22 +96,27 @@ class Store:
     def current_rv(self) -> int:
         return int(self.get_meta("rv") or 0)
 
-    # objects ------------------------------------------------------------------------------------
-    def put_object(self, obj: dict[str, Any], *, create: bool = False) -> dict[str, Any]:
-        """Insert or replace obj, stamping a new resourceVersion; returns the stored body."""
+    # objects (rows; Repository is their only writer) ---------------------------------------------
+    def write_object_row(self, db: sqlite3.Connection, obj: dict[str, Any], rv: int, body: str, *,
+                         create: bool) -> None:
+        """Inside ``tx``: insert (create) or replace the row. A create on a taken name or uid raises
+        AlreadyExists."""
         md = obj["metadata"]
         verb = "INSERT" if create else "INSERT OR REPLACE"
         try:
-            with self.tx() as db:
-                rv = self.next_rv(db)
-                body = json.dumps({**obj, "metadata": {**md, "resourceVersion": str(rv)}})
-                db.execute(f"{verb} INTO objects (kind, namespace, name, uid, rv, body) VALUES (?,?,?,?,?,?)",
-                           (obj["kind"], md.get("namespace", ""), md["name"], md["uid"], rv, body))
+            db.execute(f"{verb} INTO objects (kind, namespace, name, uid, rv, body) VALUES (?,?,?,?,?,?)",
+                       (obj["kind"], md.get("namespace", ""), md["name"], md["uid"], rv, body))
         except sqlite3.IntegrityError as exc:
-            # Only a plain INSERT can hit the (kind, namespace, name) or uid key: the object exists.
             raise AlreadyExists(f'{str(obj["kind"]).lower()}s "{md["name"]}" already exists') from exc
-        md["resourceVersion"] = str(rv)  # stamp the caller's dict only once the write committed
-        return obj
+
+    def delete_object_row(self, db: sqlite3.Connection, kind: str, namespace: str, name: str) -> None:
+        db.execute("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, namespace, name))
+
+    def all_object_rows(self) -> list[tuple[str, str, str, int, str]]:
+        """(kind, namespace, name, rv, body) of every object: what the repository caches at start."""
+        with self._lock:
+            rows = self._db.execute("SELECT kind, namespace, name, rv, body FROM objects").fetchall()
+        return [(str(k), str(ns), str(n), int(rv), str(b)) for k, ns, n, rv, b in rows]
 
     def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -128,12 +138,6 @@ class Store:
                 rows = self._db.execute("SELECT body FROM objects WHERE kind=? AND namespace=? ORDER BY name",
                                         (kind, namespace)).fetchall()
         return [dict(json.loads(r[0])) for r in rows]
-
-    def delete_object(self, kind: str, namespace: str, name: str) -> int:
-        with self.tx() as db:
-            rv = self.next_rv(db)
-            db.execute("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, namespace, name))
-        return rv
 
     # containers ---------------------------------------------------------------------------------
     def put_container(self, rec: ContainerRecord) -> None:
@@ -159,46 +163,3 @@ class Store:
     def delete_pod_containers(self, pod_uid: str) -> None:
         with self.tx() as db:
             db.execute("DELETE FROM containers WHERE pod_uid=?", (pod_uid,))
-
-    # events -------------------------------------------------------------------------------------
-    def add_event(self, namespace: str, name: str, uid: str, body: dict[str, Any]) -> None:
-        key = _event_key(body, uid)
-        with self.tx() as db:
-            # Like the kubelet's event correlator: an identical event seen before (not only the
-            # newest one: BackOff alternates with Started) bumps count and lastTimestamp.
-            rows = db.execute("SELECT id, body FROM events WHERE namespace=? AND involved_name=? "
-                              "AND involved_uid=? ORDER BY id DESC", (namespace, name, uid)).fetchall()
-            for row_id, text in rows:
-                prev = json.loads(text)
-                if _event_key(prev, uid) == key:
-                    prev["count"] = int(prev.get("count", 1)) + 1
-                    prev["lastTimestamp"] = body.get("lastTimestamp")
-                    db.execute("UPDATE events SET body=? WHERE id=?", (json.dumps(prev), row_id))
-                    return
-            db.execute("INSERT INTO events (namespace, involved_name, involved_uid, body) VALUES (?,?,?,?)",
-                       (namespace, name, uid, json.dumps(body)))
-
-    def events(self, namespace: str | None, name: str | None = None) -> list[dict[str, Any]]:
-        q = "SELECT body FROM events"
-        args: list[str] = []
-        conds = []
-        if namespace is not None:
-            conds.append("namespace=?")
-            args.append(namespace)
-        if name is not None:
-            conds.append("involved_name=?")
-            args.append(name)
-        if conds:
-            q += " WHERE " + " AND ".join(conds)
-        with self._lock:
-            rows = self._db.execute(q + " ORDER BY id", args).fetchall()
-        return [dict(json.loads(r[0])) for r in rows]
-
-    def delete_events_for(self, uid: str) -> None:
-        with self.tx() as db:
-            db.execute("DELETE FROM events WHERE involved_uid=?", (uid,))
-
-
-def _event_key(body: dict[str, Any], uid: str) -> tuple[object, ...]:
-    inv = body.get("involvedObject") or {}
-    return (inv.get("uid", uid), inv.get("fieldPath", ""), body.get("type"), body.get("reason"), body.get("message"))

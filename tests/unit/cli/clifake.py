@@ -149,6 +149,11 @@ def handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                     return self._chunked(lines, "application/json")
                 if method == "POST":
                     pod = copy.deepcopy(body)
+                    anns = pod["metadata"].get("annotations")
+                    if anns is not None and not isinstance(anns, dict):   # the agent's type check
+                        return self._send(400, status(400, "BadRequest", 'Pod in version "v1" cannot be handled as a '
+                                                      "Pod: json: cannot unmarshal array into Go struct field "
+                                                      "ObjectMeta.metadata.annotations of type map[string]string"))
                     if (ns, pod["metadata"]["name"]) in api.pods:
                         return self._send(409, status(409, "AlreadyExists",
                                                       f'pods "{pod["metadata"]["name"]}" already exists'))

@@ -42,3 +42,12 @@ def test_row_takes_its_columns_from_core_phase() -> None:
     pod = make_pod("web", restarts=2)
     pod["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 1, "finishedAt": ts(300)}}
     assert pod_row(pod, NOW) == ["web", "1/1", "Running", "2 (5m ago)", "65s"]
+
+
+def test_json_and_yaml_hide_managed_fields_as_kubectl_does() -> None:
+    from podbay.cli.printers import to_json, to_yaml
+
+    pod = {"kind": "Pod", "metadata": {"name": "p", "managedFields": [{"manager": "kubectl"}]}}
+    assert "managedFields" not in to_json(pod) and "managedFields" not in to_yaml(pod)
+    assert "managedFields" not in to_json({"kind": "List", "items": [pod]})
+    assert pod["metadata"]["managedFields"]   # the caller's object is untouched

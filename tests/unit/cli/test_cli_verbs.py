@@ -108,6 +108,17 @@ def test_apply_server_error_and_bad_yaml(api: FakeApi, run: Any, tmp_path: Path,
     assert r.exit_code == 1 and r.stderr == f'error: the path "{tmp_path / "missing.yaml"}" does not exist\n'
 
 
+def test_apply_with_annotations_of_the_wrong_type_reports_the_server_error(api: FakeApi, run: Any) -> None:
+    """Issue 10: podbay apply crashed with a traceback on annotations given as a list."""
+    manifest = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations: [a, b]\n"
+                "spec:\n  containers: [{name: c, image: busybox}]\n")
+    r = run("apply", "-f", "-", input=manifest)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.stderr == ('Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" cannot be '
+                        "handled as a Pod: json: cannot unmarshal array into Go struct field "
+                        "ObjectMeta.metadata.annotations of type map[string]string\n")
+
+
 def test_apply_merge_keeps_live_fields_and_drops_removed_labels() -> None:
     manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "1", "b": "2"}},
                 "spec": {"containers": [{"name": "app", "image": "i:1"}]}}

@@ -1,7 +1,9 @@
-"""SQLite store: objects with resourceVersions, container attempts, de-duplicated events, durability."""
+"""SQLite store and repository: objects with resourceVersions and optimistic concurrency, container attempts,
+durability and schema migration."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +12,9 @@ from typing import Any
 import pytest
 
 from podbay.core.records import ContainerRecord
-from podbay.errors import AlreadyExists
+from podbay.errors import AlreadyExists, Conflict, NotFound
 from podbay.store.db import Store
+from podbay.store.repository import Change, Repository
 
 
 @pytest.fixture
@@ -31,67 +34,119 @@ def rec(name: str, attempt: int, pod_uid: str = "u1", cid: str | None = None, **
                            attempt=attempt, spec_hash="h", image="busybox", **kw)
 
 
-def event(reason: str, message: str, uid: str = "u1", ts: str = "2026-01-01T00:00:00Z",
-          field_path: str = "") -> dict[str, Any]:
-    inv = {"kind": "Pod", "name": "web", "namespace": "default", "uid": uid}
-    if field_path:
-        inv["fieldPath"] = field_path
-    return {"kind": "Event", "involvedObject": inv, "reason": reason, "message": message, "type": "Normal",
-            "count": 1, "firstTimestamp": ts, "lastTimestamp": ts}
+# --- objects (through the repository, their only writer) ------------------------------------------
+
+@pytest.fixture
+def repo(store: Store) -> Repository:
+    return Repository(store)
 
 
-# --- objects --------------------------------------------------------------------------------------
-
-def test_put_get_stamps_increasing_resource_versions(store: Store) -> None:
-    assert store.current_rv() == 0
-    a = store.put_object(pod("a"), create=True)
-    b = store.put_object(pod("b"), create=True)
+def test_create_get_stamps_increasing_resource_versions(store: Store, repo: Repository) -> None:
+    assert repo.current_rv() == 0
+    a = repo.create(pod("a"))
+    b = repo.create(pod("b"))
     rv_a, rv_b = int(a["metadata"]["resourceVersion"]), int(b["metadata"]["resourceVersion"])
-    assert 0 < rv_a < rv_b == store.current_rv()
-    got = store.get_object("Pod", "default", "a")
+    assert 0 < rv_a < rv_b == repo.current_rv() == store.current_rv()
+    got = repo.get("Pod", "default", "a")
     assert got is not None and got["metadata"]["resourceVersion"] == str(rv_a)
-    a2 = store.put_object(pod("a", spec={"x": 1}))
+    assert store.get_object("Pod", "default", "a") == got   # the row and the cache agree
+    a2 = repo.update(pod("a", spec={"x": 1}))
     assert int(a2["metadata"]["resourceVersion"]) > rv_b
-    got = store.get_object("Pod", "default", "a")
+    got = repo.get("Pod", "default", "a")
     assert got is not None and got["spec"] == {"x": 1}
-    assert store.get_object("Pod", "default", "missing") is None
-    assert store.get_object("Pod", "other", "a") is None
+    assert repo.get("Pod", "default", "missing") is None
+    assert repo.get("Pod", "other", "a") is None
 
 
-def test_create_on_existing_name_raises_and_changes_nothing(store: Store) -> None:
-    store.put_object(pod("a", spec={"v": 1}), create=True)
-    rv = store.current_rv()
+def test_get_returns_a_copy_the_caller_may_change(repo: Repository) -> None:
+    repo.create(pod("a", spec={"x": 1}))
+    got = repo.get("Pod", "default", "a")
+    assert got is not None
+    got["spec"]["x"] = 2
+    again = repo.get("Pod", "default", "a")
+    assert again is not None and again["spec"] == {"x": 1}
+
+
+def test_create_on_existing_name_raises_and_changes_nothing(repo: Repository) -> None:
+    repo.create(pod("a", spec={"v": 1}))
+    rv = repo.current_rv()
     dup = pod("a", uid="another-uid", spec={"v": 2})
     with pytest.raises(AlreadyExists, match='pods "a" already exists'):
-        store.put_object(dup, create=True)
+        repo.create(dup)
     assert "resourceVersion" not in dup["metadata"]
-    assert store.current_rv() == rv
-    got = store.get_object("Pod", "default", "a")
+    assert repo.current_rv() == rv
+    got = repo.get("Pod", "default", "a")
     assert got is not None and got["spec"] == {"v": 1}
 
 
-def test_get_by_uid_and_list(store: Store) -> None:
-    store.put_object(pod("b", "ns2"), create=True)
-    store.put_object(pod("b"), create=True)
-    store.put_object(pod("a"), create=True)
-    got = store.get_by_uid("uid-ns2-b")
-    assert got is not None and got["metadata"]["namespace"] == "ns2"
-    assert store.get_by_uid("nope") is None
-    names = [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in store.list_objects("Pod")]
-    assert names == [("default", "a"), ("default", "b"), ("ns2", "b")]
-    assert [p["metadata"]["name"] for p in store.list_objects("Pod", "default")] == ["a", "b"]
-    assert store.list_objects("Pod", "empty") == []
-    assert store.list_objects("Secret") == []
+def test_by_uid_and_list(repo: Repository) -> None:
+    repo.create(pod("b", "ns2"))
+    repo.create(pod("b"))
+    repo.create(pod("a"))
+    got = repo.by_uid("uid-ns2-b")
+    assert got is not None and got.namespace == "ns2"
+    assert repo.by_uid("nope") is None
+    assert [(s.namespace, s.name) for s in repo.list("Pod")] == [("default", "a"), ("default", "b"), ("ns2", "b")]
+    assert [s.name for s in repo.list("Pod", "ns2")] == ["b"]
+    assert repo.list("ConfigMap") == []
 
 
-def test_delete_object_bumps_resource_version(store: Store) -> None:
-    store.put_object(pod("a"), create=True)
-    before = store.current_rv()
-    rv = store.delete_object("Pod", "default", "a")
-    assert rv == before + 1 == store.current_rv()
-    assert store.get_object("Pod", "default", "a") is None
-    # the name is free again
-    store.put_object(pod("a"), create=True)
+def test_delete_bumps_resource_version_and_returns_the_last_body(repo: Repository) -> None:
+    repo.create(pod("a", spec={"v": 1}))
+    before = repo.current_rv()
+    gone = repo.delete("Pod", "default", "a")
+    assert int(gone["metadata"]["resourceVersion"]) == before + 1 == repo.current_rv()
+    assert gone["spec"] == {"v": 1}
+    assert repo.get("Pod", "default", "a") is None and repo.by_uid("uid-default-a") is None
+    with pytest.raises(NotFound, match='pods "a" not found'):
+        repo.delete("Pod", "default", "a")
+
+
+def test_update_with_a_stale_resource_version_is_a_conflict(repo: Repository) -> None:
+    first = repo.create(pod("a"))
+    rv = int(first["metadata"]["resourceVersion"])
+    repo.update(pod("a", spec={"v": 2}), expected_rv=rv)
+    with pytest.raises(Conflict) as exc:
+        repo.update(pod("a", spec={"v": 3}), expected_rv=rv)
+    assert str(exc.value) == ('Operation cannot be fulfilled on pods "a": the object has been modified; please '
+                              "apply your changes to the latest version and try again")
+    got = repo.get("Pod", "default", "a")
+    assert got is not None and got["spec"] == {"v": 2}
+
+
+def test_delete_preconditions(repo: Repository) -> None:
+    repo.create(pod("a"))
+    with pytest.raises(Conflict, match="Precondition failed: UID in precondition: other"):
+        repo.delete("Pod", "default", "a", expected_uid="other")
+    with pytest.raises(Conflict, match="Precondition failed: ResourceVersion in precondition: 999"):
+        repo.delete("Pod", "default", "a", expected_rv=999)
+    assert repo.get("Pod", "default", "a") is not None
+
+
+def test_mutate_is_read_modify_write_and_none_writes_nothing(repo: Repository) -> None:
+    repo.create(pod("a", spec={"n": 1}))
+    rv = repo.current_rv()
+    assert repo.mutate("Pod", "default", "a", lambda o: None) is not None
+    assert repo.current_rv() == rv
+
+    def bump(o: dict[str, Any]) -> dict[str, Any]:
+        o["spec"]["n"] += 1
+        return o
+
+    out = repo.mutate("Pod", "default", "a", bump)
+    assert out is not None and out["spec"] == {"n": 2} and int(out["metadata"]["resourceVersion"]) == rv + 1
+    assert repo.mutate("Pod", "default", "gone", bump) is None
+
+
+def test_every_change_is_published_in_order(store: Store) -> None:
+    seen: list[Change] = []
+    repo = Repository(store, seen.append)
+    repo.create(pod("a"))
+    repo.update(pod("a", spec={"v": 1}))
+    repo.delete("Pod", "default", "a")
+    assert [(c.type, c.item.rv) for c in seen] == [("ADDED", 1), ("MODIFIED", 2), ("DELETED", 3)]
+    assert json.loads(seen[1].item.raw)["spec"] == {"v": 1}
+    assert seen[0].item.fields["metadata.name"] == "a"
 
 
 # --- containers -----------------------------------------------------------------------------------
@@ -124,54 +179,46 @@ def test_container_attempt_is_unique_per_pod_and_name(store: Store) -> None:
         db.execute("INSERT INTO containers (id, pod_uid, name, attempt, body) VALUES ('c3','u1','app',0,'{}')")
 
 
-# --- events ---------------------------------------------------------------------------------------
-
-def test_events_are_deduplicated_by_count(store: Store) -> None:
-    store.add_event("default", "web", "u1", event("BackOff", "Back-off restarting", ts="t1"))
-    store.add_event("default", "web", "u1", event("Started", "Started container a", ts="t2",
-                                                 field_path="spec.containers{a}"))
-    store.add_event("default", "web", "u1", event("BackOff", "Back-off restarting", ts="t3"))
-    store.add_event("default", "web", "u1", event("BackOff", "Back-off restarting", ts="t4"))
-    store.add_event("default", "web", "u1", event("BackOff", "another message", ts="t5"))
-    evs = store.events("default", "web")
-    assert [(e["reason"], e["count"]) for e in evs] == [("BackOff", 3), ("Started", 1), ("BackOff", 1)]
-    assert evs[0]["firstTimestamp"] == "t1" and evs[0]["lastTimestamp"] == "t4"
-
-
-def test_events_of_a_new_pod_with_the_same_name_are_separate(store: Store) -> None:
-    store.add_event("default", "web", "u1", event("Scheduled", "ok"))
-    store.add_event("default", "web", "u2", event("Scheduled", "ok", uid="u2"))
-    store.add_event("other", "web", "u3", event("Scheduled", "ok", uid="u3"))
-    assert [e["count"] for e in store.events("default", "web")] == [1, 1]
-    assert len(store.events(None)) == 3
-    assert len(store.events("other")) == 1
-    store.delete_events_for("u1")
-    assert [e["involvedObject"]["uid"] for e in store.events("default")] == ["u2"]
-
-
 # --- durability -----------------------------------------------------------------------------------
 
 def test_second_store_on_same_file_sees_committed_data(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     s1 = Store(path)
-    s1.put_object(pod("a"), create=True)
+    Repository(s1).create(pod("a"))
     s1.put_container(rec("app", 0, state="running"))
-    s1.add_event("default", "a", "uid-default-a", event("Created", "c", uid="uid-default-a"))
     rv = s1.current_rv()
     # an agent restart: the old connection is not closed cleanly first
     s2 = Store(path)
     try:
-        assert s2.get_object("Pod", "default", "a") is not None
+        r2 = Repository(s2)
+        assert r2.get("Pod", "default", "a") is not None
         assert s2.containers("u1")[0].state == "running"
-        assert len(s2.events("default", "a")) == 1
         assert s2.current_rv() == rv
-        assert s2.get_meta("schema_version") == "1"
-        b = s2.put_object(pod("b"))
+        assert s2.get_meta("schema_version") == "2"
+        b = r2.create(pod("b"))
         assert int(b["metadata"]["resourceVersion"]) == rv + 1
         assert s1.get_object("Pod", "default", "b") is not None
     finally:
         s2.close()
         s1.close()
+
+
+def test_schema_1_is_migrated_and_its_events_table_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(str(path))
+    db.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "INSERT INTO meta VALUES ('schema_version', '1');"
+                     "CREATE TABLE events (id INTEGER PRIMARY KEY, body TEXT);")
+    db.commit()
+    db.close()
+    s = Store(path)
+    try:
+        assert s.get_meta("schema_version") == "2"
+        with s.tx() as conn:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "events" not in names and "objects" in names
+    finally:
+        s.close()
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
