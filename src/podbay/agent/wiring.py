@@ -24,8 +24,11 @@ from podbay.store.repository import Repository
 
 
 def strategies(repo: Repository, node_name: str, root: Path, clock: Callable[[], float] = time.time) -> dict[str, Strategy]:
+    from podbay.agent.strategies import workloads
+
     return {
-        "Pod": PodStrategy(node_name, clock),
+        **workloads.strategies(workloads.PV_WRITES.internal),
+        "Pod": PodStrategy(node_name, clock, fit=_fit_check(repo, node_name)),
         "ConfigMap": ConfigMapStrategy(),
         "Secret": SecretStrategy(),
         claims.KIND: ClaimStrategy(root, lambda ns, name: claims.in_use(repo, ns, name)),
@@ -35,6 +38,21 @@ def strategies(repo: Repository, node_name: str, root: Path, clock: Callable[[],
         "ServiceAccount": service_account_strategy(),
         "Lease": lease_strategy(),
     }
+
+
+def _fit_check(repo: Repository, node_name: str) -> Callable[[dict], str | None]:
+    """The scheduler's filters against the stored Node and the pods already on it."""
+    from podbay.core.controllers import nodefit
+
+    def fit(pod: dict) -> str | None:
+        node = repo.get("Node", "", node_name)
+        if node is None:   # the node registers itself at start: until then there is nothing to check
+            return None
+        pods = nodefit.assigned_pods([s.obj for s in repo.list("Pod")], node_name)
+        verdict = nodefit.filter_pod(pod, node, pods)
+        return None if verdict.fits else nodefit.fit_error_message([verdict])
+
+    return fit
 
 
 def build_registry(repo: Repository, node_name: str, root: Path, *, table: ResourceTable | None = None,

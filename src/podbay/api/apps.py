@@ -379,7 +379,7 @@ def validate_stateful_set(obj: Obj) -> Errs:
         lbl = template_labels(spec.get("template")) or {}
         if not labelselector.matches(sel, lbl):
             errs.append(invalid("spec.template.metadata.labels", gorepr.labels(lbl), "`selector` does not match template `labels`"))
-    errs += validate_pod_template(spec.get("template"), "spec.template")
+    errs += validate_pod_template(_with_claim_volumes(spec), "spec.template")
     tspec = _d(_d(spec.get("template")).get("spec"))
     if tspec.get("restartPolicy") != "Always":
         errs.append(not_supported("spec.template.spec.restartPolicy", tspec.get("restartPolicy"), ["Always"]))
@@ -400,6 +400,22 @@ def validate_stateful_set(obj: Obj) -> Errs:
                 continue
             errs.append(dataclasses.replace(e, field=f"{path}.{e.field}"))
     return errs
+
+
+def _with_claim_volumes(spec: Obj) -> Any:
+    """The template as its pods get it: every claim template is a volume of the same name
+    (``updateStorage``), so mounts of claims validate like any other."""
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        return template
+    out = copy.deepcopy(template)
+    tspec = out.setdefault("spec", {})
+    if not isinstance(tspec, dict):
+        return out
+    names_ = [str(_d(_d(t).get("metadata")).get("name") or "") for t in spec.get("volumeClaimTemplates") or []]
+    vols = [v for v in tspec.get("volumes") or [] if not (isinstance(v, dict) and v.get("name") in names_)]
+    tspec["volumes"] = [{"name": n, "persistentVolumeClaim": {"claimName": n}} for n in names_ if n] + vols
+    return out
 
 
 STS_UPDATABLE = ("'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', "

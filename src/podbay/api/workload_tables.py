@@ -2,19 +2,19 @@
 printDeployment, printReplicaSet, printReplicationController, printStatefulSet, printDaemonSet,
 printJob, printCronJob, printControllerRevision, printStorageClass, printPersistentVolume).
 
-Pure: rows are ``(object, now)`` in, cells out. ``printers(since)`` takes the Table module's
-``translateTimestampSince`` so ages print exactly like the other kinds'.
+Pure: rows are ``(object, now)`` in, cells out; ``printers(since)`` takes the Table module's
+``translateTimestampSince`` (``api.tables`` registers these printers).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from podbay.api import labelselector, schema
 from podbay.api.quantity import canonical
+from podbay.api.tables import Column, Printer
 
 Obj = dict[str, Any]
 Cell = str | int | float | bool | None
@@ -27,25 +27,6 @@ _CORE = "io.k8s.api.core.v1."
 _STORAGE = "io.k8s.api.storage.v1."
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str = "string"
-    description: str = ""
-    priority: int = 0
-    format: str = ""
-
-    def definition(self) -> Obj:
-        return {"name": self.name, "type": self.type, "format": self.format, "description": self.description,
-                "priority": self.priority}
-
-
-@dataclass(frozen=True)
-class Printer:
-    columns: Callable[[], list[Column]]
-    row: Callable[[Obj, float], list[Cell]]
 
 
 def _doc(definition: str, prop: str) -> str:

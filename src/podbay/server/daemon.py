@@ -183,14 +183,18 @@ def _store_ok(deps: Deps) -> bool:
 class Assembly:
     """The running parts of one agent (what serve() starts and stops)."""
 
-    def __init__(self, api: Any, pods: PodService, node: Any, namespaces: Any, claims: Any) -> None:
+    def __init__(self, api: Any, pods: PodService, node: Any, namespaces: Any, claims: Any,
+                 controllers: Any = None) -> None:
         self.api = api
         self.pods = pods
         self.node = node
         self.namespaces = namespaces
         self.claims = claims
+        self.controllers = controllers
 
     async def stop(self) -> None:
+        if self.controllers is not None:
+            await self.controllers.stop()
         await self.node.stop()
         await self.namespaces.stop()
         await self.pods.stop()
@@ -222,7 +226,13 @@ async def assemble(deps: Deps) -> Assembly:
     node = NodeAgent(registry, facts)
     node.register()
     node.start()
+    controllers = start_controllers(registry, deps)
     api = Api(registry, deps.hub)
+    from podbay.server import scale as scale_api
+
+    for group, plural in (("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
+                          ("", "replicationcontrollers")):
+        api.connect[(group, plural, "scale")] = scale_api.handler(registry)
     api.connect[("", "pods", "log")] = lambda req, rt, route: logs_api.handle(req, pods, route.namespace or "",
                                                                                route.name)
     api.connect[("", "pods", "exec")] = lambda req, rt, route: exec_api.handle(req, pods, route.namespace or "",
@@ -238,7 +248,26 @@ async def assemble(deps: Deps) -> Assembly:
 
     api.computed[("metrics.k8s.io", "pods")] = pod_metrics
     api.computed[("metrics.k8s.io", "nodes")] = node_metrics
-    return Assembly(api, pods, node, namespaces, claims)
+    return Assembly(api, pods, node, namespaces, claims, controllers)
+
+
+def start_controllers(registry: Any, deps: Deps) -> Any:
+    """kube-controller-manager's workload controllers and the scheduler, fed by the hub (issue 8);
+    the built-in StorageClass exists before anything asks for a claim."""
+    from podbay.agent.controllers import feed, wiring
+    from podbay.agent.controllers.cache import Cache
+    from podbay.agent.controllers.registry_writer import RegistryWriter
+    from podbay.api import storage
+    from podbay.errors import AlreadyExists
+
+    sc_rt = registry.kind("StorageClass", "storage.k8s.io", "v1")
+    with contextlib.suppress(AlreadyExists):
+        registry.create(sc_rt, "", storage.builtin_storage_class())
+    writer = RegistryWriter(registry, deps.cfg.node_name)
+    mgr = wiring.manager(Cache(), writer, feed.namespaced_lookup(registry.table))
+    feed.connect(mgr, deps.hub, deps.repo, feed.stored_kinds(registry.table))
+    mgr.start()
+    return mgr
 
 
 def _release_root_bind(cfg: AgentConfig) -> None:

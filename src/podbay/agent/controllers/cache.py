@@ -5,6 +5,7 @@ Objects handed out are the cache's own: callers must not mutate them (the pure c
 from __future__ import annotations
 
 import builtins
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,7 +37,7 @@ class Cache:
         if event_type == "DELETED":
             store.pop(k, None)
         else:
-            store[k] = obj
+            store[k] = copy.deepcopy(obj)  # the hub's objects are shared with every listener
         return old
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
