@@ -182,6 +182,16 @@ spec:
     assert ps[1]["spec"]["hostname"] == "db-1" and ps[1]["spec"]["subdomain"] == "db"
     claims = get(kube, "pvc", "-l", "app=db")["items"]
     assert sorted(c["metadata"]["name"] for c in claims) == ["data-db-0", "data-db-1", "data-db-2"]
+    assert {c["status"]["phase"] for c in claims} == {"Bound"}
+    volumes = {c["spec"]["volumeName"] for c in claims}
+    pvs = wait(lambda: [v for v in get(kube, "pv")["items"] if v["metadata"]["name"] in volumes] if len(
+        [v for v in get(kube, "pv")["items"] if v["metadata"]["name"] in volumes]) == 3 else None, what="3 PVs")
+    assert sorted(v["spec"]["claimRef"]["name"] for v in pvs) == ["data-db-0", "data-db-1", "data-db-2"]
+    table = kube.kubectl("get", "pv").stdout.splitlines()
+    assert table[0].split() == ["NAME", "CAPACITY", "ACCESS", "MODES", "RECLAIM", "POLICY", "STATUS", "CLAIM",
+                                "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"]
+    assert any(r.split()[1:7] == ["16Mi", "RWO", "Delete", "Bound", "default/data-db-1", "podbay-local"]
+               for r in table[1:])
     assert kube.kubectl("exec", "db-1", "--", "cat", "/data/who").stdout.strip() == "db-1"
     kube.kubectl("scale", "statefulset/db", "--replicas=1")
     wait(lambda: [p["metadata"]["name"] for p in pods(kube, "app=db")] == ["db-0"], timeout=60, what="scale down")
@@ -191,6 +201,28 @@ spec:
     wait(lambda: pods(kube, "app=db") == [], timeout=60, what="pods to go")
     assert len(get(kube, "pvc", "-l", "app=db")["items"]) == 3   # Retain: the claims outlive the set
     kube.kubectl("delete", "pvc", "-l", "app=db")
+    wait(lambda: not [v for v in get(kube, "pv")["items"] if v["metadata"]["name"] in volumes], what="PVs to go")
+
+
+def test_the_built_in_storage_class_and_a_claim_of_an_unknown_class(kube: Kube) -> None:
+    rows = [r.split() for r in kube.kubectl("get", "sc").stdout.splitlines()]
+    assert rows[0] == ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"]
+    assert rows[1][:6] == ["podbay-local", "(default)", "podbay.io/local-path", "Delete", "WaitForFirstConsumer",
+                           "false"]
+    apply(kube, """apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: gold}
+spec:
+  storageClassName: gold
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Mi}}
+""")
+    events = wait(lambda: [e for e in get(kube, "events", "--field-selector", "involvedObject.name=gold")["items"]
+                           if e["reason"] == "ProvisioningFailed"], what="ProvisioningFailed")
+    assert events[0]["message"] == 'storageclass.storage.k8s.io "gold" not found'
+    assert events[0]["source"]["component"] == "persistentvolume-controller"
+    assert get(kube, "pvc", "gold")["status"]["phase"] == "Pending"
+    kube.kubectl("delete", "pvc", "gold")
 
 
 def job(name: str, command: str, extra: str = "", restart: str = "Never") -> str:

@@ -16,7 +16,7 @@ from podbay.api.validation import validate_object_meta, validate_object_meta_upd
 Obj = dict[str, Any]
 Errs = list[FieldError]
 
-PROVISIONER = "podbay.io/local"
+PROVISIONER = "podbay.io/local-path"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"

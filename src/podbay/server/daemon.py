@@ -263,8 +263,12 @@ def start_controllers(registry: Any, deps: Deps) -> Any:
     sc_rt = registry.kind("StorageClass", "storage.k8s.io", "v1")
     with contextlib.suppress(AlreadyExists):
         registry.create(sc_rt, "", storage.builtin_storage_class())
+    from podbay.agent.claims import LocalProvisioner
+    from podbay.agent.strategies.workloads import PV_WRITES
+
     writer = RegistryWriter(registry, deps.cfg.node_name)
-    mgr = wiring.manager(Cache(), writer, feed.namespaced_lookup(registry.table))
+    mgr = wiring.manager(Cache(), writer, feed.namespaced_lookup(registry.table),
+                         provisioner=LocalProvisioner(deps.repo, deps.cfg.root), internal=PV_WRITES.enabled)
     feed.connect(mgr, deps.hub, deps.repo, feed.stored_kinds(registry.table))
     mgr.start()
     return mgr

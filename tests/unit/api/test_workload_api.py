@@ -342,7 +342,7 @@ def test_provisioning_decisions() -> None:
     assert storage.provisioning_decision(claim, classes, False) == (
         "wait", ("Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding"))
     assert storage.provisioning_decision(claim, classes, True) == (
-        "provision", ("Normal", "ProvisioningSucceeded", "Successfully provisioned volume pvc-c1 using podbay.io/local"))
+        "provision", ("Normal", "ProvisioningSucceeded", "Successfully provisioned volume pvc-c1 using podbay.io/local-path"))
     assert storage.provisioning_decision({"spec": {"storageClassName": "fast"}}, classes, True) == (
         "pending", ("Warning", "ProvisioningFailed", 'storageclass.storage.k8s.io "fast" not found'))
     kind, ev = storage.provisioning_decision({"spec": {"storageClassName": "ssd"}}, classes, True)

@@ -95,7 +95,7 @@ def test_revision_storage_class_and_pv_rows() -> None:
           "revision": 2}
     assert cells("apps", "ControllerRevision", cr) == ["web-6c5d", "statefulset.apps/web", 2, "100s"]
     sc = {**storage.builtin_storage_class(), "metadata": {**storage.builtin_storage_class()["metadata"], "creationTimestamp": T0}}
-    assert cells("storage.k8s.io", "StorageClass", sc) == ["podbay-local (default)", "podbay.io/local", "Delete",
+    assert cells("storage.k8s.io", "StorageClass", sc) == ["podbay-local (default)", "podbay.io/local-path", "Delete",
                                                            "WaitForFirstConsumer", False, "100s"]
     claim = {"metadata": {"name": "data", "namespace": "default", "uid": "c1"},
              "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}

@@ -32,3 +32,13 @@ class Writer(Protocol):
 
     def record_event(self, involved: Ref, type_: str, reason: str, message: str, component: str) -> None:
         """An Event about ``involved`` from ``component`` (``deployment-controller``, ...)."""
+
+
+class Provisioner(Protocol):
+    """podbay's local volume provisioner (the scheduler's PreBind and the PV controller use it)."""
+
+    name: str   # the StorageClass ``provisioner`` it serves
+
+    def provision(self, claim: Ref, node_name: str) -> None:
+        """Make the claim's volume and bind the claim to it (Bound); ``node_name`` is the node the
+        scheduler chose (WaitForFirstConsumer) or "" (Immediate)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from typing import Any, ContextManager
 
 from podbay.agent.controllers.base import Controller, Manager
 from podbay.agent.controllers.cache import Cache
@@ -12,15 +14,19 @@ from podbay.agent.controllers.daemonset import DaemonSetController
 from podbay.agent.controllers.deployment import DeploymentController
 from podbay.agent.controllers.gc import GarbageCollector
 from podbay.agent.controllers.job import JobController, TTLAfterFinishedController
-from podbay.agent.controllers.ports import Writer
+from podbay.agent.controllers.ports import Provisioner, Writer
 from podbay.agent.controllers.replicaset import ReplicaSetController, ReplicationControllerController
 from podbay.agent.controllers.scheduler import Scheduler
 from podbay.agent.controllers.statefulset import StatefulSetController
+from podbay.agent.controllers.volumes import PersistentVolumeController
 from podbay.core.controllers.gc import Namespaced
 
 
 def controllers(cache: Cache, writer: Writer, namespaced: Namespaced,
-                clock: Callable[[], float] = time.time) -> list[Controller]:
+                clock: Callable[[], float] = time.time, provisioner: Provisioner | None = None,
+                internal: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> list[Controller]:
+    volumes: list[Controller] = [] if provisioner is None else [
+        PersistentVolumeController(cache, writer, provisioner, clock, internal)]
     return [
         DeploymentController(cache, writer, clock),
         ReplicaSetController(cache, writer, clock),
@@ -31,10 +37,12 @@ def controllers(cache: Cache, writer: Writer, namespaced: Namespaced,
         TTLAfterFinishedController(cache, writer, clock),
         CronJobController(cache, writer, clock),
         GarbageCollector(cache, writer, namespaced, clock),
-        Scheduler(cache, writer, clock),
+        Scheduler(cache, writer, clock, provisioner),
+        *volumes,
     ]
 
 
 def manager(cache: Cache, writer: Writer, namespaced: Namespaced, clock: Callable[[], float] = time.time,
-            resync: float = 30.0) -> Manager:
-    return Manager(cache, controllers(cache, writer, namespaced, clock), resync)
+            resync: float = 30.0, provisioner: Provisioner | None = None,
+            internal: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> Manager:
+    return Manager(cache, controllers(cache, writer, namespaced, clock, provisioner, internal), resync)

@@ -38,12 +38,14 @@ class PodStrategy(Strategy):
         if not pod["spec"].get("nodeName"):
             # The scheduler's first attempt, at once: a pod that fits is bound now; one that does not
             # stays Pending and unbound (no worker starts it) until the scheduler can place it.
+            # ("" = fits once the scheduler has provisioned its claims: no condition until then)
             why = self.fit(pod) if self.fit is not None else None
             if why is None:
                 pod["spec"]["nodeName"] = self.node_name
             else:
                 scheduled.update(status="False", reason="Unschedulable", message=why)
-        pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod), "conditions": [scheduled]}
+        conditions = [scheduled] if scheduled.get("message") != "" else []
+        pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod), "conditions": conditions}
         return pod
 
     def validate(self, obj: Obj) -> list[FieldError]:

@@ -254,15 +254,21 @@ def filter_pod(pod: Mapping[str, Any], node: Mapping[str, Any], pods_on_node: Se
     return resource_fit(pod, node, pods_on_node)
 
 
-def fit_error_message(fits: Sequence[Fit]) -> str:
-    """``FitError.Error()`` over every node's verdict, with the PostFilter plugins' messages."""
+def fit_error_message(fits: Sequence[Fit], prefilter: str = "") -> str:
+    """``FitError.Error()`` over every node's verdict, with the PostFilter plugins' messages.
+
+    ``prefilter``: a PreFilter plugin's message (VolumeBinding's ``persistentvolumeclaim "x" not
+    found``); then every node carries that status and the per-node reasons are not listed.
+    """
     n = len(fits)
     counts: Counter[str] = Counter()
     for f in fits:
         counts.update(f.reasons)
     msg = f"0/{n} nodes are available:"
     parts = sorted(f"{v} {k}" for k, v in counts.items())
-    if parts:
+    if prefilter:
+        msg += f" {prefilter}."
+    elif parts:
         msg += f" {', '.join(parts)}."
     preempt: Counter[str] = Counter()
     for f in fits:
@@ -276,3 +282,71 @@ def scheduled_condition(message: str, now: float) -> Obj:
     """The PodScheduled condition an unschedulable pod carries."""
     return {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
             "lastTransitionTime": o.rfc3339(now), "reason": "Unschedulable", "message": message}
+
+
+# ---------------------------------------------------------------------------------------------- volume binding
+
+ERR_PVC_NOT_FOUND = 'persistentvolumeclaim "{}" not found'
+ERR_PVC_DELETING = 'persistentvolumeclaim "{}" is being deleted'
+ERR_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
+ERR_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind"
+
+
+@dataclasses.dataclass(frozen=True)
+class VolumeBinding:
+    """The VolumeBinding plugin's verdict for one pod on this node.
+
+    ``prefilter``: PreFilter's message (the pod cannot be scheduled anywhere; every node then
+    carries an unresolvable status); ``fit``: Filter's verdict; ``provision``: the WaitForFirstConsumer claims podbay's provisioner makes at PreBind.
+    """
+
+    prefilter: str = ""
+    fit: Fit = Fit()
+    provision: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.prefilter and self.fit.fits
+
+
+def claim_names(pod: Mapping[str, Any]) -> list[str]:
+    out = []
+    for v in o.spec(pod).get("volumes") or []:
+        if isinstance(v, Mapping) and isinstance(v.get("persistentVolumeClaim"), Mapping):
+            out.append(str(v["persistentVolumeClaim"].get("claimName") or ""))
+    return out
+
+
+def claim_bound(claim: Mapping[str, Any]) -> bool:
+    return bool(o.spec(claim).get("volumeName")) and o.status(claim).get("phase") == "Bound"
+
+
+def volume_binding(pod: Mapping[str, Any], claims: Mapping[str, Mapping[str, Any]],
+                   classes: Mapping[str, Mapping[str, Any]], provisioner: str) -> VolumeBinding:
+    """``VolumeBinding`` PreFilter + Filter: every claim must exist and not be deleting; an unbound
+    claim of an Immediate class (or of none, or of a class that does not exist) waits for the
+    PersistentVolume controller; one of a WaitForFirstConsumer class is provisioned for this node
+    when ``provisioner`` serves its class — podbay has no static volumes, so any other such claim
+    can never bind here."""
+    delayed: list[str] = []
+    immediate = False
+    for name in dict.fromkeys(claim_names(pod)):
+        claim = claims.get(name)
+        if claim is None:
+            return VolumeBinding(ERR_PVC_NOT_FOUND.format(name), Fit(UNRESOLVABLE))
+        if o.deleting(claim):
+            return VolumeBinding(ERR_PVC_DELETING.format(name), Fit(UNRESOLVABLE))
+        if claim_bound(claim):
+            continue
+        sc = classes.get(str(o.spec(claim).get("storageClassName") or ""))
+        if sc is None or sc.get("volumeBindingMode") != "WaitForFirstConsumer":
+            immediate = True
+        else:
+            delayed.append(name)
+    if immediate:
+        return VolumeBinding(ERR_UNBOUND_IMMEDIATE, Fit(UNRESOLVABLE))
+    for name in delayed:
+        sc = classes[str(o.spec(claims[name]).get("storageClassName") or "")]
+        if sc.get("provisioner") != provisioner:
+            return VolumeBinding(fit=Fit(UNRESOLVABLE, (ERR_BIND_CONFLICT,)))
+    return VolumeBinding(provision=tuple(delayed))

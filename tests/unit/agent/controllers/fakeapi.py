@@ -21,7 +21,8 @@ Obj = dict[str, Any]
 NAMESPACED = {("apps", "Deployment"): True, ("apps", "ReplicaSet"): True, ("apps", "StatefulSet"): True,
               ("apps", "DaemonSet"): True, ("apps", "ControllerRevision"): True, ("batch", "Job"): True,
               ("batch", "CronJob"): True, ("", "Pod"): True, ("", "PersistentVolumeClaim"): True,
-              ("", "ReplicationController"): True, ("", "Node"): False, ("", "ConfigMap"): True}
+              ("", "ReplicationController"): True, ("", "Node"): False, ("", "ConfigMap"): True,
+              ("", "PersistentVolume"): False, ("storage.k8s.io", "StorageClass"): False}
 
 
 def namespaced(group: str, kind: str) -> bool | None:

@@ -333,3 +333,146 @@ async def test_expectations_stop_a_second_burst_while_the_cache_lags() -> None:
         real_publish(event, obj)
     await settle(api, mgr, clock)
     assert len(live_pods(api)) == 3
+
+
+# ------------------------------------------------------------------------------------------------ volumes
+
+
+class FakeProvisioner:
+    name = "podbay.io/local-path"
+
+    def __init__(self, api: FakeApi) -> None:
+        self.api = api
+        self.calls: list[tuple[str, str]] = []
+
+    def volume_path(self, claim: Obj) -> str:
+        return f"/var/lib/podbay/pv/pvc-{claim['metadata']['uid']}"
+
+    def provision(self, claim: Ref, node_name: str) -> None:
+        self.calls.append((claim.name, node_name))
+        cur = self.api.get("PersistentVolumeClaim", claim.name, claim.namespace)
+        assert cur is not None and not cur["spec"].get("volumeName")
+        cur["spec"]["volumeName"] = f"pvc-{cur['metadata']['uid']}"
+        ann = cur["metadata"].setdefault("annotations", {})
+        ann["volume.kubernetes.io/storage-provisioner"] = self.name
+        if node_name:
+            ann["volume.kubernetes.io/selected-node"] = node_name
+        cur["status"] = {"phase": "Bound"}
+        self.api._store(self.api._k("PersistentVolumeClaim", claim.namespace, claim.name), cur)
+
+
+def setup_volumes() -> tuple[FakeApi, Manager, Clock, FakeProvisioner]:
+    from podbay.api import storage
+
+    clock = Clock()
+    api = FakeApi(clock)
+    prov = FakeProvisioner(api)
+    mgr = wiring.manager(api.cache, api, namespaced, clock, provisioner=prov)
+    api.manager = mgr
+    api.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node1"}, "spec": {},
+                "status": {"allocatable": {"cpu": "2", "memory": "4Gi", "pods": "110"}}})
+    api.create(storage.builtin_storage_class())
+    return api, mgr, clock, prov
+
+
+def claim(name: str, cls: str = "podbay-local") -> Obj:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                     "storageClassName": cls}, "status": {"phase": "Pending"}}
+
+
+def claim_pod(name: str, claim_name: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "x"}],
+                     "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim_name}}]}}
+
+
+UNHELPFUL = "no new claims to deallocate, preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+
+
+async def test_wait_for_first_consumer_claims_are_provisioned_when_the_pod_is_scheduled() -> None:
+    api, mgr, clock, prov = setup_volumes()
+    api.create(claim("data"))
+    await settle(api, mgr, clock)
+    assert prov.calls == [] and api.get("PersistentVolumeClaim", "data")["status"]["phase"] == "Pending"  # type: ignore[index]
+    assert ("data", "Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding",
+            "persistentvolume-controller") in api.events
+    api.create(claim_pod("web", "data"))
+    await settle(api, mgr, clock)
+    assert prov.calls == [("data", "node1")]
+    pvc = api.get("PersistentVolumeClaim", "data")
+    assert pvc is not None and pvc["status"]["phase"] == "Bound"
+    pv = api.get("PersistentVolume", pvc["spec"]["volumeName"], "")
+    assert pv is not None and pv["spec"]["claimRef"]["name"] == "data"
+    assert pv["spec"]["hostPath"]["path"] == f"/var/lib/podbay/pv/{pvc['spec']['volumeName']}"
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete" and pv["status"]["phase"] == "Bound"
+    assert api.get("Pod", "web")["spec"]["nodeName"] == "node1"  # type: ignore[index]
+    assert ("data", "Normal", "ProvisioningSucceeded",
+            f"Successfully provisioned volume {pv['metadata']['name']} using podbay.io/local-path",
+            "persistentvolume-controller") in api.events
+    # The claim goes: its volume object goes too (reclaim Delete), pv-protection lifted first.
+    api.delete(Ref("v1", "Pod", "default", "web"), None)
+    api.delete(Ref("v1", "PersistentVolumeClaim", "default", "data"), None)
+    await settle(api, mgr, clock)
+    assert api.list("PersistentVolume", None) == []
+
+
+async def test_claims_that_cannot_bind_keep_their_pods_pending() -> None:
+    api, mgr, clock, prov = setup_volumes()
+    api.create(claim_pod("orphan", "missing"))
+    api.create(claim("gold", "gold"))
+    api.create(claim_pod("golden", "gold"))
+    await settle(api, mgr, clock)
+    assert prov.calls == []
+    assert ("orphan", "Warning", "FailedScheduling",
+            f'0/1 nodes are available: persistentvolumeclaim "missing" not found. {UNHELPFUL}',
+            "default-scheduler") in api.events
+    assert ("golden", "Warning", "FailedScheduling",
+            f"0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. {UNHELPFUL}",
+            "default-scheduler") in api.events
+    assert ("gold", "Warning", "ProvisioningFailed", 'storageclass.storage.k8s.io "gold" not found',
+            "persistentvolume-controller") in api.events
+    # A class of podbay's provisioner with Immediate binding appears: the claim binds, the pod follows.
+    api.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "gold"},
+                "provisioner": "podbay.io/local-path", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"})
+    api.create(claim("missing"))
+    await settle(api, mgr, clock)
+    assert sorted(prov.calls) == [("gold", ""), ("missing", "node1")]
+    assert api.get("Pod", "golden")["spec"]["nodeName"] == "node1"  # type: ignore[index]
+    assert api.get("Pod", "orphan")["spec"]["nodeName"] == "node1"  # type: ignore[index]
+
+
+async def test_external_wait_for_first_consumer_class_never_fits() -> None:
+    api, mgr, clock, prov = setup_volumes()
+    api.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "ebs"},
+                "provisioner": "ebs.csi.aws.com", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"})
+    api.create(claim("vol", "ebs"))
+    api.create(claim_pod("p", "vol"))
+    await settle(api, mgr, clock)
+    assert prov.calls == []
+    assert ("p", "Warning", "FailedScheduling",
+            f"0/1 nodes are available: 1 node(s) didn't find available persistent volumes to bind. {UNHELPFUL}",
+            "default-scheduler") in api.events
+
+
+async def test_stateful_set_claims_bind_in_order_and_outlive_scale_down() -> None:
+    api, mgr, clock, prov = setup_volumes()
+    sts = apps.default_stateful_set({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "default"},
+                                     "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                                              "template": {"metadata": {"labels": {"app": "db"}},
+                                                           "spec": {"containers": [{"name": "c", "image": "x"}]}},
+                                              "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                                                  "accessModes": ["ReadWriteOnce"], "storageClassName": "podbay-local",
+                                                  "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    api.create(sts)
+    await settle(api, mgr, clock)
+    assert [c for c, _ in prov.calls] == ["data-db-0", "data-db-1"]
+    assert sorted(o.name(p) for p in api.list("PersistentVolume", None)) == sorted(
+        f"pvc-{o.uid(c)}" for c in api.list("PersistentVolumeClaim"))
+    cur = api.get("StatefulSet", "db")
+    assert cur is not None
+    cur["spec"]["replicas"] = 0
+    api.update(cur)
+    await settle(api, mgr, clock)
+    assert [o.name(p) for p in live_pods(api)] == []
+    assert len(api.list("PersistentVolumeClaim")) == 2 and len(api.list("PersistentVolume", None)) == 2

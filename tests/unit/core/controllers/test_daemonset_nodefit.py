@@ -257,3 +257,54 @@ def test_tolerates(toleration: Obj, taint: Obj, want: bool) -> None:
 def test_required_node_affinity(terms: list[Obj], want: bool) -> None:
     p = pod(affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}})
     assert nf.matches_node_selector_and_affinity(p, NODE) is want
+
+
+# ------------------------------------------------------------------------------------------------ VolumeBinding
+
+LOCAL = "podbay.io/local-path"
+CLASSES = {
+    "podbay-local": {"provisioner": LOCAL, "volumeBindingMode": "WaitForFirstConsumer"},
+    "fast": {"provisioner": LOCAL, "volumeBindingMode": "Immediate"},
+    "ebs": {"provisioner": "ebs.csi.aws.com", "volumeBindingMode": "WaitForFirstConsumer"},
+}
+
+
+def pvc(name: str, cls: str = "podbay-local", bound: bool = False, deleting: bool = False) -> Obj:
+    md: Obj = {"name": name, "namespace": "default"}
+    if deleting:
+        md["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {"metadata": md, "spec": {"storageClassName": cls, **({"volumeName": f"pvc-{name}"} if bound else {})},
+            "status": {"phase": "Bound" if bound else "Pending"}}
+
+
+def pvc_pod(*claims: str) -> Obj:
+    return {"metadata": {"name": "p", "namespace": "default"},
+            "spec": {"containers": [{"name": "c"}], "volumes": [
+                {"name": "cfg", "configMap": {"name": "x"}},
+                *({"name": f"v{i}", "persistentVolumeClaim": {"claimName": c}} for i, c in enumerate(claims))]}}
+
+
+@pytest.mark.parametrize("claims,present,expect", [
+    ((), [], nf.VolumeBinding()),
+    (("a",), [pvc("a", bound=True)], nf.VolumeBinding()),
+    (("a",), [], nf.VolumeBinding('persistentvolumeclaim "a" not found', nf.Fit(nf.UNRESOLVABLE))),
+    (("a",), [pvc("a", bound=True, deleting=True)],
+     nf.VolumeBinding('persistentvolumeclaim "a" is being deleted', nf.Fit(nf.UNRESOLVABLE))),
+    (("a", "b"), [pvc("a")], nf.VolumeBinding('persistentvolumeclaim "b" not found', nf.Fit(nf.UNRESOLVABLE))),
+    (("a",), [pvc("a")], nf.VolumeBinding(provision=("a",))),
+    (("a", "a", "b"), [pvc("a"), pvc("b")], nf.VolumeBinding(provision=("a", "b"))),
+    (("a",), [pvc("a", "fast")], nf.VolumeBinding(nf.ERR_UNBOUND_IMMEDIATE, nf.Fit(nf.UNRESOLVABLE))),
+    (("a",), [pvc("a", "")], nf.VolumeBinding(nf.ERR_UNBOUND_IMMEDIATE, nf.Fit(nf.UNRESOLVABLE))),
+    (("a",), [pvc("a", "nope")], nf.VolumeBinding(nf.ERR_UNBOUND_IMMEDIATE, nf.Fit(nf.UNRESOLVABLE))),
+    (("a", "b"), [pvc("a"), pvc("b", "fast")], nf.VolumeBinding(nf.ERR_UNBOUND_IMMEDIATE, nf.Fit(nf.UNRESOLVABLE))),
+    (("a",), [pvc("a", "ebs")], nf.VolumeBinding(fit=nf.Fit(nf.UNRESOLVABLE, (nf.ERR_BIND_CONFLICT,)))),
+])
+def test_volume_binding(claims: tuple[str, ...], present: list[Obj], expect: nf.VolumeBinding) -> None:
+    got = nf.volume_binding(pvc_pod(*claims), {o.name(c): c for c in present}, CLASSES, LOCAL)
+    assert got == expect
+
+
+def test_fit_error_message_with_a_prefilter_failure() -> None:
+    assert nf.fit_error_message([nf.Fit(nf.UNRESOLVABLE)], 'persistentvolumeclaim "data" not found') == (
+        '0/1 nodes are available: persistentvolumeclaim "data" not found. no new claims to deallocate, '
+        "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
