@@ -39,6 +39,9 @@ class Provisioner(Protocol):
 
     name: str   # the StorageClass ``provisioner`` it serves
 
+    def volume_path(self, claim: Obj) -> str:
+        """Where the claim's volume lives on the node (the PersistentVolume's hostPath)."""
+
     def provision(self, claim: Ref, node_name: str) -> None:
         """Make the claim's volume and bind the claim to it (Bound); ``node_name`` is the node the
         scheduler chose (WaitForFirstConsumer) or "" (Immediate)."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, ContextManager
+from contextlib import AbstractContextManager
+from typing import Any
 
 from podbay.agent.controllers.base import Controller, split_key
 from podbay.agent.controllers.cache import Cache
@@ -39,7 +40,7 @@ class PersistentVolumeController(Controller):
 
     def __init__(self, cache: Cache, writer: Writer, provisioner: Provisioner,
                  clock: Callable[[], float] = time.time,
-                 internal: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> None:
+                 internal: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext) -> None:
         super().__init__(cache, writer, clock)
         self.provisioner = provisioner
         self.internal = internal   # marks the writes of PersistentVolume objects as the agent's own

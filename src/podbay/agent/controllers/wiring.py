@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any, ContextManager
+from contextlib import AbstractContextManager
+from typing import Any
 
 from podbay.agent.controllers.base import Controller, Manager
 from podbay.agent.controllers.cache import Cache
@@ -24,7 +25,7 @@ from podbay.core.controllers.gc import Namespaced
 
 def controllers(cache: Cache, writer: Writer, namespaced: Namespaced,
                 clock: Callable[[], float] = time.time, provisioner: Provisioner | None = None,
-                internal: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> list[Controller]:
+                internal: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext) -> list[Controller]:
     volumes: list[Controller] = [] if provisioner is None else [
         PersistentVolumeController(cache, writer, provisioner, clock, internal)]
     return [
@@ -44,5 +45,5 @@ def controllers(cache: Cache, writer: Writer, namespaced: Namespaced,
 
 def manager(cache: Cache, writer: Writer, namespaced: Namespaced, clock: Callable[[], float] = time.time,
             resync: float = 30.0, provisioner: Provisioner | None = None,
-            internal: Callable[[], ContextManager[Any]] = contextlib.nullcontext) -> Manager:
+            internal: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext) -> Manager:
     return Manager(cache, controllers(cache, writer, namespaced, clock, provisioner, internal), resync)
