@@ -12,8 +12,10 @@ PY := $(VENV)/bin/python
 PYTEST = $(VENV)/bin/pytest --basetemp=$(CURDIR)/$(WORK)/pytest
 WORK := _work
 TEST_IMAGE := $(WORK)/busybox-1.35.tar
+# Application test images built from Debian packages (nginx, redis, MariaDB as mysql/mariadb)
+APP_IMAGES := $(WORK)/images/nginx.tar $(WORK)/images/redis.tar $(WORK)/images/mariadb.tar
 
-.PHONY: help deps bench-deps venv host-prep doctor test-image lint unit test demo bench crash clean
+.PHONY: help deps bench-deps venv host-prep doctor test-image test-images lint unit test demo bench crash clean
 
 help:
 	@echo "targets:"
@@ -22,6 +24,7 @@ help:
 	@echo "  host-prep   prepare cgroups / ip_forward for crun (root)"
 	@echo "  doctor      check this host (podbay doctor)"
 	@echo "  test-image  build $(TEST_IMAGE) offline from busybox-static"
+	@echo "  test-images also nginx, redis and MariaDB from Debian packages ($(WORK)/images/, built once)"
 	@echo "  lint        ruff, mypy, import-linter"
 	@echo "  unit        unit tests (no root)"
 	@echo "  test        everything: deps host-prep test-image lint + the whole suite (root)"
@@ -49,6 +52,13 @@ $(TEST_IMAGE): src/podbay/images/testimage.py | deps
 	mkdir -p $(WORK)
 	$(PY) -m podbay.images.testimage $@
 
+# The tests' registries (scripts/test-registry.sh) serve these under their Docker Hub names.
+test-images: $(TEST_IMAGE) $(APP_IMAGES)
+
+$(WORK)/images/%.tar: src/podbay/images/debimage.py src/podbay/images/testimage.py | deps
+	mkdir -p $(WORK)/images
+	$(PY) -m podbay.images.debimage $(WORK)/images $*
+
 lint: | deps
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
@@ -58,7 +68,7 @@ unit: | venv
 	@mkdir -p $(WORK)
 	$(PYTEST) tests/unit -q
 
-test: | deps host-prep test-image lint
+test: | deps host-prep test-images lint
 	@if [[ $$(id -u) != 0 ]]; then echo "make test: run as root (integration tests mount, create netns and cgroups)" >&2; exit 1; fi
 	@mkdir -p $(WORK)
 	@$(PY) -m podbay.host.doctor
@@ -66,19 +76,20 @@ test: | deps host-prep test-image lint
 	  echo; echo "== make test: lint passed; pytest: $$(tail -n 1 $(WORK)/test.log | sed -e 's/^=* *//' -e 's/ *=*$$//') (rc $$rc, log $(WORK)/test.log)"; \
 	  exit $$rc
 
-demo: | deps host-prep test-image
+demo: | deps host-prep test-images
 	scripts/demo.sh
 
 # Byte-compile first: with PYTHONDONTWRITEBYTECODE set, a stale .pyc would be recompiled at every CLI start.
 bench-deps:
 	scripts/install-deps.sh --bench
 
-bench: | bench-deps host-prep test-image
+bench: | bench-deps host-prep test-images
 	$(PY) -m compileall -q src >/dev/null
 	$(PY) bench/run.py
 	$(PY) bench/volumes.py
 	$(PY) bench/api.py
 	$(PY) bench/crash.py
+	$(PY) bench/pull.py
 
 crash: | deps host-prep test-image
 	$(PY) bench/crash.py

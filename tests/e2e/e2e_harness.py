@@ -41,8 +41,13 @@ class Agent:
         self.socket = self.run_dir / "podbay.sock"
         self.bridge = f"pbe{tag}"
         self.subnet = f"10.{random.randrange(200, 250)}.{random.randrange(0, 255)}.0/24"
+        self.gateway = self.subnet.rsplit(".", 1)[0] + ".1"
+        # Services: a service range of its own and NodePorts/LoadBalancers only on its own bridge
+        # address, so parallel agents never capture each other's traffic (table podbay-<bridge>).
+        self.service_cidr = f"10.{random.randrange(100, 199)}.{random.randrange(0, 256)}.0/24"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = base / "agent.log"
+        self.service_args = ["--service-cidr", self.service_cidr, "--nodeport-addresses", self.gateway]
         self.extra_args: list[str] = []
 
     @property
@@ -55,7 +60,8 @@ class Agent:
             self.socket.unlink()
         with self.log.open("ab") as logf:
             self.proc = subprocess.Popen(
-                [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet, *self.extra_args],
+                [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet, *self.service_args,
+                 *self.extra_args],
                 env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -110,6 +116,7 @@ class Agent:
                     self.pb("delete", "pod", md["name"], "-n", md["namespace"], "--grace-period", "0",
                             "--wait", check=False, timeout=60)
             self.kill(signal.SIGTERM)
+        subprocess.run(["nft", "delete", "table", "ip", f"podbay-{self.bridge}"], capture_output=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
         from podbay.sys.mount import unmount_all_under
         for d in (self.root, self.run_dir):

@@ -45,12 +45,12 @@ def test_version_and_api_resources(kube: Kube, v: str) -> None:
     res = kube.kubectl("api-resources", version=v).stdout
     rows = {tuple(line.split()[:1]) for line in res.splitlines()[1:]}
     for name in ("pods", "configmaps", "secrets", "namespaces", "nodes", "events", "serviceaccounts", "leases",
-                 "persistentvolumeclaims"):
+                 "persistentvolumeclaims", "services", "endpoints", "endpointslices"):
         assert (name,) in rows, res
     pods_row = next(line.split() for line in res.splitlines() if line.startswith("pods "))
     assert pods_row[:4] == ["pods", "po", "v1", "true"]
     assert kube.kubectl("api-versions", version=v).stdout.split() == \
-        ["coordination.k8s.io/v1", "events.k8s.io/v1", "metrics.k8s.io/v1beta1", "v1"]
+        ["coordination.k8s.io/v1", "discovery.k8s.io/v1", "events.k8s.io/v1", "metrics.k8s.io/v1beta1", "v1"]
 
 
 @pytest.mark.parametrize("v", VERSIONS)

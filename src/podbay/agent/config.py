@@ -30,6 +30,26 @@ class AgentConfig:
     container_log_max_size: int = 10 * 1024 * 1024   # kubelet containerLogMaxSize
     container_log_max_files: int = 5                 # kubelet containerLogMaxFiles
     container_log_monitor_seconds: float = 10.0      # kubelet containerLogMonitorInterval
+    # Services (kube-apiserver --service-cluster-ip-range / --service-node-port-range, kube-proxy
+    # --nodeport-addresses, kubelet --cluster-domain); services=False: no Service data path, no DNS.
+    services: bool = True
+    service_cidr: str = "10.96.0.0/12"
+    service_node_port_range: str = "30000-32767"
+    nodeport_addresses: tuple[str, ...] = ()         # empty: the node's primary address
+    cluster_domain: str = "cluster.local"
+    # images lane: registries, credentials, the puller and image GC (kubelet defaults)
+    registries_conf: Path | None = None              # default <root>/registries.conf
+    image_credentials: Path | None = None            # default <root>/config.json when it exists
+    serialize_image_pulls: bool = True
+    max_parallel_image_pulls: int | None = None
+    image_gc_high_threshold: int = 85
+    image_gc_low_threshold: int = 80
+    image_minimum_gc_age: float = 120.0
+    image_gc_period: float = 300.0                   # kubelet ImageGCPeriod
+
+    @property
+    def registries_conf_path(self) -> Path:
+        return self.registries_conf or self.root / "registries.conf"
 
     @property
     def socket_path(self) -> Path:
@@ -37,6 +57,27 @@ class AgentConfig:
             return self.socket
         env = os.environ.get("PODBAY_SOCKET")
         return Path(env) if env else self.run_dir / "podbay.sock"
+
+    @property
+    def nft_table(self) -> str:
+        """This agent's nftables table: the bridge name is unique per agent on a host."""
+        return f"podbay-{self.bridge}"
+
+    @property
+    def bridge_address(self) -> str:
+        """The host's address on the pod bridge (the CNI bridge's gateway): what pods reach."""
+        import ipaddress
+
+        return str(next(ipaddress.ip_network(self.subnet, strict=False).hosts()))
+
+    @property
+    def cluster_dns(self) -> tuple[str, ...]:
+        """kubelet --cluster-dns: the kube-dns ClusterIP (.10 of the service range)."""
+        if not self.services:
+            return ()
+        from podbay.core.services.allocation import ServiceNetwork
+
+        return (ServiceNetwork.from_flags(self.service_cidr, self.service_node_port_range).dns_ip,)
 
     @property
     def seccomp_root(self) -> Path:

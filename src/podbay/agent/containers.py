@@ -11,6 +11,7 @@ from typing import Any
 
 from podbay.agent.deps import Deps
 from podbay.agent.sandbox import Sandbox
+from podbay.agent.services import service_env_for
 from podbay.core import command, ocispec
 from podbay.core.hashing import container_hash
 from podbay.core.records import ContainerKind, ContainerRecord
@@ -111,9 +112,12 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
         pod_ip = sb.ips[0] if sb.ips else ""
         lookup = _object_lookup(deps, md["namespace"])
         try:
-            env = command.resolve_env(pod, ctr, image_env, pod_ip, deps.cfg.node_name, deps.host_ip, lookup)
-            ctr_env = dict(command.container_env(pod, ctr, pod_ip, deps.cfg.node_name, deps.host_ip, lookup,
-                                                 None))
+            # Service variables as of this container's creation (kubelet getServiceEnvVarMap).
+            svc_env = service_env_for(deps.repo, pod) if deps.cfg.services else {}
+            env = command.resolve_env(pod, ctr, image_env, pod_ip, deps.cfg.node_name, deps.host_ip, lookup,
+                                      service_env=svc_env)
+            ctr_env = {**svc_env, **dict(command.container_env(pod, ctr, pod_ip, deps.cfg.node_name, deps.host_ip,
+                                                               lookup, None, svc_env))}
             argv = command.resolve_argv(ctr, image.config, ctr_env)
         except (NotSupported, PermanentError) as exc:
             raise StartFailed("CreateContainerConfigError", str(exc)) from exc
@@ -150,7 +154,8 @@ def create_container(deps: Deps, pod: dict[str, Any], name: str, attempt: int, s
         log_path = deps.cfg.log_path(pod, name, attempt)
         now = time.time()
         rec = ContainerRecord(id=cid, pod_uid=md["uid"], name=name, kind=kind, attempt=attempt,
-                              spec_hash=container_hash(ctr), image=ctr["image"], image_id=image.id,
+                              spec_hash=container_hash(ctr), image=ctr["image"],
+                              image_id=image.status_ref(ctr["image"]),   # images lane: containerd's imageID
                               state="created", created_at=now, log_path=str(log_path))
         try:
             launched = deps.runtime.create(cid, f"{md['name']}_{name}", spec, log_path)

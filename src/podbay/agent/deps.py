@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podbay.agent.config import AgentConfig
 from podbay.agent.hub import Hub
@@ -24,6 +25,10 @@ def plural_of(kind: str) -> str:
         return kind.lower() + "s"
 
 
+if TYPE_CHECKING:
+    from podbay.agent.image_puller import ImageManager
+
+
 @dataclass
 class Deps:
     cfg: AgentConfig
@@ -36,6 +41,7 @@ class Deps:
     host_ip: str
     nofile: tuple[int, int]
     host_caps: tuple[str, ...] | None = None   # the agent's bounding set: privileged gets these, not all
+    image_manager: ImageManager | None = None  # pulls (images lane); None: local store only, as before
     # Every object write goes through it (stamp, persist, publish to the hub); built from store+hub.
     repo: Repository = None  # type: ignore[assignment]
 

@@ -51,7 +51,8 @@ def prepare_sandbox(deps: Deps, pod: dict[str, Any]) -> Sandbox:
     pod_dir = deps.cfg.pod_dir(uid)
     ns = namespaces.pin(deps.cfg.ns_dir(uid), namespaces.hostname_for(pod))
     ips = pod_ips(deps.network.result(uid))
-    files = podfiles.write_pod_files(pod_dir, pod, ips)
+    files = podfiles.write_pod_files(pod_dir, pod, ips, cluster_dns=deps.cfg.cluster_dns,
+                                     cluster_domain=deps.cfg.cluster_domain)
     return Sandbox(pod_dir, ns, ips, files)
 
 

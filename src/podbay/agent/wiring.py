@@ -19,15 +19,21 @@ from podbay.agent.strategies.claims import ClaimStrategy
 from podbay.agent.strategies.configdata import ConfigMapStrategy, SecretStrategy
 from podbay.agent.strategies.namespaces import NamespaceStrategy
 from podbay.agent.strategies.pods import PodStrategy
+from podbay.agent.strategies.services import EndpointSliceStrategy, EndpointsStrategy, ServiceStrategy
 from podbay.api.resources import ResourceTable, default_table
+from podbay.core.services.allocation import ServiceNetwork
 from podbay.store.repository import Repository
 
 
-def strategies(repo: Repository, node_name: str, root: Path, clock: Callable[[], float] = time.time) -> dict[str, Strategy]:
+def strategies(repo: Repository, node_name: str, root: Path, clock: Callable[[], float] = time.time,
+               service_net: ServiceNetwork | None = None) -> dict[str, Strategy]:
     from podbay.agent.strategies import workloads
 
     return {
         **workloads.strategies(workloads.PV_WRITES.internal),
+        "Service": ServiceStrategy(repo, service_net or ServiceNetwork()),
+        "Endpoints": EndpointsStrategy(),
+        "EndpointSlice": EndpointSliceStrategy(),
         "Pod": PodStrategy(node_name, clock, fit=_fit_check(repo, node_name)),
         "ConfigMap": ConfigMapStrategy(),
         "Secret": SecretStrategy(),
@@ -71,5 +77,5 @@ def _fit_check(repo: Repository, node_name: str) -> Callable[[dict], str | None]
 
 
 def build_registry(repo: Repository, node_name: str, root: Path, *, table: ResourceTable | None = None,
-                   clock: Callable[[], float] = time.time) -> Registry:
-    return Registry(table or default_table(), repo, strategies(repo, node_name, root, clock), clock=clock)
+                   clock: Callable[[], float] = time.time, service_net: ServiceNetwork | None = None) -> Registry:
+    return Registry(table or default_table(), repo, strategies(repo, node_name, root, clock, service_net), clock=clock)

@@ -28,6 +28,7 @@ from podbay.agent.containers import (
 )
 from podbay.agent.deps import Deps
 from podbay.agent.eviction import EvictionManager
+from podbay.agent.image_puller import ensure_images
 from podbay.agent.podstatus import finish_pod_deletion, write_pod_status
 from podbay.agent.sandbox import (
     Sandbox,
@@ -40,6 +41,7 @@ from podbay.agent.sandbox import (
 )
 from podbay.core import phase
 from podbay.core.actions import PodActions, StartFailure, compute_pod_actions
+from podbay.core.image_policy import ImageEvent
 from podbay.core.records import ContainerRecord, PodRuntimeView, Waiting
 from podbay.errors import PodbayError
 
@@ -184,6 +186,7 @@ class PodWorker:
     async def _execute(self, pod: dict[str, Any], actions: PodActions, records: list[ContainerRecord],
                        network: asyncio.Future[Sandbox] | None) -> None:
         names = ([actions.start_init] if actions.start_init else []) + list(actions.start)
+        names = await self._ensure_images(pod, names)   # images-lane hook, see _ensure_images
         if not names:
             if network is not None:
                 self.sandbox = await network
@@ -233,6 +236,43 @@ class PodWorker:
                                   f"spec.containers{{{name}}}")
                 else:
                     events.record(self.deps, pod, "Warning", "Failed", res.message, f"spec.containers{{{name}}}")
+
+    # ---- images-lane hook: EnsureImageExists before a container is created (kuberuntime startContainer
+    # step 1). Containers whose image is not ready wait (ErrImagePull, ImagePullBackOff, ...) until
+    # the image manager's retry time; they never reach create_container.
+    async def _ensure_images(self, pod: dict[str, Any], names: list[str]) -> list[str]:
+        manager = self.deps.image_manager
+        if manager is None or not names:
+            return names
+
+        def record(name: str, ev: ImageEvent) -> None:
+            events.record(self.deps, pod, ev.type, ev.reason, ev.message, _field_path(pod, name))
+
+        task = asyncio.ensure_future(ensure_images(manager, pod, names, lambda n: find_container(pod, n)[0],
+                                                   lambda ns, n: self.deps.store.get_object("Secret", ns, n), record))
+        woken = False
+        while not task.done():   # a pull can take long: a delete of the pod cancels this pod's wait for it
+            self.wake.clear()
+            waker = asyncio.ensure_future(self.wake.wait())
+            await asyncio.wait({task, waker}, return_when=asyncio.FIRST_COMPLETED)
+            waker.cancel()
+            woken = woken or waker.done()
+            fresh = self._load()
+            if not task.done() and (fresh is None or fresh["metadata"].get("deletionTimestamp")):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                self.poke()
+                return []
+        if woken:
+            self.poke()   # what woke us still needs its sync
+        results = task.result()
+        for name, res in results.items():
+            if not res.ok:
+                self.waiting[name] = Waiting(res.reason, res.message)
+                if res.retry_at is not None:
+                    self._wake_at = res.retry_at if self._wake_at is None else min(self._wake_at, res.retry_at)
+        return [n for n in names if results[n].ok]
 
     def _create_one(self, pod: dict[str, Any], name: str, attempt: int, pid_ns: str | None) -> ContainerRecord:
         assert self.sandbox is not None and self.volume_paths is not None
@@ -398,6 +438,12 @@ class PodWorker:
     def evict(self, reason: str, message: str) -> None:
         self.evict_requested = (reason, message)
         self.poke()
+
+
+def _field_path(pod: dict[str, Any], name: str) -> str:
+    kind = "initContainers" if any(c["name"] == name for c in pod["spec"].get("initContainers") or []) \
+        else "containers"
+    return f"spec.{kind}{{{name}}}"
 
 
 async def _returned(value: BaseException) -> BaseException:

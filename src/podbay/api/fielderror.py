@@ -13,6 +13,7 @@ NOT_FOUND = "NotFound"
 NOT_SUPPORTED = "NotSupported"
 FORBIDDEN = "Forbidden"
 TOO_LONG = "TooLong"
+TOO_MANY = "TooMany"
 
 _TYPE_TEXT = {
     REQUIRED: "Required value",
@@ -22,6 +23,7 @@ _TYPE_TEXT = {
     NOT_SUPPORTED: "Unsupported value",
     FORBIDDEN: "Forbidden",
     TOO_LONG: "Too long",
+    TOO_MANY: "Too many",
 }
 # Types whose body never shows the value.
 _NO_VALUE = {REQUIRED, FORBIDDEN, TOO_LONG}
@@ -87,6 +89,7 @@ _CAUSE = {
     NOT_SUPPORTED: "FieldValueNotSupported",
     FORBIDDEN: "FieldValueForbidden",
     TOO_LONG: "FieldValueTooLong",
+    TOO_MANY: "FieldValueTooMany",
 }
 
 
@@ -139,6 +142,10 @@ def not_supported(path: str, value: Any, supported: list[str] | tuple[str, ...])
 
 def forbidden(path: str, detail: str) -> FieldError:
     return FieldError(FORBIDDEN, path, None, detail)
+
+
+def too_many(path: str, have: int, limit: int) -> FieldError:
+    return FieldError(TOO_MANY, path, have, f"must have at most {limit} items")
 
 
 def too_long(path: str, max_bytes: int) -> FieldError:

@@ -72,6 +72,20 @@ def is_dns1123_label(value: str) -> list[str]:
     )
 
 
+DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_DNS1035_RE = re.compile(f"^{DNS1035_LABEL_FMT}$")
+
+
+def is_dns1035_label(value: str) -> list[str]:
+    """Service names (apimachinery IsDNS1035Label)."""
+    return _format_errors(
+        value, DNS1123_LABEL_MAX, _DNS1035_RE,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+        "start with an alphabetic character, and end with an alphanumeric character",
+        DNS1035_LABEL_FMT, "my-name", "abc-123",
+    )
+
+
 def is_dns1123_subdomain(value: str) -> list[str]:
     return _format_errors(
         value, DNS1123_SUBDOMAIN_MAX, _SUBDOMAIN_RE,

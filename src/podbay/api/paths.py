@@ -2,7 +2,8 @@
 
 ``/api`` · ``/api/v1`` · ``/apis`` · ``/apis/{g}`` · ``/apis/{g}/{v}`` · and below a group-version:
 ``{plural}[/{name}[/{sub}]]``, ``namespaces/{ns}/{plural}[/{name}[/{sub}]]`` (``namespaces/{name}``
-and its ``status`` / ``finalize`` are the Namespace itself), and the legacy ``watch/…`` prefix.
+and its ``status`` / ``finalize`` are the Namespace itself), the ``{name}/proxy/{path}`` of
+``services/proxy`` and ``pods/proxy``, and the legacy ``watch/…`` prefix.
 A trailing slash is accepted, as kube-apiserver accepts it.
 """
 
@@ -22,6 +23,7 @@ class Route:
     name: str = ""
     sub: str = ""
     watch: bool = False          # the legacy /watch/ prefix
+    tail: str = ""               # what follows {name}/proxy/ (services/proxy, pods/proxy)
 
 
 _NAMESPACE_SUBS = ("status", "finalize")
@@ -55,6 +57,8 @@ def parse(path: str) -> Route | None:
         return None
     if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in _NAMESPACE_SUBS):
         ns, rest = rest[1], rest[2:]
+        if len(rest) > 3 and rest[2] == "proxy":
+            return Route("resource", group, version, ns, rest[0], rest[1], "proxy", watch, "/".join(rest[3:]))
         if len(rest) > 3:
             return None
         return Route("resource", group, version, ns, rest[0], rest[1] if len(rest) > 1 else "",

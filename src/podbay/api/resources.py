@@ -22,6 +22,7 @@ from podbay.api import schema
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CLUSTER_VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")   # no deletecollection
 READ_VERBS = ("get", "list")
+PROXY_VERBS = ("create", "delete", "get", "patch", "update")
 CORE = ""
 
 
@@ -121,12 +122,20 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("events.k8s.io", "v1", "Event", "events", "event", True, ("ev",), storage="Event",
                  field_labels=EVENTS_V1_FIELDS),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
+    # Services (svc lane): the /status subresource; field selectors as ServiceToSelectableFields.
+    ResourceType(CORE, "v1", "Service", "services", "service", True, ("svc",), ("all",), has_spec=False,
+                 field_labels=("spec.clusterIP", "spec.type"),
+                 subresources=(Subresource("proxy", "ServiceProxyOptions", PROXY_VERBS),
+                               Subresource("status", "Service", ("get", "patch", "update")))),
+    ResourceType(CORE, "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True),
     ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", False, verbs=READ_VERBS, storage=""),
     ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", True, verbs=READ_VERBS, storage=""),
 )
 
 # The version a group is served at first (discovery's preferredVersion).
 PREFERRED = {CORE: "v1", "events.k8s.io": "v1", "coordination.k8s.io": "v1", "metrics.k8s.io": "v1beta1",
+             "discovery.k8s.io": "v1",
              "authentication.k8s.io": "v1"}
 
 

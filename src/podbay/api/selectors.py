@@ -135,6 +135,7 @@ _SELECTABLE: dict[str, Callable[[Mapping[str, Any]], dict[str, str]]] = {
     "ReplicaSet": lambda o: {"status.replicas": _s(int(_get(o, "status", "replicas") or 0))},
     "ReplicationController": lambda o: {"status.replicas": _s(int(_get(o, "status", "replicas") or 0))},
     "Job": lambda o: {"status.successful": _s(int(_get(o, "status", "succeeded") or 0))},
+    "Service": lambda o: {"spec.clusterIP": _s(_get(o, "spec", "clusterIP")), "spec.type": _s(_get(o, "spec", "type"))},
 }
 
 # events.k8s.io/v1 field names -> the stored core Event's (pkg/apis/events/v1 field label conversion).

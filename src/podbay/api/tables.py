@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from podbay.api import schema
+from podbay.api import schema, service_printing
 from podbay.api.meta import parse_time, partial
 from podbay.api.printing import human_duration, pod_columns
 
@@ -209,6 +209,22 @@ def _lease_row(lease: Obj, now: float) -> list[Cell]:
     return [_name(lease), str((lease.get("spec") or {}).get("holderIdentity") or ""), _age(lease, now)]
 
 
+def _service_columns() -> list[Column]:
+    spec = _CORE + "ServiceSpec"
+    return [_name_col(), Column("Type", description=_doc(spec, "type")),
+            Column("Cluster-IP", description=_doc(spec, "clusterIP")),
+            Column("External-IP", description=_doc(spec, "externalIPs")),
+            Column("Port(s)", description="The list of ports that are exposed by this service."),
+            _age_col(), Column("Selector", description=_doc(spec, "selector"), priority=1)]
+
+
+def _endpointslice_columns() -> list[Column]:
+    sl = "io.k8s.api.discovery.v1.EndpointSlice"
+    return [_name_col(), Column("AddressType", description=_doc(sl, "addressType")),
+            Column("Ports", description=_doc(sl, "ports")), Column("Endpoints", description=_doc(sl, "endpoints")),
+            _age_col()]
+
+
 @dataclass(frozen=True)
 class Printer:
     columns: Callable[[], list[Column]]
@@ -234,6 +250,12 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "ServiceAccount"): Printer(
         lambda: [_name_col(), Column("Secrets", "string", _doc(_CORE + "ServiceAccount", "secrets")), _age_col()],
         lambda o, now: [_name(o), len(o.get("secrets") or []), _age(o, now)]),
+    ("", "Service"): Printer(_service_columns, lambda o, now: list(service_printing.service_cells(o, now))),
+    ("", "Endpoints"): Printer(
+        lambda: [_name_col(), Column("Endpoints", description=_doc(_CORE + "Endpoints", "subsets")), _age_col()],
+        lambda o, now: list(service_printing.endpoints_cells(o, now))),
+    ("discovery.k8s.io", "EndpointSlice"): Printer(_endpointslice_columns,
+                                                   lambda o, now: list(service_printing.endpointslice_cells(o, now))),
     ("coordination.k8s.io", "Lease"): Printer(
         lambda: [_name_col(), Column("Holder", description=_doc("io.k8s.api.coordination.v1.LeaseSpec",
                                                                  "holderIdentity")), _age_col()],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 from podbay.api import names, quantity, seccomp
@@ -173,20 +174,22 @@ def validate_annotations(annotations: Any, path: str) -> Errs:
     return errs
 
 
-def validate_object_meta(meta: Any, *, namespaced: bool = True, path: str = "metadata") -> Errs:
-    """ValidateObjectMeta with DNS-subdomain names (Pod, ConfigMap, Secret)."""
+def validate_object_meta(meta: Any, *, namespaced: bool = True, path: str = "metadata",
+                         name_check: Callable[[str], list[str]] = names.is_dns1123_subdomain) -> Errs:
+    """ValidateObjectMeta; names are DNS subdomains (Pod, ConfigMap, Secret) unless name_check says
+    otherwise (Service: DNS-1035 labels)."""
     meta = _dict(meta)
     errs: Errs = []
     gen = _str(meta.get("generateName"))
     if gen:
         # prefix names may end in '-' (maskTrailingDash)
         masked = gen[:-1] + "a" if gen.endswith("-") else gen
-        errs += [invalid(f"{path}.generateName", gen, m) for m in names.is_dns1123_subdomain(masked)]
+        errs += [invalid(f"{path}.generateName", gen, m) for m in name_check(masked)]
     name = _str(meta.get("name"))
     if not name:
         errs.append(required(f"{path}.name", "name or generateName is required"))
     else:
-        errs += [invalid(f"{path}.name", name, m) for m in names.is_dns1123_subdomain(name)]
+        errs += [invalid(f"{path}.name", name, m) for m in name_check(name)]
     if namespaced:
         ns = _str(meta.get("namespace"))
         if not ns:

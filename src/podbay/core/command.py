@@ -180,10 +180,13 @@ def container_env(
     host_ip: str = "",
     lookup: Lookup | None = None,
     allocatable: Mapping[str, str] | None = None,
+    service_env: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """The container's own variables (envFrom, then env), resolved and expanded; later names win
-    but keep the position of their first definition."""
+    """The container's own variables (envFrom, then env), resolved and expanded (``$(VAR)`` sees the
+    variables defined before it, then the service variables); later names win but keep the
+    position of their first definition."""
     env: dict[str, str] = {}
+    svc_env = service_env or {}
     for source in container.get("envFrom") or []:
         for k, v in _env_from(source, lookup):
             env[k] = v
@@ -194,7 +197,7 @@ def container_env(
             if value is None:  # optional ref that does not exist: the variable is not set
                 continue
         else:
-            value = expand(str(var.get("value") or ""), mapping_for(env))
+            value = expand(str(var.get("value") or ""), mapping_for(env, svc_env))
         env[name] = value
     return list(env.items())
 
@@ -210,15 +213,20 @@ def resolve_env(
     *,
     hostname: str | None = None,
     allocatable: Mapping[str, str] | None = None,
+    service_env: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Final ``K=V`` list for the OCI spec: image env, HOSTNAME, container env; PATH guaranteed."""
+    """Final ``K=V`` list for the OCI spec: image env, HOSTNAME, container env, then the service
+    variables the container env does not define (kubelet makeEnvironmentVariables); PATH guaranteed."""
     merged: dict[str, str] = {}
     for item in image_env:
         k, sep, v = item.partition("=")
         if k:
             merged[k] = v if sep else ""
     merged["HOSTNAME"] = hostname if hostname is not None else pod_hostname(pod)
-    merged.update(container_env(pod, container, pod_ip, node_name, host_ip, lookup, allocatable))
+    own = container_env(pod, container, pod_ip, node_name, host_ip, lookup, allocatable, service_env)
+    merged.update(own)
+    defined = {k for k, _ in own}
+    merged.update((k, v) for k, v in (service_env or {}).items() if k not in defined)
     out = [f"{k}={v}" for k, v in merged.items()]
     if "PATH" not in merged:
         out.insert(0, f"PATH={DEFAULT_PATH}")

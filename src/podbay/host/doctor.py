@@ -261,6 +261,23 @@ def check_ip_forward(p: Probes) -> Check:
     return Check("ip-forward", value == "1", f"net.ipv4.ip_forward = {value or '?'}", HOST_PREP_FIX, required=False)
 
 
+def check_bridge_nf(p: Probes) -> Check:
+    """Service traffic between two pods on one bridge must pass conntrack (br_netfilter)."""
+    value = (p.read_text("/proc/sys/net/bridge/bridge-nf-call-iptables") or "").strip()
+    if not value:
+        return Check("bridge-netfilter", False, "no /proc/sys/net/bridge (br_netfilter not in this kernel)",
+                     "load br_netfilter (modprobe br_netfilter); without it pod-to-ClusterIP-to-pod replies "
+                     "on one bridge are not un-NATed", required=False)
+    return Check("bridge-netfilter", True, f"net.bridge.bridge-nf-call-iptables = {value}"
+                 + ("" if value == "1" else " (the agent sets it to 1)"), required=False)
+
+
+def check_service_tool(p: Probes, name: str, package: str) -> Check:
+    path = p.which(name)
+    return Check(name, bool(path), path or "not found (Services have no data path without it)",
+                 f"apt-get install -y {package}", required=False)
+
+
 def check_state_root(p: Probes, root: str) -> Check:
     err = p.writable(root)
     return Check("state-root", err is None, root if err is None else f"{root}: {err}",
@@ -282,6 +299,9 @@ def checks(probes: Probes | None = None, *, root: str = DEFAULT_ROOT) -> list[Ch
         check_tool(p, "nsenter", "util-linux"),
         check_tool(p, "ip", "iproute2"),
         check_ip_forward(p),
+        check_service_tool(p, "nft", "nftables"),
+        check_service_tool(p, "conntrack", "conntrack"),
+        check_bridge_nf(p),
         check_rlimits(p),
         check_state_root(p, root),
     ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
+import os
 import posixpath
 import tarfile
 from collections.abc import Iterator
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from podbay.errors import NotSupported, PermanentError
+from podbay.images import platform as imgplatform
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -27,8 +28,25 @@ _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "p
 
 
 def host_arch() -> str:
-    m = platform.machine()
+    m = os.uname().machine
     return _GOARCH.get(m, m)
+
+
+def host_platform() -> imgplatform.Platform:
+    """linux/<GOARCH>[/variant]: arm64 is v8, arm's variant comes from /proc/cpuinfo (containers/image)."""
+    arch = host_arch()
+    variant = "v8" if arch == "arm64" else ""
+    if arch == "arm":
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key.strip().lower() == "cpu architecture" and value.strip().isdigit():
+                        variant = "v" + value.strip()
+                        break
+        except OSError:
+            pass
+    return imgplatform.Platform("linux", arch, variant)
 
 
 class Source:
@@ -137,12 +155,11 @@ def _json(data: bytes, what: str) -> Any:
         raise PermanentError(f"invalid image archive: {what} is not JSON: {exc}") from exc
 
 
-def _pick_platform(manifests: list[dict[str, Any]]) -> dict[str, Any]:
-    for d in manifests:
-        plat = d.get("platform") or {}
-        if plat.get("os", "linux") == "linux" and plat.get("architecture") == host_arch():
-            return d
-    raise NotSupported(f"image index has no manifest for linux/{host_arch()}")
+def _pick_platform(manifests: list[dict[str, Any]], oci_index: bool) -> dict[str, Any]:
+    try:
+        return dict(imgplatform.choose(manifests, host_platform(), oci_index=oci_index))
+    except imgplatform.NoMatchingPlatform as exc:
+        raise NotSupported(str(exc)) from exc
 
 
 def _oci_images(src: Source, index: dict[str, Any], names: list[str]) -> list[ImageSource]:
@@ -153,7 +170,8 @@ def _oci_images(src: Source, index: dict[str, Any], names: list[str]) -> list[Im
         media = desc.get("mediaType", "")
         body = _json(_read_blob(src, desc["digest"]), f"manifest {desc['digest']}")
         if media in (OCI_INDEX, DOCKER_LIST) or body.get("mediaType") in (OCI_INDEX, DOCKER_LIST):
-            chosen = _pick_platform(body.get("manifests") or [])
+            is_list = DOCKER_LIST in (media, body.get("mediaType"))
+            chosen = _pick_platform(body.get("manifests") or [], oci_index=not is_list)
             out += _oci_images(src, {"manifests": [chosen]}, found)
             continue
         cfg = body.get("config") or {}

@@ -8,6 +8,7 @@ whiteouts: ``.wh.<name>`` -> a 0/0 char device ``<name>``, ``.wh..wh..opq`` -> t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import hashlib
@@ -51,6 +52,97 @@ class HashingReader:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+class PipelinedGunzip:
+    """Reads a gzip stream in a helper thread: it hashes the compressed bytes, inflates them and hashes
+    the result, while the caller untars. zlib and hashlib release the GIL on large buffers, so on two
+    cores decompression overlaps extraction instead of adding to it."""
+
+    _EOF = b""
+
+    def __init__(self, raw: Reader, chunk: int = 1 << 18, depth: int = 32) -> None:
+        import queue
+        import threading
+        import zlib
+
+        self._raw = raw
+        self._chunk = chunk
+        self._q: queue.Queue[bytes | BaseException] = queue.Queue(depth)
+        self._buf = b""
+        self._pos = 0
+        self._done = False
+        self.raw_hash = hashlib.sha256()
+        self.diff_hash = hashlib.sha256()
+        self.raw_size = 0
+        self.size = 0
+        self._zlib = zlib
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="gunzip", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            z = self._zlib.decompressobj(31)
+            while not self._stop.is_set():
+                data = self._raw.read(self._chunk)
+                if not data:
+                    break
+                self.raw_hash.update(data)
+                self.raw_size += len(data)
+                while data:
+                    out = z.decompress(data, self._chunk)
+                    data = z.unconsumed_tail
+                    if out:
+                        self.diff_hash.update(out)
+                        self.size += len(out)
+                        self._q.put(out)
+                    if z.eof:   # concatenated gzip members are legal: continue with a new stream
+                        data = z.unused_data + data
+                        if not data:
+                            break
+                        z = self._zlib.decompressobj(31)
+            tail = z.flush()
+            if tail:
+                self.diff_hash.update(tail)
+                self.size += len(tail)
+                self._q.put(tail)
+            self._q.put(self._EOF)
+        except BaseException as exc:  # handed to the reader, raised there
+            self._q.put(PermanentError(f"invalid gzip layer: {exc}") if isinstance(exc, self._zlib.error) else exc)
+
+    def read(self, n: int = -1) -> bytes:
+        out = []
+        want = n if n >= 0 else 1 << 62
+        while want > 0:
+            if self._pos >= len(self._buf):
+                if self._done:
+                    break
+                item = self._q.get()
+                if isinstance(item, BaseException):
+                    self._done = True
+                    raise item
+                if item == self._EOF:
+                    self._done = True
+                    break
+                self._buf, self._pos = item, 0
+            take = self._buf[self._pos:self._pos + want]
+            self._pos += len(take)
+            want -= len(take)
+            out.append(take)
+        return b"".join(out)
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+        self._thread.join()
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():   # unblock a producer waiting on a full queue
+            with contextlib.suppress(Exception):
+                self._q.get_nowait()
+            self._thread.join(0.01)
 
 
 def decompressed(raw: Reader, head: bytes) -> Reader:
@@ -110,6 +202,53 @@ def _dir_fd(root_fd: int, rel: str, *, create: bool) -> Iterator[int]:
         os.close(fd)
 
 
+class _Dirs:
+    """Directory fds of one extraction, by path relative to the layer root (opened component by
+    component with O_NOFOLLOW, like _dir_fd). A path that is removed or replaced is forgotten with
+    everything below it, so an fd never outlives the directory it stood for."""
+
+    _MAX = 256
+
+    def __init__(self, root_fd: int) -> None:
+        self.root = root_fd
+        self.fds: dict[str, int] = {}
+
+    def get(self, rel: str, *, create: bool) -> int:
+        if not rel:
+            return self.root
+        fd = self.fds.get(rel)
+        if fd is not None:
+            return fd
+        parent, base = _split(rel)
+        pfd = self.get(parent, create=create)
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(base, flags, dir_fd=pfd)
+        except FileNotFoundError:
+            if not create:
+                raise
+            os.mkdir(base, 0o755, dir_fd=pfd)
+            fd = os.open(base, flags, dir_fd=pfd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise PermanentError(f"invalid layer: {rel!r} goes through a non-directory ({base!r})") from exc
+            raise
+        if len(self.fds) >= self._MAX:
+            self.close()
+        self.fds[rel] = fd
+        return fd
+
+    def forget(self, rel: str) -> None:
+        prefix = rel + "/"
+        for key in [k for k in self.fds if k == rel or k.startswith(prefix) or not rel]:
+            os.close(self.fds.pop(key))
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
 def _split(path: str) -> tuple[str, str]:
     parent, _, base = path.rpartition("/")
     return parent, base
@@ -152,9 +291,15 @@ def _set_xattr(dfd: int, name: str, key: str, value: bytes) -> None:
     os.setxattr(f"/proc/self/fd/{dfd}/{name}", key, value, follow_symlinks=False)
 
 
-def _apply_meta(dfd: int, name: str, m: tarfile.TarInfo) -> None:
-    if _is_root():
+def _chown(dfd: int, name: str, m: tarfile.TarInfo) -> None:
+    # A new entry is owned by root:root already when root creates it (dirs get their modes, setgid
+    # included, only at the end): skip the no-op chown, a metadata write per member.
+    if _is_root() and (m.uid, m.gid) != (0, 0):
         os.chown(name, m.uid, m.gid, dir_fd=dfd, follow_symlinks=False)
+
+
+def _apply_meta(dfd: int, name: str, m: tarfile.TarInfo) -> None:
+    _chown(dfd, name, m)
     for key, value in (m.pax_headers or {}).items():
         if key.startswith("SCHILY.xattr."):
             try:
@@ -182,71 +327,76 @@ def _whiteout(dfd: int, name: str) -> None:
         raise NotSupported("layers with whiteouts need root (CAP_MKNOD) to unpack") from exc
 
 
-def _extract_member(tar: tarfile.TarFile, m: tarfile.TarInfo, root_fd: int, path: str,
+def _extract_member(tar: tarfile.TarFile, m: tarfile.TarInfo, cache: _Dirs, path: str,
                     dirs: list[tuple[str, tarfile.TarInfo]]) -> None:
     if path == "":
         if m.isdir():
             dirs.append(("", m))
         return
     parent, base = _split(path)
-    with _dir_fd(root_fd, parent, create=True) as dfd:
-        if m.isdir():
-            _remove_existing(dfd, base, keep_dir=True)
-            try:
-                os.mkdir(base, 0o700, dir_fd=dfd)
-            except FileExistsError:
-                pass
-            dirs.append((path, m))  # mode/mtime applied last: children would change them
-            if _is_root():
-                os.chown(base, m.uid, m.gid, dir_fd=dfd, follow_symlinks=False)
-            return
-        _remove_existing(dfd, base, keep_dir=False)
-        if m.isreg():
-            _write_file(dfd, base, tar.extractfile(m))
-        elif m.issym():
-            os.symlink(m.linkname, base, dir_fd=dfd)
-        elif m.islnk():
-            kind, target = classify(m.linkname)
-            if kind != "entry" or not target:
-                raise PermanentError(f"invalid layer: hardlink {m.name!r} -> {m.linkname!r}")
-            tparent, tbase = _split(target)
-            try:
-                with _dir_fd(root_fd, tparent, create=False) as tfd:
-                    os.link(tbase, base, src_dir_fd=tfd, dst_dir_fd=dfd, follow_symlinks=False)
-            except FileNotFoundError as exc:
-                raise PermanentError(f"invalid layer: hardlink {m.name!r} -> {m.linkname!r}: target not in layer") from exc
-            return  # a hardlink shares the target's inode and metadata
-        elif m.ischr() or m.isblk() or m.isfifo():
-            kind_bits = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
-            try:
-                os.mknod(base, kind_bits | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=dfd)
-            except PermissionError:
-                return  # devices need root; an unprivileged unpack skips them like rootless runtimes
-        else:
-            raise NotSupported(f"layer member {m.name!r} has an unsupported tar type {m.type!r}")
-        _apply_meta(dfd, base, m)
+    dfd = cache.get(parent, create=True)
+    if m.isdir():
+        try:
+            st = os.lstat(base, dir_fd=dfd)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            os.unlink(base, dir_fd=dfd)
+            st = None
+        if st is None:
+            os.mkdir(base, 0o700, dir_fd=dfd)
+        dirs.append((path, m))  # mode/mtime applied last: children would change them
+        _chown(dfd, base, m)
+        return
+    cache.forget(path)
+    _remove_existing(dfd, base, keep_dir=False)
+    if m.isreg():
+        _write_file(dfd, base, tar.extractfile(m))
+    elif m.issym():
+        os.symlink(m.linkname, base, dir_fd=dfd)
+    elif m.islnk():
+        kind, target = classify(m.linkname)
+        if kind != "entry" or not target:
+            raise PermanentError(f"invalid layer: hardlink {m.name!r} -> {m.linkname!r}")
+        tparent, tbase = _split(target)
+        try:
+            tfd = cache.get(tparent, create=False)
+            os.link(tbase, base, src_dir_fd=tfd, dst_dir_fd=dfd, follow_symlinks=False)
+        except FileNotFoundError as exc:
+            raise PermanentError(f"invalid layer: hardlink {m.name!r} -> {m.linkname!r}: target not in layer") from exc
+        return  # a hardlink shares the target's inode and metadata
+    elif m.ischr() or m.isblk() or m.isfifo():
+        kind_bits = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
+        try:
+            os.mknod(base, kind_bits | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=dfd)
+        except PermissionError:
+            return  # devices need root; an unprivileged unpack skips them like rootless runtimes
+    else:
+        raise NotSupported(f"layer member {m.name!r} has an unsupported tar type {m.type!r}")
+    _apply_meta(dfd, base, m)
 
 
 def extract_layer(stream: Reader, dest: Path) -> None:
     """Unpack an uncompressed tar stream into the existing directory ``dest`` (safely)."""
     root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     dirs: list[tuple[str, tarfile.TarInfo]] = []
+    cache = _Dirs(root_fd)
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
             for m in tar:
                 kind, path = classify(m.name)
                 if kind == "whiteout":
                     parent, base = _split(path)
-                    with _dir_fd(root_fd, parent, create=True) as dfd:
-                        _whiteout(dfd, base)
+                    cache.forget(path)
+                    _whiteout(cache.get(parent, create=True), base)
                 elif kind == "opaque":
-                    with _dir_fd(root_fd, path, create=True) as dfd:
-                        try:
-                            os.setxattr(dfd, OPAQUE_XATTR, b"y")
-                        except PermissionError as exc:
-                            raise NotSupported("layers with opaque directories need root to unpack") from exc
+                    try:
+                        os.setxattr(cache.get(path, create=True), OPAQUE_XATTR, b"y")
+                    except PermissionError as exc:
+                        raise NotSupported("layers with opaque directories need root to unpack") from exc
                 else:
-                    _extract_member(tar, m, root_fd, path, dirs)
+                    _extract_member(tar, m, cache, path, dirs)
+        cache.close()
         for path, m in sorted(dirs, key=lambda d: d[0].count("/"), reverse=True):
             parent, base = _split(path)
             with _dir_fd(root_fd, parent, create=False) as dfd:
@@ -259,4 +409,5 @@ def extract_layer(stream: Reader, dest: Path) -> None:
     except tarfile.TarError as exc:
         raise PermanentError(f"invalid layer tar: {exc}") from exc
     finally:
+        cache.close()
         os.close(root_fd)

@@ -53,34 +53,37 @@ def _split_domain(name: str) -> tuple[str, str]:
 
 
 def parse(ref: str) -> Parsed:
-    """Parse and normalize ``ref``; raises ValueError with Docker's wording when it is invalid."""
-    if not ref or ref != ref.strip():
-        raise ValueError(f"invalid reference format: {ref!r}")
+    """Parse and normalize ``ref``; raises ValueError with distribution/reference's wording
+    (``ParseNormalizedNamed``) when it is invalid."""
+    if not ref:
+        raise ValueError("repository name must have at least one component")
+    if ref != ref.strip():
+        raise ValueError("invalid reference format")
     name, at, digest = ref.partition("@")
     if at:
         if not _DIGEST_RE.fullmatch(digest):
-            raise ValueError(f"invalid reference format: {ref!r}: invalid digest")
+            raise ValueError("invalid reference format")
         algo, _, hexpart = digest.partition(":")
         if algo == "sha256" and len(hexpart) != 64:
-            raise ValueError(f"invalid reference format: {ref!r}: invalid checksum digest length")
+            raise ValueError("invalid checksum digest length")
     tag: str | None = None
     colon = name.rfind(":")
     if colon > name.rfind("/"):
         name, tag = name[:colon], name[colon + 1:]
         if not _TAG_RE.fullmatch(tag):
-            raise ValueError(f"invalid reference format: {ref!r}: invalid tag")
+            raise ValueError("invalid reference format")
     if _HEX64_RE.fullmatch(name):
         raise ValueError(f"invalid repository name ({name}), cannot specify 64-byte hexadecimal strings")
     domain, path = _split_domain(name)
     if not _DOMAIN_RE.fullmatch(domain):
-        raise ValueError(f"invalid reference format: {ref!r}: invalid registry host {domain!r}")
+        raise ValueError("invalid reference format")
     if not _PATH_RE.fullmatch(path):
         if _PATH_RE.fullmatch(path.lower()):
             raise ValueError(f"invalid reference format: repository name ({path}) must be lowercase")
-        raise ValueError(f"invalid reference format: {ref!r}")
+        raise ValueError("invalid reference format")
     repository = f"{domain}/{path}"
     if len(repository) > _NAME_TOTAL_MAX:
-        raise ValueError(f"invalid reference format: repository name must not be more than {_NAME_TOTAL_MAX} characters")
+        raise ValueError(f"repository name must not be more than {_NAME_TOTAL_MAX} characters")
     if tag is None and not at:
         tag = DEFAULT_TAG
     return Parsed(repository, tag, digest if at else None)

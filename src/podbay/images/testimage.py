@@ -109,10 +109,13 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(ti, io.BytesIO(data))
 
 
+def find_busybox() -> Path:
+    return Path("/bin/busybox") if Path("/bin/busybox").exists() else Path(shutil.which("busybox") or "")
+
+
 def build(out: Path, busybox: Path | None = None, ref: str = DEFAULT_REF) -> str:
     """Write the oci-archive to ``out``; returns the image id (config digest)."""
-    found = busybox or (Path("/bin/busybox") if Path("/bin/busybox").exists() else Path(shutil.which("busybox") or ""))
-    layer = layer_tar(found)
+    layer = layer_tar(busybox or find_busybox())
     blob = gzip.compress(layer, compresslevel=6, mtime=0)
     config = json.dumps({
         "created": CREATED, "architecture": host_arch(), "os": "linux",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,18 +154,39 @@ def _is_loopback(addr: str) -> bool:
         return False
 
 
-def pod_dns_config(host_resolv: str, pod: Mapping[str, Any]) -> DnsConfig:
-    """Without cluster DNS, ClusterFirst falls back to Default (the node's resolv.conf), like kubelet."""
+def pod_dns_type(pod: Mapping[str, Any], cluster_dns: Sequence[str]) -> str:
+    """getPodDNSType: "cluster", "host" or "none"; ClusterFirst without cluster DNS (or on the host
+    network) falls back to the host's configuration."""
     spec = pod.get("spec") or {}
     policy = spec.get("dnsPolicy") or "ClusterFirst"
     if policy == "None":
+        return "none"
+    if policy == "ClusterFirstWithHostNet" or (policy == "ClusterFirst" and not spec.get("hostNetwork")):
+        return "cluster" if cluster_dns else "host"
+    if policy in ("ClusterFirst", "Default"):
+        return "host"
+    raise ValueError(f"unsupported dnsPolicy {policy!r}")
+
+
+def pod_dns_config(host_resolv: str, pod: Mapping[str, Any], cluster_dns: Sequence[str] = (),
+                   cluster_domain: str = CLUSTER_DOMAIN) -> DnsConfig:
+    """kubelet GetPodDNS: ClusterFirst gets only the cluster DNS servers, the cluster search list
+    before the host's and `ndots:5`; Default the node's resolv.conf; None nothing; dnsConfig is
+    appended to any of them. Without cluster DNS, ClusterFirst falls back to Default."""
+    spec = pod.get("spec") or {}
+    kind = pod_dns_type(pod, cluster_dns)
+    if kind == "none":
         base = DnsConfig([], [], [])
-    elif policy in ("Default", "ClusterFirst", "ClusterFirstWithHostNet"):
+    else:
         base = parse_resolv_conf(host_resolv)
         # A node-local resolver (127.0.0.53, ::1) is unreachable from the pod's netns.
         base = DnsConfig([s for s in base.nameservers if not _is_loopback(s)], base.searches, base.options)
-    else:
-        raise ValueError(f"unsupported dnsPolicy {policy!r}")
+        if kind == "cluster":
+            ns = (pod.get("metadata") or {}).get("namespace") or "default"
+            searches = base.searches
+            if cluster_domain:
+                searches = _dedup([f"{ns}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain, *searches])
+            base = DnsConfig(list(cluster_dns), searches, ["ndots:5"])
     dc = spec.get("dnsConfig") or {}
     opts = []
     for o in dc.get("options") or []:
@@ -177,9 +198,10 @@ def pod_dns_config(host_resolv: str, pod: Mapping[str, Any]) -> DnsConfig:
     return DnsConfig(servers[:MAX_NAMESERVERS], searches[:MAX_SEARCHES], options)
 
 
-def resolv_conf(host_resolv: str, pod: Mapping[str, Any]) -> str:
+def resolv_conf(host_resolv: str, pod: Mapping[str, Any], cluster_dns: Sequence[str] = (),
+                cluster_domain: str = CLUSTER_DOMAIN) -> str:
     """resolv.conf text as containerd/CRI-O write it: search, nameservers, options."""
-    dc = pod_dns_config(host_resolv, pod)
+    dc = pod_dns_config(host_resolv, pod, cluster_dns, cluster_domain)
     out = ""
     if dc.searches:
         out += "search " + " ".join(dc.searches) + "\n"
@@ -210,6 +232,7 @@ def write_pod_files(
     host_resolv_path: str | Path = "/etc/resolv.conf",
     *,
     cluster_domain: str = CLUSTER_DOMAIN,
+    cluster_dns: Sequence[str] = (),
 ) -> PodFiles:
     """Write etc-hosts, etc-hostname and resolv.conf into pod_dir (each atomically, 0644)."""
     pod_dir = Path(pod_dir)
@@ -226,5 +249,5 @@ def write_pod_files(
     # hostNetwork pods share the node's UTS namespace, hence its hostname.
     host = os.uname().nodename if node_hosts is not None else kernel_hostname(pod, cluster_domain)
     _write_atomic(files.hostname, hostname_file(host))
-    _write_atomic(files.resolv, resolv_conf(host_resolv, pod))
+    _write_atomic(files.resolv, resolv_conf(host_resolv, pod, cluster_dns, cluster_domain))
     return files

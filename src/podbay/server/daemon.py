@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,8 @@ from typing import Any
 from podbay.agent.config import AgentConfig
 from podbay.agent.deps import Deps
 from podbay.agent.hub import Hub
+from podbay.agent.image_gc import image_gc_loop
+from podbay.agent.image_puller import add_image_flags, build_image_manager, image_options
 from podbay.agent.pods import PodService
 from podbay.agent.stats import summary
 from podbay.api.quantity import to_bytes
@@ -50,9 +53,22 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
     for key, conv in (("root", Path), ("run_dir", Path), ("socket", Path), ("cni_conf_dir", Path)):
         if opts.get(key):
             kw[key] = conv(opts[key])
-    for key in ("runtime", "subnet", "bridge", "node_name"):
+    for key in ("runtime", "subnet", "bridge", "node_name", "service_cidr", "service_node_port_range",
+                "cluster_domain"):
         if opts.get(key):
             kw[key] = str(opts[key])
+    if opts.get("nodeport_addresses"):
+        kw["nodeport_addresses"] = tuple(a for v in opts["nodeport_addresses"] for a in str(v).split(",") if a)
+    if opts.get("no_services"):
+        kw["services"] = False
+    if opts.get("service_cidr") or opts.get("service_node_port_range"):
+        from podbay.core.services.allocation import ServiceNetwork
+
+        try:
+            ServiceNetwork.from_flags(kw.get("service_cidr", "10.96.0.0/12"),
+                                      kw.get("service_node_port_range", "30000-32767"))
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from None
     if opts.get("container_log_max_size"):
         kw["container_log_max_size"] = to_bytes(opts["container_log_max_size"])
     if opts.get("container_log_max_files"):
@@ -71,6 +87,7 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         if not root.is_absolute():
             raise PermanentError(f"--seccomp-profile-root must be an absolute path, not {root}")
         kw["seccomp_profile_root"] = root
+    kw.update(image_options(opts))   # images lane
     return AgentConfig(**kw)
 
 
@@ -121,9 +138,10 @@ def build_deps(cfg: AgentConfig) -> Deps:
     soft, hard = host_rlimit_nofile()
     nofile = (min(1048576, hard), min(1048576, hard))
     store = Store(cfg.root / "state.db")
-    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=ImageStore(cfg.root / "images"),
+    images = ImageStore(cfg.root / "images")
+    return Deps(cfg=cfg, store=store, hub=Hub(start_rv=store.current_rv()), images=images,
                 network=network, runtime=runtime, node_allocatable=_node_allocatable(), host_ip=_host_ip(),
-                nofile=nofile, host_caps=_host_caps())
+                nofile=nofile, host_caps=_host_caps(), image_manager=build_image_manager(cfg, images))
 
 
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
@@ -137,6 +155,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     deps.hub.attach(asyncio.get_running_loop())
     parts = await assemble(deps)
     pods = parts.pods
+    image_gc = asyncio.create_task(image_gc_loop(deps), name="image-gc")   # images lane
     app = build_app(parts.api, stats=lambda: asyncio.to_thread(summary, deps, pods.evictions),
                     health={"store": lambda: _store_ok(deps)})
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
@@ -163,6 +182,9 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        image_gc.cancel()
+        if deps.image_manager is not None:
+            deps.image_manager.close()
         await runner.cleanup()
         await parts.stop()
         deps.store.close()
@@ -184,17 +206,21 @@ class Assembly:
     """The running parts of one agent (what serve() starts and stops)."""
 
     def __init__(self, api: Any, pods: PodService, node: Any, namespaces: Any, claims: Any,
-                 controllers: Any = None) -> None:
+                 services: Any = None, controllers: Any = None) -> None:
         self.api = api
         self.pods = pods
         self.node = node
         self.namespaces = namespaces
         self.claims = claims
+        self.services = services
         self.controllers = controllers
 
     async def stop(self) -> None:
         if self.controllers is not None:
             await self.controllers.stop()
+        if self.services is not None:
+            # The nftables table stays: running pods keep their Services until `podbay agent --cleanup`.
+            await self.services.stop()
         await self.node.stop()
         await self.namespaces.stop()
         await self.pods.stop()
@@ -214,7 +240,10 @@ async def assemble(deps: Deps) -> Assembly:
     from podbay.server.rest import Api
 
     cfg = deps.cfg
-    registry = build_registry(deps.repo, cfg.node_name, cfg.root)
+    from podbay.core.services.allocation import ServiceNetwork
+
+    service_net = ServiceNetwork.from_flags(cfg.service_cidr, cfg.service_node_port_range)
+    registry = build_registry(deps.repo, cfg.node_name, cfg.root, service_net=service_net)
     namespaces = NamespaceController(registry, deps.hub)
     namespaces.ensure()
     claims = ClaimService(deps.repo, deps.hub, cfg.root)
@@ -248,7 +277,50 @@ async def assemble(deps: Deps) -> Assembly:
 
     api.computed[("metrics.k8s.io", "pods")] = pod_metrics
     api.computed[("metrics.k8s.io", "nodes")] = node_metrics
-    return Assembly(api, pods, node, namespaces, claims, controllers)
+    services = start_services(deps, registry, service_net) if cfg.services else None
+    from podbay.api.resources import PROXY_VERBS, Subresource
+    from podbay.server import proxy as proxy_api
+
+    if registry.table.by_path("", "v1", "pods") is not None and \
+            registry.table.by_path("", "v1", "pods").subresource("proxy") is None:  # type: ignore[union-attr]
+        registry.table.add_subresource("", "v1", "pods", Subresource("proxy", "PodProxyOptions", PROXY_VERBS))
+    api.connect[("", "services", "proxy")] = proxy_api.make_handler(deps.repo)
+    api.connect[("", "pods", "proxy")] = proxy_api.make_handler(deps.repo)
+    return Assembly(api, pods, node, namespaces, claims, services, controllers)
+
+
+def start_services(deps: Deps, registry: Any, net: Any) -> Any:
+    """The Service data path (nftables), cluster DNS and the endpoint controllers of this agent."""
+    from podbay.agent.clusterdns import ClusterDnsService
+    from podbay.agent.proxier import Proxier
+    from podbay.agent.services import ServiceController, ServiceSettings
+    from podbay.core.services.proxyrules import ProxyConfig
+    from podbay.network.nftables import NftCommand, ensure_bridge_netfilter
+
+    cfg = deps.cfg
+    if not ensure_bridge_netfilter():
+        log.warning("no bridge netfilter in this kernel: pod -> ClusterIP -> pod on one bridge will not work")
+    nodeport_ips = cfg.nodeport_addresses or (deps.host_ip,)
+    proxier = Proxier(NftCommand(), ProxyConfig(table=cfg.nft_table, pod_cidr=cfg.subnet, service_cidr=cfg.service_cidr,
+                                                node_name=cfg.node_name, nodeport_ips=nodeport_ips))
+    dns = ClusterDnsService(cfg.bridge_address, net.dns_ip, zone=cfg.cluster_domain)
+    # `default/kubernetes` -> <bridge address>:6443, where the API's TCP listener must answer pods
+    # (until it does, in-cluster clients get "connection refused", not a missing Service).
+    settings = ServiceSettings(net, cfg.bridge_address, api_port=6443, ingress_ips=nodeport_ips)
+    services = ServiceController(registry, deps.hub, settings, proxier, dns)
+    services.start()
+    return services
+
+
+def cleanup(opts: dict[str, Any]) -> int:
+    """`podbay agent --cleanup`: remove what the agent installed on the host for Services (its
+    nftables table); pods and their network are the agent's to stop, not this."""
+    from podbay.network.nftables import NftCommand
+
+    cfg = config_from_options(opts)
+    removed = NftCommand().delete_table(cfg.nft_table)
+    print(f"nftables table ip {cfg.nft_table}: {'deleted' if removed else 'not present'}")
+    return 0
 
 
 def start_controllers(registry: Any, deps: Deps) -> Any:
@@ -350,6 +422,17 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--subnet", help="pod subnet for the default bridge network (default 10.88.0.0/16)")
     ap.add_argument("--bridge", help="bridge name of the default network (default podbay0)")
     ap.add_argument("--node-name", dest="node_name", help="node name (default: the host name)")
+    ap.add_argument("--service-cidr", dest="service_cidr",
+                    help="ClusterIP range (default 10.96.0.0/12: kubernetes .1, kube-dns .10)")
+    ap.add_argument("--service-node-port-range", dest="service_node_port_range",
+                    help="NodePort range (default 30000-32767)")
+    ap.add_argument("--nodeport-addresses", dest="nodeport_addresses", action="append", default=[],
+                    help="host IPs that answer NodePorts and LoadBalancer ports (default: the node's address)")
+    ap.add_argument("--cluster-domain", dest="cluster_domain", help="cluster DNS domain (default cluster.local)")
+    ap.add_argument("--no-services", dest="no_services", action="store_true",
+                    help="no Service data path and no cluster DNS")
+    ap.add_argument("--cleanup", action="store_true",
+                    help="remove the agent's nftables table (Services) and exit")
     ap.add_argument("--allowed-host-path", dest="allowed_host_path", action="append", default=[],
                     help="allowed hostPath prefix (repeatable; default: all)")
     ap.add_argument("--seccomp-profile-root", dest="seccomp_profile_root",
@@ -360,7 +443,18 @@ def main(argv: list[str]) -> int:
                     help="log files kept per container, the live one included (default 5)")
     ap.add_argument("--container-log-monitor-interval", dest="container_log_monitor_interval", type=float,
                     help="seconds between log size checks (default 10)")
-    return run_agent(vars(ap.parse_args(argv)))
+    add_image_flags(ap)   # images lane
+    opts = vars(ap.parse_args(argv))
+    if opts.get("cleanup"):
+        if os.geteuid() != 0:
+            print("podbay agent --cleanup must run as root", file=sys.stderr)
+            return 1
+        try:
+            return cleanup(opts)
+        except (PermanentError, PodbayError) as exc:
+            print(f"podbay agent --cleanup: {exc}", file=sys.stderr)
+            return 1
+    return run_agent(opts)
 
 
 if __name__ == "__main__":

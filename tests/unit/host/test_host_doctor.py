@@ -28,6 +28,7 @@ def healthy_files(**override: str | None) -> dict[str, str | None]:
         "/sys/fs/cgroup/unified/cgroup.controllers": "\n",
         "/proc/meminfo": "MemTotal: 1 kB\nHugePages_Total:       4\n",
         "/proc/sys/net/ipv4/ip_forward": "1\n",
+        "/proc/sys/net/bridge/bridge-nf-call-iptables": "1\n",
     }
     files.update(override)
     return files
@@ -35,7 +36,7 @@ def healthy_files(**override: str | None) -> dict[str, str | None]:
 
 def fake_probes(
     *,
-    tools: tuple[str, ...] = ("crun", "runc", "conmon", "unshare", "nsenter", "ip"),
+    tools: tuple[str, ...] = ("crun", "runc", "conmon", "unshare", "nsenter", "ip", "nft", "conntrack"),
     files: dict[str, str | None] | None = None,
     plugin_files: tuple[str, ...] = ("/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback"),
     euid: int = 0,
@@ -240,3 +241,10 @@ def test_real_doctor_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert doctor_mounts() == []
     assert "OK   root" in out and "OK   state-root" in out
     assert code == (0 if "FAIL" not in out else 1)
+
+
+def test_service_data_path_checks_are_advisory() -> None:
+    results = by_name(doctor.checks(fake_probes(tools=("crun", "conmon", "unshare", "nsenter", "ip"))))
+    assert not results["nft"].ok and not results["nft"].required
+    assert results["nft"].fix == "apt-get install -y nftables"
+    assert results["bridge-netfilter"].ok

@@ -102,8 +102,7 @@ def test_import_tar_with_changes(store: ImageStore, tmp_path: Path) -> None:
 def test_resolve_not_found_message(store: ImageStore) -> None:
     with pytest.raises(NotFound) as exc:
         store.resolve("nope:1")
-    assert str(exc.value) == ('image "docker.io/library/nope:1" not found in the local store '
-                              "(podbay cannot pull yet: use podbay image load/import)")
+    assert str(exc.value) == 'image "docker.io/library/nope:1" not found in the local store'
 
 
 def test_remove_untag_then_delete(store: ImageStore, tmp_path: Path) -> None:
@@ -142,7 +141,8 @@ def test_cli_ops(tmp_path: Path) -> None:
     tar.write_bytes(TOP)
     image_id = cli_ops.import_image(root, tar, None, [])
     rows = cli_ops.list_rows(root)
-    assert ("<none>", "<none>", image_id[7:19], cli_ops.human_size(ImageStore(root / "images").resolve(image_id).size)) in rows
+    assert ("<none>", "<none>", "<none>", image_id[7:19],
+            cli_ops.human_size(ImageStore(root / "images").resolve(image_id).size)) in rows
     assert [r[:2] for r in rows if r[0] != "<none>"] == [("docker.io/library/busybox", "1.35")]
     out = cli_ops.remove_image(root, "busybox:1.35")
     assert out.startswith("Untagged: docker.io/library/busybox:1.35\nDeleted: ")
@@ -152,3 +152,22 @@ def test_cli_ops(tmp_path: Path) -> None:
 @pytest.mark.parametrize("n,want", [(0, "0 B"), (999, "999 B"), (2_140_547, "2.14 MB"), (1_500_000_000, "1.5 GB")])
 def test_human_size(n: int, want: str) -> None:
     assert cli_ops.human_size(n) == want
+
+
+def test_gc_candidates_and_execute(tmp_path: Path) -> None:
+    import time
+
+    from podbay.core.image_gc import prune
+    from podbay.images import gc
+
+    store = ImageStore(tmp_path / "images")
+    [a] = store.load(docker_archive(tmp_path / "a.tar", [BASE], ["a:1"]))
+    [b] = store.load(docker_archive(tmp_path / "b.tar", [BASE, TOP], ["b:1", "b:2"], cfg={"Cmd": ["b"]}))
+    store.mark_used(a.id, 50.0)
+    cands = {c.id: c for c in gc.candidates(store, in_use=["docker.io/library/a:1"])}
+    assert cands[a.id].in_use and cands[a.id].last_used == 50.0 and not cands[b.id].in_use
+    assert cands[b.id].first_detected > 0
+    removed = gc.execute(store, prune(list(cands.values()), time.time()))
+    assert [(r.id, r.refs) for r in removed] == [(b.id, ("docker.io/library/b:1", "docker.io/library/b:2"))]
+    assert [i.id for i in store.list()] == [a.id]
+    assert len(list(store.layers.iterdir())) == 1        # the shared base stays with a

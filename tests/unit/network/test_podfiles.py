@@ -133,3 +133,56 @@ def test_write_pod_files(tmp_path: Path) -> None:
 def test_unpin_and_is_pinned_on_plain_dirs(tmp_path: Path) -> None:
     assert not namespaces.is_pinned(tmp_path)
     namespaces.unpin(tmp_path / "never-made")  # idempotent on a missing dir
+
+
+# -- ClusterFirst with cluster DNS (kubelet GetPodDNS) ---------------------------------------------------
+
+HOST_RESOLV_CF = "nameserver 192.0.2.53\nsearch corp.example\noptions edns0 timeout:2\n"
+
+
+def _dns_pod(policy: str | None = None, host_network: bool = False, dns_config: dict | None = None) -> dict:
+    spec: dict = {}
+    if policy:
+        spec["dnsPolicy"] = policy
+    if host_network:
+        spec["hostNetwork"] = True
+    if dns_config:
+        spec["dnsConfig"] = dns_config
+    return {"metadata": {"name": "p", "namespace": "shop"}, "spec": spec}
+
+
+def test_cluster_first_uses_the_cluster_dns() -> None:
+    from podbay.network.podfiles import resolv_conf
+
+    assert resolv_conf(HOST_RESOLV_CF, _dns_pod(), ["10.96.0.10"]) == (
+        "search shop.svc.cluster.local svc.cluster.local cluster.local corp.example\n"
+        "nameserver 10.96.0.10\n"
+        "options ndots:5\n")
+
+
+def test_cluster_first_on_host_network_is_default_but_with_host_net_is_cluster() -> None:
+    from podbay.network.podfiles import resolv_conf
+
+    assert resolv_conf(HOST_RESOLV_CF, _dns_pod(host_network=True), ["10.96.0.10"]).startswith(
+        "search corp.example\nnameserver 192.0.2.53\n")
+    assert "nameserver 10.96.0.10" in resolv_conf(HOST_RESOLV_CF, _dns_pod("ClusterFirstWithHostNet", True), ["10.96.0.10"])
+
+
+def test_default_and_none_ignore_the_cluster_dns() -> None:
+    from podbay.network.podfiles import resolv_conf
+
+    assert "10.96.0.10" not in resolv_conf(HOST_RESOLV_CF, _dns_pod("Default"), ["10.96.0.10"])
+    none = _dns_pod("None", dns_config={"nameservers": ["1.1.1.1"], "searches": ["a.b"],
+                                        "options": [{"name": "ndots", "value": "2"}]})
+    assert resolv_conf(HOST_RESOLV_CF, none, ["10.96.0.10"]) == "search a.b\nnameserver 1.1.1.1\noptions ndots:2\n"
+
+
+def test_dns_config_is_appended_to_cluster_first() -> None:
+    from podbay.network.podfiles import resolv_conf
+
+    pod = _dns_pod(dns_config={"nameservers": ["1.1.1.1"], "searches": ["extra.example"],
+                               "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]})
+    assert resolv_conf(HOST_RESOLV_CF, pod, ["10.96.0.10"]) == (
+        "search shop.svc.cluster.local svc.cluster.local cluster.local corp.example extra.example\n"
+        "nameserver 10.96.0.10\nnameserver 1.1.1.1\n"
+        "options ndots:2 edns0\n")

@@ -70,7 +70,7 @@ async def test_aggregated_discovery(api: Any) -> None:
     accept = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
               "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
     for path, groups in (("/api", [""]), ("/apis", ["apps", "events.k8s.io", "batch", "storage.k8s.io", "coordination.k8s.io",
-                                        "metrics.k8s.io"])):
+                                        "discovery.k8s.io", "metrics.k8s.io"])):
         resp = await client.get(path, headers={"Accept": accept})
         assert resp.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
         doc = await resp.json()
