@@ -358,3 +358,57 @@ spec:
     row = kube.kubectl("get", "cj", "tick").stdout.splitlines()
     assert row[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]
     kube.kubectl("delete", "cj", "tick")
+
+
+def test_job_deleted_without_a_policy_orphans_its_pods_with_the_warning(kube: Kube) -> None:
+    import urllib.request
+
+    apply(kube, job("keep", "true"))
+    kube.kubectl("wait", "--for=condition=complete", "job/keep", "--timeout=60s")
+    # A client that names no propagationPolicy (kubectl always sends one): batch/v1 Jobs orphan.
+    req = urllib.request.Request(f"{kube.server}/apis/batch/v1/namespaces/default/jobs/keep", method="DELETE")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+        assert resp.headers.get_all("Warning") == [
+            '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to '
+            'remove them or set propagationPolicy=Orphan to suppress this warning"']
+    wait(lambda: get(kube, "job", "keep") is None, timeout=30, what="the job to go")
+    left = wait(lambda: [p for p in pods(kube, "batch.kubernetes.io/job-name=keep")
+                         if not p["metadata"].get("ownerReferences")], timeout=30, what="an orphaned pod")
+    assert len(left) == 1 and not left[0]["metadata"].get("deletionTimestamp")
+    kube.kubectl("delete", "pod", "-l", "batch.kubernetes.io/job-name=keep")
+
+
+def test_delete_f_of_a_multi_document_file_removes_everything(kube: Kube, tmp_path: Any) -> None:
+    path = tmp_path / "stack.yaml"
+    path.write_text(deployment("stack", 2) + "---\n" + job("stack-init", "true") + """---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: stack-config}
+data: {a: b}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: stack-agent}
+spec:
+  selector: {matchLabels: {app: stack-agent}}
+  template:
+    metadata: {labels: {app: stack-agent}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: main, image: busybox:1.35, command: [sleep, "3600"]}]
+""")
+    out = kube.kubectl("apply", "-f", str(path)).stdout.splitlines()
+    assert out == ["deployment.apps/stack created", "job.batch/stack-init created", "configmap/stack-config created",
+                   "daemonset.apps/stack-agent created"]
+    kube.kubectl("rollout", "status", "deployment/stack", "--timeout=60s")
+    kube.kubectl("wait", "--for=condition=complete", "job/stack-init", "--timeout=60s")
+    out = kube.kubectl("delete", "-f", str(path)).stdout.splitlines()
+    assert out == ['deployment.apps "stack" deleted from default namespace',
+                   'job.batch "stack-init" deleted from default namespace',
+                   'configmap "stack-config" deleted from default namespace',
+                   'daemonset.apps "stack-agent" deleted from default namespace']
+    every = ("app=stack", "batch.kubernetes.io/job-name=stack-init", "app=stack-agent")
+    wait(lambda: all(pods(kube, s) == [] for s in every) and get(kube, "rs", "-l", "app=stack")["items"] == [],
+         timeout=60, what="every dependent to go")
+    assert get(kube, "controllerrevisions", "-l", "app=stack-agent")["items"] == []
