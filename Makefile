@@ -90,6 +90,7 @@ bench: | bench-deps host-prep test-images
 	$(PY) bench/api.py
 	$(PY) bench/crash.py
 	$(PY) bench/pull.py
+	$(PY) bench/workloads.py
 
 crash: | deps host-prep test-image
 	$(PY) bench/crash.py

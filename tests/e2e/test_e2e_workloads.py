@@ -412,3 +412,13 @@ spec:
     wait(lambda: all(pods(kube, s) == [] for s in every) and get(kube, "rs", "-l", "app=stack")["items"] == [],
          timeout=60, what="every dependent to go")
     assert get(kube, "controllerrevisions", "-l", "app=stack-agent")["items"] == []
+
+
+def test_kubectl_create_deployment_and_scale(kube: Kube) -> None:
+    out = kube.kubectl("create", "deployment", "made", f"--image={BUSYBOX}", "--replicas=2", "--", "sleep", "3600")
+    assert out.stdout.strip() == "deployment.apps/made created"
+    kube.kubectl("rollout", "status", "deployment/made", "--timeout=60s")
+    assert kube.kubectl("scale", "deployment/made", "--replicas=3").stdout.strip() == "deployment.apps/made scaled"
+    kube.kubectl("rollout", "status", "deployment/made", "--timeout=60s")
+    assert get(kube, "deployment", "made")["status"]["readyReplicas"] == 3
+    kube.kubectl("delete", "deployment", "made", "--wait=false")
