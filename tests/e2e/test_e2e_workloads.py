@@ -5,6 +5,7 @@ claims, Jobs (completions, back-off limit, Indexed), CronJobs, DaemonSets, and n
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -422,3 +423,39 @@ def test_kubectl_create_deployment_and_scale(kube: Kube) -> None:
     kube.kubectl("rollout", "status", "deployment/made", "--timeout=60s")
     assert get(kube, "deployment", "made")["status"]["readyReplicas"] == 3
     kube.kubectl("delete", "deployment", "made", "--wait=false")
+
+
+def test_create_job_and_cronjob_and_describe(kube: Kube) -> None:
+    out = kube.kubectl("create", "job", "once", f"--image={BUSYBOX}", "--", "true").stdout
+    assert out.strip() == "job.batch/once created"
+    kube.kubectl("wait", "--for=condition=complete", "job/once", "--timeout=60s")
+    desc = kube.kubectl("describe", "job", "once").stdout
+    assert re.search(r"^Pods Statuses:\s+0 Active \(0 Ready\) / 1 Succeeded / 0 Failed$", desc, re.M), desc
+    assert re.search(r"Normal\s+SuccessfulCreate\s+\S+\s+job-controller\s+Created pod: once-", desc), desc
+    assert re.search(r"Normal\s+Completed\s+\S+\s+job-controller\s+Job completed", desc), desc
+    out = kube.kubectl("create", "cronjob", "nightly", f"--image={BUSYBOX}", "--schedule=0 3 * * *", "--", "true").stdout
+    assert out.strip() == "cronjob.batch/nightly created"
+    row = kube.kubectl("get", "cj", "nightly").stdout.splitlines()
+    assert row[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]
+    assert row[1].split()[:7] == ["nightly", "0", "3", "*", "*", "*", "<none>"]
+    out = kube.kubectl("create", "job", "manual", "--from=cronjob/nightly").stdout
+    assert out.strip() == "job.batch/manual created"
+    kube.kubectl("wait", "--for=condition=complete", "job/manual", "--timeout=60s")
+    manual = get(kube, "job", "manual")
+    assert manual["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
+    assert manual["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    kube.kubectl("delete", "cronjob", "nightly")
+    wait(lambda: get(kube, "job", "manual") is None, timeout=30, what="the cronjob's job to go with it")
+    kube.kubectl("delete", "job", "once")
+
+    apply(kube, deployment("described", 1))
+    kube.kubectl("rollout", "status", "deployment/described", "--timeout=60s")
+    desc = kube.kubectl("describe", "deployment", "described").stdout
+    assert re.search(r"^Replicas:\s+1 desired \| 1 updated \| 1 total \| 1 available \| 0 unavailable$", desc, re.M), desc
+    assert re.search(r"^StrategyType:\s+RollingUpdate$", desc, re.M)
+    assert re.search(r"^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$", desc, re.M)
+    assert re.search(r"^\s+Progressing\s+True\s+NewReplicaSetAvailable$", desc, re.M), desc
+    assert re.search(r"^NewReplicaSet:\s+described-[a-z0-9]+ \(1/1 replicas created\)$", desc, re.M), desc
+    assert re.search(r"Normal\s+ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set "
+                     r"described-[a-z0-9]+ from 0 to 1", desc), desc
+    kube.kubectl("delete", "deployment", "described")
