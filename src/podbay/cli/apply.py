@@ -43,21 +43,26 @@ def with_last_applied(manifest: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def _merge(live: Any, desired: Any) -> Any:
+def _named(items: Any) -> bool:
+    return isinstance(items, list) and all(isinstance(x, dict) and "name" in x for x in items)
+
+
+def _merge(live: Any, desired: Any, previous: Any = None) -> Any:
     if isinstance(live, dict) and isinstance(desired, dict):
         out = dict(live)
+        prev = previous if isinstance(previous, dict) else {}
         for k, v in desired.items():
-            out[k] = _merge(live.get(k), v)
+            out[k] = _merge(live.get(k), v, prev.get(k))
         return out
-    if (
-        isinstance(live, list)
-        and isinstance(desired, list)
-        and desired
-        and all(isinstance(x, dict) and "name" in x for x in desired)
-        and all(isinstance(x, dict) and "name" in x for x in live)
-    ):
+    if isinstance(live, list) and isinstance(desired, list) and desired and _named(desired) and _named(live):
         by_name = {x["name"]: x for x in live}
-        return [_merge(by_name.get(x["name"]), x) for x in desired]
+        prev_by_name = {x["name"]: x for x in previous} if _named(previous) else {}
+        wanted = {x["name"] for x in desired}
+        items = [_merge(by_name.get(x["name"]), x, prev_by_name.get(x["name"])) for x in desired]
+        # Items the server added (the ServiceAccount admission's kube-api-access volume and mounts)
+        # stay, as a strategic merge patch against the last-applied configuration keeps them.
+        items += [copy.deepcopy(x) for x in live if x["name"] not in wanted and x["name"] not in prev_by_name]
+        return items
     return copy.deepcopy(desired)
 
 
@@ -99,7 +104,7 @@ def merged(live: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
         if not meta[key] and key not in live_meta:
             del meta[key]
     if "spec" in manifest:
-        out["spec"] = _merge(live.get("spec") or {}, manifest["spec"])
+        out["spec"] = _merge(live.get("spec") or {}, manifest["spec"], (previous or {}).get("spec"))
     desired, before = manifest, previous if isinstance(previous, dict) else {}
     if manifest.get("kind") == "Secret":
         desired, before = secret_view(manifest), secret_view(before)

@@ -5,6 +5,7 @@ deletion with the pod's terminationGracePeriodSeconds. The pod worker reacts to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from podbay.agent.strategies import Strategy
@@ -30,9 +31,13 @@ class PodStrategy(Strategy):
         self.clock = clock or time.time
         # (pod) -> None when it fits this node, else the scheduler's FailedScheduling message
         self.fit = fit
+        # access: the ServiceAccount admission plugin (agent.serviceaccounts.ServiceAccounts.admit_pod)
+        self.admit: Callable[[Obj], Obj] | None = None
 
     def prepare_create(self, obj: Obj) -> Obj:
         pod = default_pod(obj)
+        if self.admit is not None:
+            pod = self.admit(pod)
         scheduled: Obj = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                           "lastTransitionTime": rfc3339(self.clock())}
         if not pod["spec"].get("nodeName"):
