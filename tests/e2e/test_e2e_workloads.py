@@ -362,17 +362,18 @@ spec:
 
 
 def test_job_deleted_without_a_policy_orphans_its_pods_with_the_warning(kube: Kube) -> None:
-    import urllib.request
-
     apply(kube, job("keep", "true"))
     kube.kubectl("wait", "--for=condition=complete", "job/keep", "--timeout=60s")
     # A client that names no propagationPolicy (kubectl always sends one): batch/v1 Jobs orphan.
-    req = urllib.request.Request(f"{kube.server}/apis/batch/v1/namespaces/default/jobs/keep", method="DELETE")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        assert resp.status == 200
-        assert resp.headers.get_all("Warning") == [
-            '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to '
-            'remove them or set propagationPolicy=Orphan to suppress this warning"']
+    with kube.python_client() as api:
+        method, url, headers, body, _ = api.param_serialize("DELETE", "/apis/batch/v1/namespaces/default/jobs/keep",
+                                                            auth_settings=["BearerToken"])
+        resp = api.call_api(method, url, header_params=headers, body=body)
+        resp.read()
+    assert resp.status == 200
+    assert resp.getheader("Warning") == (
+        '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to '
+        'remove them or set propagationPolicy=Orphan to suppress this warning"')
     wait(lambda: get(kube, "job", "keep") is None, timeout=30, what="the job to go")
     left = wait(lambda: [p for p in pods(kube, "batch.kubernetes.io/job-name=keep")
                          if not p["metadata"].get("ownerReferences")], timeout=30, what="an orphaned pod")
