@@ -101,7 +101,7 @@ class Podbay:
         run([*self.cli, "image", "load", str(IMAGE_TAR)], self.env)
         self.log = (work / "agent.log").open("w")
         subnet = f"10.{random.randrange(200, 250)}.{random.randrange(0, 255)}.0/24"
-        self.agent = subprocess.Popen([*self.cli, "agent", "--bridge", self.bridge, "--subnet", subnet],
+        self.agent = subprocess.Popen([*self.cli, "agent", "--listen", "none", "--bridge", self.bridge, "--subnet", subnet],
                                       env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
             if Path(self.socket).exists():

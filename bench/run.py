@@ -66,7 +66,7 @@ class Podbay:
         self.cli = [str(REPO / ".venv" / "bin" / "podbay")]
         run([*self.cli, "image", "load", str(IMAGE_TAR)], self.env)
         self.log = (work / "agent.log").open("w")
-        self.agent = subprocess.Popen([*self.cli, "agent", "--bridge", "podbay-bench0", "--subnet",
+        self.agent = subprocess.Popen([*self.cli, "agent", "--listen", "none", "--bridge", "podbay-bench0", "--subnet",
                                        "10.88.251.0/24"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(200):
             if Path(self.env["PODBAY_SOCKET"]).exists():

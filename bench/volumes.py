@@ -46,7 +46,7 @@ class Agent:
         self.cli = [str(REPO / ".venv" / "bin" / "podbay")]
         subprocess.run([*self.cli, "image", "load", str(IMAGE_TAR)], env=self.env, check=True, capture_output=True)
         self.log = (work / "agent.log").open("w")
-        self.proc = subprocess.Popen([*self.cli, "agent", "--bridge", "podbay-vb0", "--subnet", "10.88.252.0/22"],
+        self.proc = subprocess.Popen([*self.cli, "agent", "--listen", "none", "--bridge", "podbay-vb0", "--subnet", "10.88.252.0/22"],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(200):
             if Path(self.env["PODBAY_SOCKET"]).exists():

@@ -34,7 +34,7 @@ say podbay image pull nginx:1.25
 "${PB[@]}" image pull --registries-conf "$BED/registries.conf" nginx:1.25
 "${PB[@]}" image ls
 
-"${PB[@]}" agent --bridge podbay-demo0 --subnet 10.88.250.0/24 --registries-conf "$BED/registries.conf" \
+"${PB[@]}" agent --listen none --bridge podbay-demo0 --subnet 10.88.250.0/24 --registries-conf "$BED/registries.conf" \
   >_work/demo/agent.log 2>&1 &
 AGENT=$!
 for _ in $(seq 100); do [ -S "$PODBAY_SOCKET" ] && break; sleep 0.1; done

@@ -32,6 +32,15 @@ def _missing() -> str | None:
     return None
 
 
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now (bind to port 0 and let it go)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class Agent:
     def __init__(self, base: Path) -> None:
         tag = f"{random.randrange(16**4):04x}"
@@ -49,6 +58,7 @@ class Agent:
         self.log = base / "agent.log"
         self.service_args = ["--service-cidr", self.service_cidr, "--nodeport-addresses", self.gateway]
         self.extra_args: list[str] = []
+        self.api_port = free_port()   # the TLS listener: never the shared default 6443
 
     @property
     def env(self) -> dict[str, str]:
@@ -61,7 +71,7 @@ class Agent:
         with self.log.open("ab") as logf:
             self.proc = subprocess.Popen(
                 [*PODBAY, "agent", "--bridge", self.bridge, "--subnet", self.subnet, *self.service_args,
-                 *self.extra_args],
+                 "--listen", f"127.0.0.1:{self.api_port}", *self.extra_args],
                 env=self.env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

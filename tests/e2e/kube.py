@@ -1,9 +1,9 @@
 """Real Kubernetes clients against the e2e agent: kubectl binaries and the Python client.
 
-kubectl cannot dial a Unix socket, so until the agent serves TLS this harness bridges a random
-loopback TCP port to the agent's socket (test-only, never in production) and writes a kubeconfig
-for it. ``Kube`` is the one place that knows how clients reach the agent: switching to
-``podbay kubeconfig`` over TLS is a change here only.
+kubectl cannot dial a Unix socket: the e2e agent serves TLS on a random loopback port and
+``podbay kubeconfig`` writes the kubeconfig (the admin client certificate). Without the agent's
+environment (a bench agent started with ``--listen none``) a test-only bridge from a loopback TCP
+port to the socket stands in. ``Kube`` is the one place that knows how clients reach the agent.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 KUBECTL_137 = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"
 KUBECTL_133 = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.33")
@@ -109,15 +112,26 @@ class Bridge:
 
 
 class Kube:
-    """kubectl and kubeconfig for one agent."""
+    """kubectl and kubeconfig for one agent: over its TLS listener with `podbay kubeconfig` (the
+    admin client certificate) when given the agent's environment, else through the socket bridge."""
 
-    def __init__(self, socket_path: Path, base: Path) -> None:
-        self.bridge = Bridge(socket_path)
+    def __init__(self, socket_path: Path, base: Path, env: dict[str, str] | None = None) -> None:
+        self.socket_path = socket_path
+        self.bridge: Bridge | None = None   # made only when needed: it owns an event loop
         self.base = base
         self.kubeconfig = base / "kubeconfig"
         self.server = ""
+        self.env = env
 
     def start(self) -> None:
+        if self.env is not None:
+            res = subprocess.run([sys.executable, "-m", "podbay", "-n", "default", "kubeconfig"], env=self.env,
+                                 capture_output=True, text=True, timeout=60, check=True)
+            self.kubeconfig.write_text(res.stdout)
+            os.chmod(self.kubeconfig, 0o600)
+            self.server = str(yaml.safe_load(res.stdout)["clusters"][0]["cluster"]["server"])
+            return
+        self.bridge = Bridge(self.socket_path)
         self.bridge.start()
         self.server = f"http://127.0.0.1:{self.bridge.port}"
         self.kubeconfig.write_text(json.dumps({
@@ -129,7 +143,8 @@ class Kube:
         os.chmod(self.kubeconfig, 0o600)
 
     def stop(self) -> None:
-        self.bridge.stop()
+        if self.bridge is not None:
+            self.bridge.stop()
 
     def kubectl(self, *args: str, version: str = "1.37", input: str | None = None, check: bool = True,
                 timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from e2e_harness import IMAGE_TAR, REPO, Agent, _missing, pod_manifest
+from kube import Kube
 
 from podbay.client.http import ApiClient
 from podbay.images import testregistry
@@ -60,6 +61,17 @@ def agent(bed: testregistry.Bed, tmp_path_factory: pytest.TempPathFactory) -> It
         yield a
     finally:
         a.cleanup()
+
+
+@pytest.fixture(scope="module")
+def kube(agent: Agent) -> Iterator[Kube]:
+    """kubectl against this module's agent (the session's `kube` talks to another agent)."""
+    k = Kube(agent.socket, agent.base, env=agent.env)
+    k.start()
+    try:
+        yield k
+    finally:
+        k.stop()
 
 
 def _apply(agent: Agent, doc: str | dict[str, Any]) -> None:
@@ -362,7 +374,7 @@ def _pull_secret(name: str, host: str, user: str, password: str) -> dict[str, An
             "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": base64.b64encode(cfg).decode()}}
 
 
-def test_private_registries_need_the_right_secret(agent: Agent, bed: testregistry.Bed) -> None:
+def test_private_registries_need_the_right_secret(agent: Agent, kube: Kube, bed: testregistry.Bed) -> None:
     assert bed.tls is not None and bed.token is not None
     tls_image = f"{bed.tls.host}/library/busybox:1.35"
     ctr = {"name": "c", "image": tls_image, "command": ["sleep", "3600"]}
@@ -387,7 +399,14 @@ def test_private_registries_need_the_right_secret(agent: Agent, bed: testregistr
     token_ctr = {"name": "c", "image": f"{bed.token.host}/library/busybox:1.35", "command": ["sleep", "3600"]}
     _apply(agent, pod_manifest("token", [token_ctr], imagePullSecrets=[{"name": "tokencred"}]))
     agent.wait_for("token", _running, timeout=60)
-    _delete(agent, "nosecret", "wrongsecret", "withsecret", "token")
+    # The ServiceAccount admission gives a pod without pull secrets its service account's.
+    kube.kubectl("create", "serviceaccount", "puller")
+    kube.kubectl("patch", "serviceaccount", "puller", "-p", '{"imagePullSecrets": [{"name": "regcred"}]}')
+    _apply(agent, pod_manifest("bysa", [ctr], serviceAccountName="puller"))
+    pod = agent.wait_for("bysa", _running, timeout=60)
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    _delete(agent, "nosecret", "wrongsecret", "withsecret", "token", "bysa")
+    kube.kubectl("delete", "serviceaccount", "puller")
     agent.pb("delete", "secret", "wrong", "regcred", "tokencred")
 
 

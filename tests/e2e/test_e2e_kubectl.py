@@ -4,6 +4,7 @@ the everyday commands of API.md's matrix, with a fresh discovery cache per run."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -45,12 +46,17 @@ def test_version_and_api_resources(kube: Kube, v: str) -> None:
     res = kube.kubectl("api-resources", version=v).stdout
     rows = {tuple(line.split()[:1]) for line in res.splitlines()[1:]}
     for name in ("pods", "configmaps", "secrets", "namespaces", "nodes", "events", "serviceaccounts", "leases",
-                 "persistentvolumeclaims", "services", "endpoints", "endpointslices"):
+                 "persistentvolumeclaims", "services", "endpoints", "endpointslices", "deployments", "replicasets",
+                 "statefulsets", "daemonsets", "controllerrevisions", "jobs", "cronjobs", "replicationcontrollers",
+                 "storageclasses", "persistentvolumes"):
         assert (name,) in rows, res
     pods_row = next(line.split() for line in res.splitlines() if line.startswith("pods "))
     assert pods_row[:4] == ["pods", "po", "v1", "true"]
+    deploy_row = next(line.split() for line in res.splitlines() if line.startswith("deployments "))
+    assert deploy_row == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
     assert kube.kubectl("api-versions", version=v).stdout.split() == \
-        ["coordination.k8s.io/v1", "discovery.k8s.io/v1", "events.k8s.io/v1", "metrics.k8s.io/v1beta1", "v1"]
+        ["apps/v1", "authentication.k8s.io/v1", "authorization.k8s.io/v1", "batch/v1", "coordination.k8s.io/v1",
+         "discovery.k8s.io/v1", "events.k8s.io/v1", "metrics.k8s.io/v1beta1", "storage.k8s.io/v1", "v1"]
 
 
 @pytest.mark.parametrize("v", VERSIONS)
@@ -79,9 +85,15 @@ def test_apply_twice_get_describe_replace_delete(kube: Kube, tmp_path: Path, v: 
     assert labels == {"app": name, "tier": "web"}
     dup = kube.kubectl("create", "-f", path, version=v, check=False)
     assert dup.returncode == 1 and f'pods "{name}" already exists' in dup.stderr
-    assert kube.kubectl("replace", "-f", path, version=v).stdout.strip() == f"pod/{name} replaced"
+    # replace the live object (the manifest itself lacks what admission added: the kube-api-access
+    # volume, serviceAccountName; replacing with it is a forbidden pod update, as upstream)
+    live = kube.kubectl("get", "pod", name, "-o", "yaml", version=v).stdout
+    path3 = write(tmp_path, "live.yaml", live.replace("tier: web", "tier: api"))
+    assert kube.kubectl("replace", "-f", path3, version=v).stdout.strip() == f"pod/{name} replaced"
+    assert kube.json("get", "pod", name, version=v)["metadata"]["labels"]["tier"] == "api"
     described = kube.kubectl("describe", "pod", name, version=v).stdout
-    assert f"Name:         {name}" in described and "Started container c" in described
+    # kubectl aligns the block on its longest label ("Service Account:" since the admission sets it)
+    assert re.search(rf"^Name:\s+{name}$", described, re.M) and "Started container c" in described
     assert kube.kubectl("delete", "-f", path, version=v).returncode == 0
     gone = kube.kubectl("get", "pod", name, version=v, check=False)
     assert gone.returncode == 1 and f'pods "{name}" not found' in gone.stderr
@@ -105,6 +117,52 @@ def test_logs_exec_cp(kube: Kube, tmp_path: Path, v: str) -> None:
     back = tmp_path / "down.txt"
     kube.kubectl("cp", f"{name}:/tmp/up.txt", str(back), version=v)
     assert back.read_text() == "uploaded\n"
+    kube.kubectl("delete", "pod", name, "--now", version=v)
+
+
+@pytest.mark.parametrize("v", VERSIONS)
+def test_diff_logs_follow_previous_and_tty(kube: Kube, tmp_path: Path, v: str) -> None:
+    """kubectl diff (server dry run), logs -c/-f/-p, exec -t under a real pty."""
+    name = unique("lf")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}}, "spec": {
+        "terminationGracePeriodSeconds": 1,
+        "containers": [
+            {"name": "ticker", "image": "busybox:1.35",
+             "command": ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]},
+            {"name": "crasher", "image": "busybox:1.35",
+             "command": ["sh", "-c", "echo attempt; sleep 1; exit 1"]}]}}
+    path = write(tmp_path, "p.json", json.dumps(pod))
+    kube.kubectl("apply", "-f", path, version=v)
+    same = kube.kubectl("diff", "-f", path, version=v, check=False)
+    assert (same.returncode, same.stdout) == (0, "")
+    pod["metadata"]["labels"]["tier"] = "web"
+    changed = kube.kubectl("diff", "-f", write(tmp_path, "p2.json", json.dumps(pod)), version=v, check=False)
+    assert changed.returncode == 1 and "+    tier: web" in changed.stdout
+    assert "tier" not in kube.json("get", "pod", name, version=v)["metadata"]["labels"]   # diff changes nothing
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st = {c["name"]: c for c in kube.json("get", "pod", name, version=v)["status"].get("containerStatuses", [])}
+        if st.get("crasher", {}).get("restartCount", 0) >= 1:
+            break
+        time.sleep(0.5)
+    assert kube.kubectl("logs", name, "-c", "crasher", "-p", version=v).stdout == "attempt\n"
+    cmd = [str(kubectls()[v]), "--kubeconfig", str(kube.kubeconfig), "--cache-dir", str(tmp_path / "c"),
+           "logs", "-f", name, "-c", "ticker", "--tail=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = int(proc.stdout.readline().split()[1])
+        later = [int(proc.stdout.readline().split()[1]) for _ in range(3)]
+        assert later == [first + 1, first + 2, first + 3]   # -f streams new lines as they are written
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    # exec -t needs a terminal on kubectl's side: run it under script(1); stdin stays open meanwhile.
+    script = subprocess.run(
+        ["sh", "-c", f"sleep 3 | script -qec '{kubectls()[v]} --kubeconfig {kube.kubeconfig} --cache-dir "
+                     f"{tmp_path / 'c'} exec -it {name} -c ticker -- sh -c \"tty; exit 4\"' /dev/null"],
+        capture_output=True, text=True, timeout=60)
+    assert "/dev/pts/" in script.stdout and script.returncode == 4
     kube.kubectl("delete", "pod", name, "--now", version=v)
 
 

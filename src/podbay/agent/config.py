@@ -30,6 +30,10 @@ class AgentConfig:
     container_log_max_size: int = 10 * 1024 * 1024   # kubelet containerLogMaxSize
     container_log_max_files: int = 5                 # kubelet containerLogMaxFiles
     container_log_monitor_seconds: float = 10.0      # kubelet containerLogMonitorInterval
+    # access: the TLS listener ("none" disables it), extra serving-cert SANs, --token-auth-file paths
+    listen: str = "127.0.0.1:6443"
+    tls_sans: tuple[str, ...] = ()
+    token_auth_files: tuple[str, ...] = ()
     # Services (kube-apiserver --service-cluster-ip-range / --service-node-port-range, kube-proxy
     # --nodeport-addresses, kubelet --cluster-domain); services=False: no Service data path, no DNS.
     services: bool = True

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from podbay.agent.config import AgentConfig
 from podbay.agent.hub import Hub
+from podbay.agent.serviceaccounts import ServiceAccounts
 from podbay.api.resources import default_table
 from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
@@ -44,6 +45,7 @@ class Deps:
     image_manager: ImageManager | None = None  # pulls (images lane); None: local store only, as before
     # Every object write goes through it (stamp, persist, publish to the hub); built from store+hub.
     repo: Repository = None  # type: ignore[assignment]
+    service_accounts: ServiceAccounts | None = None   # access: SA admission and pod tokens (None: off)
 
     def __post_init__(self) -> None:
         if self.repo is None:

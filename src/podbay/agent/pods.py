@@ -37,6 +37,7 @@ class PodService:
         self._rotator: asyncio.Task[None] | None = None
         self.evictions = EvictionManager(self.evict_pod)
         self._seen: dict[str, tuple[Any, ...]] = {}   # uid -> what last woke its worker
+        self._unbound: set[str] = set()                # pods waiting for the scheduler
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -52,7 +53,8 @@ class PodService:
         orphans = await asyncio.to_thread(gc.find_orphans, self.deps)
         for stored in self.deps.repo.list("Pod"):
             self._seen[stored.uid] = _wake_key(stored.obj)
-            self._spawn(stored.uid)
+            if _bound(stored.obj):
+                self._spawn(stored.uid)
         self._watch_exits()
         if orphans:
             self._gc = asyncio.create_task(asyncio.to_thread(gc.collect_orphans, self.deps, orphans))
@@ -151,6 +153,7 @@ class PodService:
         uid = str((pod.get("metadata") or {}).get("uid") or "")
         if ev.type == "DELETED":
             self._seen.pop(uid, None)
+            self._unbound.discard(uid)
             return
         trigger = _wake_key(pod)
         if self._seen.get(uid) == trigger and uid in self.workers:
@@ -158,7 +161,11 @@ class PodService:
         self._seen[uid] = trigger
         w = self.workers.get(uid)
         if w is None:
-            if ev.type == "ADDED" or (pod.get("metadata") or {}).get("deletionTimestamp"):
+            if not _bound(pod):
+                self._unbound.add(uid)   # the scheduler has not placed it: nothing may start it
+                return
+            if ev.type == "ADDED" or uid in self._unbound or (pod.get("metadata") or {}).get("deletionTimestamp"):
+                self._unbound.discard(uid)
                 self._spawn(uid)
             return
         w.poke()
@@ -189,6 +196,11 @@ class PodService:
         w = self.workers.get(uid)
         if w is not None:
             w.evict("Evicted", message)
+
+
+def _bound(pod: dict[str, Any]) -> bool:
+    """Bound to this node by the scheduler (a pod without spec.nodeName waits, as for a kubelet)."""
+    return bool((pod.get("spec") or {}).get("nodeName"))
 
 
 def _wake_key(pod: dict[str, Any]) -> tuple[Any, ...]:

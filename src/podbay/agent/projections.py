@@ -38,7 +38,9 @@ def _payload(deps: Deps, pod: dict[str, Any], volume: dict[str, Any]) -> Payload
         src = volume["downwardAPI"]
         return projection.downward_payload(src, pod, src.get("defaultMode", 0o644), alloc)
     src = volume["projected"]
-    return projection.projected_payload(src, pod, cm, secret, src.get("defaultMode", 0o644), alloc)
+    sas = deps.service_accounts
+    token = (lambda aud, seconds: sas.pod_token(pod, aud, seconds)) if sas is not None else None
+    return projection.projected_payload(src, pod, cm, secret, src.get("defaultMode", 0o644), alloc, token)
 
 
 def _fs_group(pod: dict[str, Any]) -> int | None:

@@ -113,6 +113,11 @@ def _default_volume(v: Any) -> None:
         s = v.get(src)
         if isinstance(s, dict) and s.get("defaultMode") is None:
             s["defaultMode"] = DEFAULT_MODE
+    proj = v.get("projected")
+    for source in (proj.get("sources") if isinstance(proj, dict) else None) or []:
+        sat = source.get("serviceAccountToken") if isinstance(source, dict) else None
+        if isinstance(sat, dict) and sat.get("expirationSeconds") is None:
+            sat["expirationSeconds"] = 3600   # SetDefaults_ServiceAccountTokenProjection
     dapi = v.get("downwardAPI")
     items = dapi.get("items") if isinstance(dapi, dict) else None
     for item in items or []:

@@ -348,8 +348,30 @@ def _validate_projected(src: Obj, path: str) -> Errs:
                 errs += _validate_key_to_path(item, f"{sp}.{kind}.items[{j}]")
         elif kind == "downwardAPI":
             errs += _validate_downward_items(body.get("items"), f"{sp}.downwardAPI.items")
+        elif kind == "serviceAccountToken":
+            errs += _validate_token_projection(body, f"{sp}.serviceAccountToken", path)
         else:
             errs.append(unsupported(f"{sp}.{kind}"))
+    return errs
+
+
+def _validate_token_projection(src: Obj, path: str, projected_path: str) -> Errs:
+    """validateProjectionSources' serviceAccountToken part (the missing path is reported on the
+    projected volume's path, as upstream does)."""
+    errs: Errs = []
+    exp = _int_field(src, "expirationSeconds", f"{path}.expirationSeconds", errs)
+    if exp is not None and exp < 10 * 60:
+        errs.append(invalid(f"{path}.expirationSeconds", exp, "may not specify a duration less than 10 minutes"))
+    if exp is not None and exp > 1 << 32:
+        errs.append(invalid(f"{path}.expirationSeconds", exp, "may not specify a duration larger than 2^32 seconds"))
+    p = _str(src.get("path"))
+    if not p:
+        errs.append(required(f"{projected_path}.path"))
+    else:
+        errs += _local_non_reserved_path(p, f"{projected_path}.path")
+    aud = src.get("audience")
+    if aud is not None and not isinstance(aud, str):
+        errs.append(invalid(f"{path}.audience", aud, "must be a string"))
     return errs
 
 
@@ -937,7 +959,14 @@ def _validate_pod_metadata_and_spec(pod: Obj) -> Errs:
     if not isinstance(spec, dict):
         return [*errs, required("spec")]
     errs += _validate_pod_spec(spec)
-    if not _str(spec.get("serviceAccountName")):
+    sa_name = _str(spec.get("serviceAccountName"))
+    if sa_name:   # ValidateServiceAccountName
+        errs += [invalid("spec.serviceAccountName", sa_name, m) for m in names.is_dns1123_subdomain(sa_name)]
+    if spec.get("automountServiceAccountToken") is not None and not isinstance(
+            spec.get("automountServiceAccountToken"), bool):
+        errs.append(invalid("spec.automountServiceAccountToken", spec["automountServiceAccountToken"],
+                            "must be a boolean"))
+    if not sa_name:
         for vi, vol in _items(spec.get("volumes")):
             for si, src in _items(_dict(vol.get("projected")).get("sources")):
                 if src.get("serviceAccountToken") is not None:

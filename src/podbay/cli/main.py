@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "api-resources": ("api_resources", "Print the supported API resources on the server"),
     "explain": ("explain", "Get documentation for a resource"),
     "version": ("version", "Print the client and server version information"),
+    "kubeconfig": ("kubeconfig", "Print a kubeconfig for kubectl (TLS, certificate or token; needs root)"),
     "image": ("image", "Manage local images: pull from registries, import tarballs or OCI layouts"),
     "doctor": ("doctor", "Check that this host can run pods"),
     "agent": ("agent", "Run the podbay agent (needs root; `podbay agent --help` lists its options)"),

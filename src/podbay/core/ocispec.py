@@ -414,7 +414,7 @@ def build_spec(plan: ContainerPlan) -> dict[str, Any]:
     if plan.user.additional_gids:
         user["additionalGids"] = list(plan.user.additional_gids)
     process: dict[str, Any] = {
-        "terminal": False,
+        "terminal": container.get("tty") is True,   # conmon -t provides the console socket
         "user": user,
         "args": list(plan.argv),
         "env": list(plan.env),
@@ -465,6 +465,10 @@ def build_spec(plan: ContainerPlan) -> dict[str, Any]:
         "io.kubernetes.pod.namespace": str(meta.get("namespace", "")),
         "io.kubernetes.pod.uid": str(meta.get("uid", "")),
         "io.kubernetes.container.name": str(container.get("name", "")),
+        # conmon's -i / --leave-stdin-open follow these (CRI-O's names); see runtime.service.create.
+        "io.kubernetes.cri-o.Stdin": "true" if container.get("stdin") is True else "false",
+        "io.kubernetes.cri-o.StdinOnce": "true" if container.get("stdinOnce") is True else "false",
+        "io.kubernetes.cri-o.TTY": "true" if container.get("tty") is True else "false",
     }
     annotations.update(plan.annotations)
     return {

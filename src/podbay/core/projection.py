@@ -288,9 +288,43 @@ def _aggregate(errors: list[str]) -> str:
 
 # --- projected -------------------------------------------------------------------------------------
 
+TokenLookup = Callable[[str, int], str]  # (audience, expirationSeconds) -> a token bound to the pod
+
+
+def fs_user_from(pod: Mapping[str, Any]) -> int | None:
+    """volumeutil.FsUserFrom: the one effective runAsUser all init and app containers share, else None."""
+    spec = pod.get("spec") or {}
+    pod_user = (spec.get("securityContext") or {}).get("runAsUser")
+    fs_user: int | None = None
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        user = (c.get("securityContext") or {}).get("runAsUser", pod_user)
+        if user is None or (fs_user is not None and fs_user != int(user)):
+            return None
+        fs_user = int(user)
+    return fs_user
+
+
+def token_projection(proj: Mapping[str, Any], pod: Mapping[str, Any], lookup_token: TokenLookup | None,
+                     mode: int) -> Payload:
+    """The serviceAccountToken projection: a token from the kubelet's token manager at `path`.
+
+    As projected.collectData: mode 0600 (owned by the pod's common runAsUser) when the pod has an
+    fsGroup or such a user, else the volume's defaultMode.
+    """
+    if lookup_token is None:
+        raise PermanentError("service account tokens are not available on this agent")
+    fs_user = fs_user_from(pod)
+    fs_group = ((pod.get("spec") or {}).get("securityContext") or {}).get("fsGroup")
+    if fs_user is not None or fs_group is not None:
+        mode = 0o600
+    token = lookup_token(str(proj.get("audience") or ""), int(proj.get("expirationSeconds") or 3600))
+    return {validate_path(str(proj.get("path", ""))): FileProjection(token.encode(), mode, fs_user)}
+
+
 def projected_payload(
     source: Mapping[str, Any], pod: Mapping[str, Any], lookup_configmap: Lookup, lookup_secret: Lookup,
     default_mode: int = DEFAULT_MODE, node_allocatable: Mapping[str, Any] | None = None,
+    lookup_token: TokenLookup | None = None,
 ) -> Payload:
     """projected.collectData: sources in order, later ones overwrite earlier paths; errors aggregated."""
     mode = _source_default_mode(source, default_mode)
@@ -298,7 +332,9 @@ def projected_payload(
     errors: list[str] = []
     for proj in source.get("sources") or []:
         try:
-            if proj.get("secret") is not None:
+            if proj.get("serviceAccountToken") is not None:
+                part = token_projection(proj["serviceAccountToken"], pod, lookup_token, mode)
+            elif proj.get("secret") is not None:
                 s = proj["secret"]
                 part = secret_payload({**s, "defaultMode": mode}, lookup_secret(str(s.get("name", ""))))
             elif proj.get("configMap") is not None:

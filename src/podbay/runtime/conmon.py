@@ -38,8 +38,11 @@ class Launched:
     pid: int
 
 
-def conmon_argv(conmon: str, runtime: str, runtime_root: Path, cid: str, name: str, p: ConmonPaths) -> list[str]:
-    return [
+def conmon_argv(conmon: str, runtime: str, runtime_root: Path, cid: str, name: str, p: ConmonPaths, *,
+                stdin: bool = False, stdin_once: bool = False, tty: bool = False) -> list[str]:
+    """CRI-O's conmon flags; a container with `stdin` gets a stdin pipe (-i) kept open across attach
+    sessions unless `stdinOnce`, one with `tty` a terminal (-t, the spec's process.terminal)."""
+    argv = [
         conmon, "--api-version", "1",
         "-c", cid, "-u", cid, "-n", name,
         "-r", runtime, "-b", str(p.bundle),
@@ -50,6 +53,13 @@ def conmon_argv(conmon: str, runtime: str, runtime_root: Path, cid: str, name: s
         "--runtime-arg", "--root", "--runtime-arg", str(runtime_root),
         "--log-level", "error",
     ]
+    if stdin:
+        argv.append("--stdin")
+        if not stdin_once:
+            argv.append("--leave-stdin-open")
+    if tty:
+        argv.append("--terminal")
+    return argv
 
 
 def launch(argv: list[str], *, before_start: Callable[[int], None] | None = None,

@@ -30,6 +30,9 @@ log = logging.getLogger("podbay.runtime")
 BUNDLE_DIR_MODE = 0o700
 BUNDLE_FILE_MODE = 0o600
 STOPPED = "stopped"
+# CRI-O's annotations for a container's stdin settings (the OCI spec has no field for them).
+STDIN_ANNOTATION = "io.kubernetes.cri-o.Stdin"
+STDIN_ONCE_ANNOTATION = "io.kubernetes.cri-o.StdinOnce"
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,11 @@ class ContainerRuntime:
         with contextlib.suppress(FileNotFoundError):
             (self.exit_dir / cid).unlink()
         atomic_write(paths.bundle / "config.json", json.dumps(spec).encode(), BUNDLE_FILE_MODE)
-        argv = conmon_argv(self.conmon, self.oci.binary, self.oci.root, cid, name, paths)
+        anns = spec.get("annotations") or {}
+        argv = conmon_argv(self.conmon, self.oci.binary, self.oci.root, cid, name, paths,
+                           stdin=anns.get(STDIN_ANNOTATION) == "true",
+                           stdin_once=anns.get(STDIN_ONCE_ANNOTATION) == "true",
+                           tty=bool((spec.get("process") or {}).get("terminal")))
         return launch(argv, before_start=lambda pid: cgroups.move_to(pid, self.conmon_cgroup))
 
     def start(self, cid: str) -> None:
@@ -157,6 +164,10 @@ class ContainerRuntime:
                 procfs.reap_if_child(pid)
                 return
             time.sleep(0.005)
+
+    def attach_dir(self, cid: str) -> Path:
+        """Where conmon put the container's `attach` socket and `ctl` fifo (the bundle)."""
+        return self.container_dir(cid)
 
     def exec_argv(self, cid: str, argv: list[str], *, tty: bool) -> tuple[list[str], Path]:
         """`runtime exec --process F`: the container's own process spec (user, groups, env, cwd,

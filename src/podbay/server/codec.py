@@ -28,8 +28,14 @@ def dumps(obj: Any) -> bytes:
 async def read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise RequestEntityTooLarge(f"the request entity is too large: limit is {MAX_BODY} bytes")
+    # StreamReader.read(n) returns what has arrived so far; over TLS a body comes in several records.
+    data = bytearray()
     try:
-        data = await request.content.read(MAX_BODY + 1)
+        while len(data) <= MAX_BODY:
+            chunk = await request.content.read(MAX_BODY + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
     except ValueError as exc:
         raise BadRequest(f"the request body could not be read: {exc}") from None
     if len(data) > MAX_BODY:

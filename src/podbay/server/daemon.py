@@ -38,6 +38,9 @@ from podbay.images.store import ImageStore
 from podbay.network.cni import CniNetwork
 from podbay.runtime.oci import OciRuntime
 from podbay.runtime.service import ContainerRuntime
+from podbay.server.access import Access, build_access, start_listener, stop_listener
+from podbay.server.access import install as install_access
+from podbay.server.tls import IN_CLUSTER_PORT
 from podbay.store.db import Store
 from podbay.sys import children
 from podbay.sys.mount import make_rshared, mounts_under, umount
@@ -87,6 +90,13 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         if not root.is_absolute():
             raise PermanentError(f"--seccomp-profile-root must be an absolute path, not {root}")
         kw["seccomp_profile_root"] = root
+    # access: --listen, --tls-san, --token-auth-file
+    if opts.get("listen"):
+        kw["listen"] = str(opts["listen"])
+    if opts.get("tls_san"):
+        kw["tls_sans"] = tuple(opts["tls_san"])
+    if opts.get("token_auth_file"):
+        kw["token_auth_files"] = tuple(opts["token_auth_file"])
     kw.update(image_options(opts))   # images lane
     return AgentConfig(**kw)
 
@@ -147,7 +157,7 @@ def build_deps(cfg: AgentConfig) -> Deps:
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
-    from podbay.server.app import build_app
+    from podbay.server.app import AUTHENTICATOR, build_app
 
     # As subreaper the agent inherits conmon monitors and what `crun exec` leaves: reap them all.
     uninstall_reaper = children.install(asyncio.get_running_loop())
@@ -158,9 +168,23 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     image_gc = asyncio.create_task(image_gc_loop(deps), name="image-gc")   # images lane
     app = build_app(parts.api, stats=lambda: asyncio.to_thread(summary, deps, pods.evictions),
                     health={"store": lambda: _store_ok(deps)})
+    access = parts.access
+    assert access is not None
+    app[AUTHENTICATOR] = access.authenticate   # access: certificates, tokens, ServiceAccount JWTs
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
                            shutdown_timeout=2.0)
     await runner.setup()
+    try:
+        await start_listener(runner, access, cfg)   # access: the TLS sites
+    except BaseException:
+        image_gc.cancel()
+        if deps.image_manager is not None:
+            deps.image_manager.close()
+        await runner.cleanup()
+        await parts.stop()
+        deps.store.close()
+        uninstall_reaper()
+        raise
     sock_path = cfg.socket_path
     sock_path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
@@ -186,6 +210,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
         if deps.image_manager is not None:
             deps.image_manager.close()
         await runner.cleanup()
+        stop_listener(cfg, access)
         await parts.stop()
         deps.store.close()
         _release_root_bind(cfg)
@@ -206,15 +231,19 @@ class Assembly:
     """The running parts of one agent (what serve() starts and stops)."""
 
     def __init__(self, api: Any, pods: PodService, node: Any, namespaces: Any, claims: Any,
-                 services: Any = None) -> None:
+                 services: Any = None, access: Access | None = None, controllers: Any = None) -> None:
         self.api = api
         self.pods = pods
         self.node = node
         self.namespaces = namespaces
         self.claims = claims
         self.services = services
+        self.access = access
+        self.controllers = controllers
 
     async def stop(self) -> None:
+        if self.controllers is not None:
+            await self.controllers.stop()
         if self.services is not None:
             # The nftables table stays: running pods keep their Services until `podbay agent --cleanup`.
             await self.services.stop()
@@ -243,6 +272,9 @@ async def assemble(deps: Deps) -> Assembly:
     registry = build_registry(deps.repo, cfg.node_name, cfg.root, service_net=service_net)
     namespaces = NamespaceController(registry, deps.hub)
     namespaces.ensure()
+    # access: PKI, ServiceAccount tokens (projected volumes need them before pods are adopted)
+    access = await asyncio.to_thread(build_access, cfg, registry, deps.hub)
+    deps.service_accounts = access.service_accounts
     claims = ClaimService(deps.repo, deps.hub, cfg.root)
     pods = PodService(deps)
     pods.attach()
@@ -252,11 +284,18 @@ async def assemble(deps: Deps) -> Assembly:
     node = NodeAgent(registry, facts)
     node.register()
     node.start()
+    controllers = start_controllers(registry, deps)
     api = Api(registry, deps.hub)
+    from podbay.server import scale as scale_api
+
+    for group, plural in (("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
+                          ("", "replicationcontrollers")):
+        api.connect[(group, plural, "scale")] = scale_api.handler(registry)
     api.connect[("", "pods", "log")] = lambda req, rt, route: logs_api.handle(req, pods, route.namespace or "",
                                                                                route.name)
     api.connect[("", "pods", "exec")] = lambda req, rt, route: exec_api.handle(req, pods, route.namespace or "",
                                                                                 route.name)
+    install_access(api, registry, pods, access)   # access: attach, portforward, token, reviews, admission
     metrics = Metrics(deps.repo, deps.store, cfg.node_name, cfg.pod_cgroup)
 
     async def pod_metrics(rt: Any, ns: str | None, name: str | None) -> list[dict[str, Any]]:
@@ -277,7 +316,7 @@ async def assemble(deps: Deps) -> Assembly:
         registry.table.add_subresource("", "v1", "pods", Subresource("proxy", "PodProxyOptions", PROXY_VERBS))
     api.connect[("", "services", "proxy")] = proxy_api.make_handler(deps.repo)
     api.connect[("", "pods", "proxy")] = proxy_api.make_handler(deps.repo)
-    return Assembly(api, pods, node, namespaces, claims, services)
+    return Assembly(api, pods, node, namespaces, claims, services, access, controllers)
 
 
 def start_services(deps: Deps, registry: Any, net: Any) -> Any:
@@ -297,7 +336,7 @@ def start_services(deps: Deps, registry: Any, net: Any) -> Any:
     dns = ClusterDnsService(cfg.bridge_address, net.dns_ip, zone=cfg.cluster_domain)
     # `default/kubernetes` -> <bridge address>:6443, where the API's TCP listener must answer pods
     # (until it does, in-cluster clients get "connection refused", not a missing Service).
-    settings = ServiceSettings(net, cfg.bridge_address, api_port=6443, ingress_ips=nodeport_ips)
+    settings = ServiceSettings(net, cfg.bridge_address, api_port=IN_CLUSTER_PORT, ingress_ips=nodeport_ips)
     services = ServiceController(registry, deps.hub, settings, proxier, dns)
     services.start()
     return services
@@ -312,6 +351,29 @@ def cleanup(opts: dict[str, Any]) -> int:
     removed = NftCommand().delete_table(cfg.nft_table)
     print(f"nftables table ip {cfg.nft_table}: {'deleted' if removed else 'not present'}")
     return 0
+
+
+def start_controllers(registry: Any, deps: Deps) -> Any:
+    """kube-controller-manager's workload controllers and the scheduler, fed by the hub (issue 8);
+    the built-in StorageClass exists before anything asks for a claim."""
+    from podbay.agent.controllers import feed, wiring
+    from podbay.agent.controllers.cache import Cache
+    from podbay.agent.controllers.registry_writer import RegistryWriter
+    from podbay.api import storage
+    from podbay.errors import AlreadyExists
+
+    sc_rt = registry.kind("StorageClass", "storage.k8s.io", "v1")
+    with contextlib.suppress(AlreadyExists):
+        registry.create(sc_rt, "", storage.builtin_storage_class())
+    from podbay.agent.claims import LocalProvisioner
+    from podbay.agent.strategies.workloads import PV_WRITES
+
+    writer = RegistryWriter(registry, deps.cfg.node_name)
+    mgr = wiring.manager(Cache(), writer, feed.namespaced_lookup(registry.table),
+                         provisioner=LocalProvisioner(deps.repo, deps.cfg.root), internal=PV_WRITES.enabled)
+    feed.connect(mgr, deps.hub, deps.repo, feed.stored_kinds(registry.table))
+    mgr.start()
+    return mgr
 
 
 def _release_root_bind(cfg: AgentConfig) -> None:
@@ -411,6 +473,11 @@ def main(argv: list[str]) -> int:
                     help="log files kept per container, the live one included (default 5)")
     ap.add_argument("--container-log-monitor-interval", dest="container_log_monitor_interval", type=float,
                     help="seconds between log size checks (default 10)")
+    ap.add_argument("--listen", help="TLS API listener ADDR:PORT, or none (default 127.0.0.1:6443)")
+    ap.add_argument("--tls-san", dest="tls_san", action="append", default=[],
+                    help="extra DNS name or IP in the serving certificate (repeatable)")
+    ap.add_argument("--token-auth-file", dest="token_auth_file", action="append", default=[],
+                    help="bearer tokens, kube-apiserver's CSV format token,user,uid,\"groups\" (repeatable)")
     add_image_flags(ap)   # images lane
     opts = vars(ap.parse_args(argv))
     if opts.get("cleanup"):

@@ -19,10 +19,8 @@ from aiohttp import web
 from podbay.agent.hub import Hub
 from podbay.agent.namespaces import NamespaceController
 from podbay.agent.registry import Registry
-from podbay.agent.strategies import Plain
-from podbay.agent.wiring import strategies
+from podbay.agent.wiring import build_registry
 from podbay.api.query import WriteOptions
-from podbay.api.resources import STANDARD_VERBS, ResourceType, Subresource, default_table
 from podbay.server.app import build_app
 from podbay.server.rest import Api
 from podbay.store.db import Store
@@ -32,19 +30,11 @@ T = TypeVar("T")
 ConnectHandler = Callable[..., Any]
 
 
-WORKLOADS = (
-    ResourceType("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",), ("all",),
-                 STANDARD_VERBS, (Subresource("status", "Deployment", ("get", "patch", "update")),), has_spec=True),
-    ResourceType("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),
-                 STANDARD_VERBS, (Subresource("status", "ReplicaSet", ("get", "patch", "update")),), has_spec=True),
-)
-
-
 class ApiServer:
     """``with ApiServer(sock, root) as srv:``; ``srv.call(fn)`` runs fn on the server's loop."""
 
     def __init__(self, socket_path: str, root: Path, clock: Callable[[], float] = time.time, *,
-                 reap_pods: bool = True) -> None:
+                 reap_pods: bool = True, controllers: bool = True) -> None:
         self.socket = socket_path
         self.root = root
         self.clock = clock
@@ -52,19 +42,20 @@ class ApiServer:
         self.store = Store(":memory:")
         self.hub = Hub(start_rv=0)
         self.repo = Repository(self.store, self.hub.publish_change)
-        table = default_table()
-        kinds = strategies(self.repo, "node1", root, clock)
-        for rt in WORKLOADS:   # until the workload kinds are served by main, a plain stand-in
-            if table.by_kind(rt.group, rt.version, rt.kind) is None:
-                table.register(rt)
-                kinds.setdefault(rt.kind, Plain(has_status=True))
-        self.registry: Registry = Registry(table, self.repo, kinds, clock=clock)
+        self.registry: Registry = build_registry(self.repo, "node1", root, clock=clock)
         self.api = Api(self.registry, self.hub, clock=clock)
+        from podbay.server import scale as scale_api
+
+        for group, plural in (("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
+                              ("", "replicationcontrollers")):   # as the agent serves /scale
+            self.api.connect[(group, plural, "scale")] = scale_api.handler(self.registry)
         self.namespaces: NamespaceController | None = None
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._run, name="apiserver", daemon=True)
         self._ready: Future[None] = Future()
         self.reap_pods = reap_pods
+        self.with_controllers = controllers
+        self.controllers: Any = None
         self.stats_summary: dict[str, Any] | None = None   # None: /stats/summary answers 404
 
     # --- life -------------------------------------------------------------------------------------------
@@ -92,6 +83,8 @@ class ApiServer:
             self.namespaces.ensure()
             if self.reap_pods:
                 self.hub.add_listener("Pod", self._reap)
+            if self.with_controllers:
+                self._start_controllers()
             app = build_app(self.api, stats=self._stats, health={"store": lambda: True})
             self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
             await self._runner.setup()
@@ -100,6 +93,46 @@ class ApiServer:
             self._ready.set_exception(e)
             raise
         self._ready.set_result(None)
+
+    def start_kubelet(self) -> None:
+        """From now on every new pod is soon Running and Ready (the pod worker's part, without containers)."""
+        def on_pod(ev: Any) -> None:
+            md = (ev.obj or {}).get("metadata") or {}
+            if ev.type != "ADDED" or md.get("deletionTimestamp"):
+                return
+            self.loop.call_later(0.05, self._mark_running, ev.namespace, ev.name)
+
+        self.loop.call_soon_threadsafe(self.hub.add_listener, "Pod", on_pod)
+
+    def _mark_running(self, namespace: str, name: str) -> None:
+        from podbay.errors import PodbayError
+
+        rt = self.registry.kind("Pod")
+        try:
+            live = self.registry.get(rt, namespace, name)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+            live["status"] = {
+                "phase": "Running", "podIP": "10.88.0.9", "podIPs": [{"ip": "10.88.0.9"}], "startTime": stamp,
+                "conditions": [{"type": t, "status": "True", "lastTransitionTime": stamp}
+                               for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+                "containerStatuses": [{"name": c["name"], "ready": True, "restartCount": 0, "image": c["image"],
+                                       "imageID": "", "state": {"running": {"startedAt": stamp}}}
+                                      for c in live["spec"]["containers"]]}
+            self.registry.update(rt, namespace, name, live, WriteOptions(), subresource="status")
+        except PodbayError:
+            pass   # deleted or changed meanwhile
+
+    def _start_controllers(self) -> None:
+        """kube-controller-manager's workload controllers and garbage collector (not the scheduler's
+        volume provisioning), fed by the hub as in the agent."""
+        from podbay.agent.controllers import feed, wiring
+        from podbay.agent.controllers.cache import Cache
+        from podbay.agent.controllers.registry_writer import RegistryWriter
+
+        self.controllers = wiring.manager(Cache(), RegistryWriter(self.registry, "node1"),
+                                          feed.namespaced_lookup(self.registry.table), clock=self.clock)
+        feed.connect(self.controllers, self.hub, self.repo, feed.stored_kinds(self.registry.table))
+        self.controllers.start()
 
     async def _stats(self) -> dict[str, Any]:
         if self.stats_summary is None:
@@ -119,6 +152,8 @@ class ApiServer:
             self.loop.call_later(0.05, gone)
 
     async def _stop(self) -> None:
+        if self.controllers is not None:
+            await self.controllers.stop()
         if self.namespaces is not None:
             await self.namespaces.stop()
         if self._runner is not None:

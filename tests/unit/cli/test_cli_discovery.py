@@ -33,9 +33,9 @@ def test_type_arguments_resolve_as_kubectl(disco: Discovery, arg: str, want: tup
 
 
 def test_categories_expand_in_discovery_order(disco: Discovery) -> None:
-    members = [r.group_resource for r in disco.resolve("all")]
-    assert members[:2] == ["pods", "services"] and "deployments.apps" in members   # core first
-    assert "configmaps" not in members and "events" not in members
+    assert [r.group_resource for r in disco.resolve("all")] == [   # kubectl get all's order
+        "pods", "replicationcontrollers", "services", "daemonsets.apps", "deployments.apps", "replicasets.apps",
+        "statefulsets.apps", "cronjobs.batch", "jobs.batch"]
 
 
 def test_unknown_type(disco: Discovery) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import threading
 import time
@@ -169,81 +170,87 @@ def test_rollout_status_messages_are_kubectls() -> None:
         'daemon set "x" successfully rolled out\n', True)
 
 
-def test_rollout_status_follows_the_deployment(server: ApiServer, run: Any) -> None:
+WAITING = re.compile(r'Waiting for deployment "web" rollout to finish: \d+ (out of \d+ new replicas have been updated|'
+                     r"old replicas are pending termination|of \d+ updated replicas are available)\.\.\.$")
+
+
+def rolled_out(run: Any, target: str = "deployment/web") -> list[str]:
+    r = run("rollout", "status", target, "--timeout=60s")
+    lines = r.stdout.splitlines()
+    assert r.exit_code == 0 and lines[-1] == 'deployment "web" successfully rolled out', r.output
+    assert all(WAITING.match(line) or line == "Waiting for deployment spec update to be observed..."
+               for line in lines[:-1]), lines
+    assert len(set(lines)) == len(lines)   # a line per change of the message, as kubectl
+    return lines
+
+
+def test_rollout_status_follows_the_deployment_controller(server: ApiServer, run: Any) -> None:
     server.create(deployment())
-
-    def controller() -> None:
-        for status in ({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 1},
-                       {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}):
-            time.sleep(0.3)
-            server.set_status("Deployment", "default", "web", status, group="apps")
-
-    threading.Thread(target=controller, daemon=True).start()
-    r = run("rollout", "status", "deployment/web", "--timeout=20s")
-    assert r.stdout == ("Waiting for deployment spec update to be observed...\n"
-                        'Waiting for deployment "web" rollout to finish: 1 of 3 updated replicas are available...\n'
-                        'deployment "web" successfully rolled out\n'), r.output
-    assert run("rollout", "status", "deploy", "web").stdout == 'deployment "web" successfully rolled out\n'
+    r = run("rollout", "status", "deploy/web", "--timeout=1s")   # no kubelet yet: no pod becomes ready
+    assert r.exit_code == 1 and r.stderr == "error: timed out waiting for the condition\n"
+    assert r.stdout.splitlines()[-1] == ('Waiting for deployment "web" rollout to finish: 0 of 3 updated replicas are '
+                                         "available...")
+    server.start_kubelet()
+    for p in server.call(server.registry.list, server.registry.kind("Pod"), "default")[1]:
+        server.call(server._mark_running, "default", p.name)
+    rolled_out(run)
+    assert run("rollout", "status", "deployment", "web", "--watch=false").stdout == \
+        'deployment "web" successfully rolled out\n'
     assert run("rollout", "status", "cm/x").stderr == "error: no status viewer has been implemented for ConfigMap\n"
 
 
-def test_rollout_restart_pause_resume_history_undo(server: ApiServer, run: Any) -> None:
-    d = server.create(deployment())
-    assert run("rollout", "restart", "deployment/web").stdout == "deployment.apps/web restarted\n"
-    annotations = server.get("Deployment", "default", "web", group="apps")["spec"]["template"]["metadata"][
-        "annotations"]
-    assert set(annotations) == {"kubectl.kubernetes.io/restartedAt"}
-    assert run("rollout", "pause", "deployment/web").stdout == "deployment.apps/web paused\n"
-    assert run("rollout", "restart", "deployment/web").stderr == \
-        "error: can't restart paused deployment (run rollout resume first)\n"
-    assert run("rollout", "resume", "deployment/web").stdout == "deployment.apps/web resumed\n"
-    owner = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": d["metadata"]["uid"],
-             "controller": True}
-    for rev, image in ((1, "nginx:1.24"), (2, "nginx:1.25")):
-        tmpl = deployment()["spec"]["template"]
-        tmpl["spec"]["containers"][0]["image"] = image
-        tmpl["metadata"]["labels"]["pod-template-hash"] = f"h{rev}"
-        server.create({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                       "metadata": {"name": f"web-h{rev}", "ownerReferences": [owner],
-                                    "annotations": {"deployment.kubernetes.io/revision": str(rev)}},
-                       "spec": {"replicas": 0 if rev == 1 else 3, "selector": {"matchLabels": {"app": "web"}},
-                                "template": tmpl}})
+def test_rollout_history_undo_restart_pause(server: ApiServer, run: Any) -> None:
+    server.start_kubelet()
+    server.create(deployment())
+    rolled_out(run)
+    patch = '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:1.26"}]}}}}'
+    assert run("patch", "deployment", "web", "-p", patch).stdout == "deployment.apps/web patched\n"
+    rolled_out(run)
     assert run("rollout", "history", "deployment/web").stdout == (
         "deployment.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n\n")
     history = run("rollout", "history", "deployment/web", "--revision=1").stdout
     assert history.startswith("deployment.apps/web with revision #1\nPod Template:\n")
-    assert ["Image:", "nginx:1.24"] in [line.split() for line in history.splitlines()]
+    assert ["Image:", "nginx:1.25"] in [line.split() for line in history.splitlines()]
     assert run("rollout", "undo", "deployment/web").stdout == "deployment.apps/web rolled back\n"
+    rolled_out(run)
     live = server.get("Deployment", "default", "web", group="apps")
-    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.24"
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
     assert "pod-template-hash" not in live["spec"]["template"]["metadata"]["labels"]
-    r = run("rollout", "undo", "deployment/web", "--to-revision=1")
-    assert r.stdout == "deployment.apps/web skipped rollback (current template already matches revision 1)\n"
+    assert run("rollout", "undo", "deployment/web", "--to-revision=3").stdout == (
+        "deployment.apps/web skipped rollback (current template already matches revision 3)\n")
+    assert run("rollout", "restart", "deployment/web").stdout == "deployment.apps/web restarted\n"
+    annotations = server.get("Deployment", "default", "web", group="apps")["spec"]["template"]["metadata"][
+        "annotations"]
+    assert set(annotations) == {"kubectl.kubernetes.io/restartedAt"}
+    rolled_out(run)
+    assert run("rollout", "pause", "deployment/web").stdout == "deployment.apps/web paused\n"
+    assert run("rollout", "restart", "deployment/web").stderr == \
+        "error: can't restart paused deployment (run rollout resume first)\n"
+    assert run("rollout", "resume", "deployment/web").stdout == "deployment.apps/web resumed\n"
 
 
-def test_describe_deployment_layout(server: ApiServer, run: Any) -> None:
-    d = server.create(deployment())
-    server.set_status("Deployment", "default", "web", {
-        "observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3,
-        "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]}, group="apps")
-    tmpl = deployment()["spec"]["template"]
-    tmpl["metadata"]["labels"]["pod-template-hash"] = "abc"
-    server.create({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                   "metadata": {"name": "web-abc", "ownerReferences": [
-                       {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": d["metadata"]["uid"],
-                        "controller": True}]},
-                   "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": tmpl}})
+def test_scale_and_describe_deployment(server: ApiServer, run: Any) -> None:
+    server.start_kubelet()
+    server.create(deployment())
+    rolled_out(run)
+    assert run("scale", "deployment/web", "--replicas=2").stdout == "deployment.apps/web scaled\n"
+    assert run("scale", "deploy", "web", "--replicas=5", "--current-replicas=3").stderr == \
+        "error: Expected replicas to be 3, was 2\n"
+    rolled_out(run)
     out = run("describe", "deploy", "web").stdout
     assert out.startswith("Name:                   web\nNamespace:              default\nCreationTimestamp:      ")
+    lines = out.splitlines()
     for line in ("Selector:               app=web",
-                 "Replicas:               3 desired | 3 updated | 3 total | 3 available | 0 unavailable",
+                 "Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable",
                  "StrategyType:           RollingUpdate",
                  "RollingUpdateStrategy:  25% max unavailable, 25% max surge",
                  "Pod Template:", "  Labels:  app=web", "  Containers:", "   app:",
                  "    Image:         nginx:1.25", "    Port:          80/TCP", "  Volumes:         <none>",
-                 "  Type           Status  Reason", "  Available      True    MinimumReplicasAvailable",
-                 "OldReplicaSets:  <none>", "NewReplicaSet:   web-abc (0/3 replicas created)", "Events:          <none>"):
-        assert line in out.splitlines(), (line, out)
+                 "OldReplicaSets:  <none>"):
+        assert line in lines, (line, out)
+    assert any(re.fullmatch(r"NewReplicaSet:   web-\w+ \(2/2 replicas created\)", line) for line in lines), out
+    assert [line.split()[:2] for line in lines if line.startswith(("  Available", "  Progressing"))] == [
+        ["Available", "True"], ["Progressing", "True"]]
 
 
 # --- events / top / logs / exec / version ---------------------------------------------------------------

@@ -67,7 +67,9 @@ def test_basic_shape() -> None:
     assert s["linux"]["maskedPaths"] == list(MASKED_PATHS)
     assert s["linux"]["readonlyPaths"] == list(READONLY_PATHS)
     assert s["annotations"] == {"io.kubernetes.pod.name": "p", "io.kubernetes.pod.namespace": "default",
-                                "io.kubernetes.pod.uid": "uid-1", "io.kubernetes.container.name": "c"}
+                                "io.kubernetes.pod.uid": "uid-1", "io.kubernetes.container.name": "c",
+                                "io.kubernetes.cri-o.Stdin": "false", "io.kubernetes.cri-o.StdinOnce": "false",
+                                "io.kubernetes.cri-o.TTY": "false"}
     dests = [m["destination"] for m in s["mounts"]]
     assert dests == ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"]
     dev = s["mounts"][1]

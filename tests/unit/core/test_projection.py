@@ -17,7 +17,7 @@ from podbay.core.projection import (
     secret_payload,
     validate_path,
 )
-from podbay.errors import NotSupported, PermanentError
+from podbay.errors import PermanentError
 
 
 def b64(s: str | bytes) -> str:
@@ -198,10 +198,43 @@ def test_projected_optional_and_errors() -> None:
     assert str(exc.value) == '[secret "gone" not found, configmap references non-existent config key: nokey]'
 
 
-def test_projected_service_account_token_not_supported() -> None:
+def test_projected_service_account_token_needs_a_token_source() -> None:
     src = {"sources": [{"serviceAccountToken": {"path": "token"}}]}
-    with pytest.raises(NotSupported, match="serviceAccountToken"):
+    with pytest.raises(PermanentError, match="service account tokens are not available"):
         projected_payload(src, POD, lookup({}), lookup({}))
+
+
+def test_projected_service_account_token_from_the_token_manager() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def token(aud: str, seconds: int) -> str:
+        asked.append((aud, seconds))
+        return "jwt-for-" + (aud or "api")
+
+    src = {"defaultMode": 0o644, "sources": [
+        {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+        {"serviceAccountToken": {"path": "vault/token", "audience": "vault", "expirationSeconds": 600}},
+    ]}
+    out = projected_payload(src, POD, lookup({}), lookup({}), 0o644, None, token)
+    assert out["token"] == FileProjection(b"jwt-for-api", 0o644, None)
+    assert out["vault/token"].data == b"jwt-for-vault"
+    assert asked == [("", 3607), ("vault", 600)]
+
+
+def test_projected_token_is_0600_and_owned_by_the_common_run_as_user() -> None:
+    pod = {**POD, "spec": {"securityContext": {"runAsUser": 1000}, "containers": [
+        {"name": "a"}, {"name": "b", "securityContext": {"runAsUser": 1000}}]}}
+    src = {"defaultMode": 0o644, "sources": [{"serviceAccountToken": {"path": "token"}}]}
+    out = projected_payload(src, pod, lookup({}), lookup({}), 0o644, None, lambda a, s: "t")
+    assert out["token"] == FileProjection(b"t", 0o600, 1000)
+    # Two different users: no common owner, the defaultMode stays (projected.collectData).
+    pod["spec"]["containers"][1]["securityContext"]["runAsUser"] = 2000
+    out = projected_payload(src, pod, lookup({}), lookup({}), 0o644, None, lambda a, s: "t")
+    assert out["token"] == FileProjection(b"t", 0o644, None)
+    # An fsGroup alone makes it 0600 too (SetVolumeOwnership then adds g+r).
+    pod["spec"] = {"securityContext": {"fsGroup": 3000}, "containers": [{"name": "a"}]}
+    out = projected_payload(src, pod, lookup({}), lookup({}), 0o644, None, lambda a, s: "t")
+    assert out["token"] == FileProjection(b"t", 0o600, None)
 
 
 # --- paths -----------------------------------------------------------------------------------------
