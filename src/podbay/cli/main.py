@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("wait", "Wait for a specific condition on one or many resources"),
     "logs": ("logs", "Print the logs for a container in a pod"),
     "exec": ("exec_", "Execute a command in a container"),
+    "attach": ("attach", "Attach to a running container"),
+    "port-forward": ("port_forward", "Forward one or more local ports to a pod"),
     "top": ("top", "Display resource (CPU/memory) usage of pods or nodes"),
     "events": ("events", "List events"),
     "api-resources": ("api_resources", "Print the supported API resources on the server"),
