@@ -29,7 +29,7 @@ help:
 	@echo "  unit        unit tests (no root)"
 	@echo "  test        everything: deps host-prep test-image lint + the whole suite (root)"
 	@echo "  demo        run scripts/demo.sh (root)"
-	@echo "  bench       run bench/run.py, bench/volumes.py, bench/api.py and bench/crash.py"
+	@echo "  bench       run bench/run.py, volumes.py, api.py, crash.py, pull.py and workloads.py"
 	@echo "  crash       SIGKILL the agent during applies and deletes (bench/crash.py, 50 rounds)"
 	@echo "  clean       remove $(WORK)/ (keeps $(VENV))"
 
@@ -90,6 +90,7 @@ bench: | bench-deps host-prep test-images
 	$(PY) bench/api.py
 	$(PY) bench/crash.py
 	$(PY) bench/pull.py
+	$(PY) bench/workloads.py
 
 crash: | deps host-prep test-image
 	$(PY) bench/crash.py

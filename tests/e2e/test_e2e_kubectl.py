@@ -46,13 +46,17 @@ def test_version_and_api_resources(kube: Kube, v: str) -> None:
     res = kube.kubectl("api-resources", version=v).stdout
     rows = {tuple(line.split()[:1]) for line in res.splitlines()[1:]}
     for name in ("pods", "configmaps", "secrets", "namespaces", "nodes", "events", "serviceaccounts", "leases",
-                 "persistentvolumeclaims", "services", "endpoints", "endpointslices"):
+                 "persistentvolumeclaims", "services", "endpoints", "endpointslices", "deployments", "replicasets",
+                 "statefulsets", "daemonsets", "controllerrevisions", "jobs", "cronjobs", "replicationcontrollers",
+                 "storageclasses", "persistentvolumes"):
         assert (name,) in rows, res
     pods_row = next(line.split() for line in res.splitlines() if line.startswith("pods "))
     assert pods_row[:4] == ["pods", "po", "v1", "true"]
+    deploy_row = next(line.split() for line in res.splitlines() if line.startswith("deployments "))
+    assert deploy_row == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
     assert kube.kubectl("api-versions", version=v).stdout.split() == \
-        ["authentication.k8s.io/v1", "authorization.k8s.io/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1",
-         "events.k8s.io/v1", "metrics.k8s.io/v1beta1", "v1"]
+        ["apps/v1", "authentication.k8s.io/v1", "authorization.k8s.io/v1", "batch/v1", "coordination.k8s.io/v1",
+         "discovery.k8s.io/v1", "events.k8s.io/v1", "metrics.k8s.io/v1beta1", "storage.k8s.io/v1", "v1"]
 
 
 @pytest.mark.parametrize("v", VERSIONS)

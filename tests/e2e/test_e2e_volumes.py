@@ -189,13 +189,15 @@ def test_persistent_volume_claim_outlives_pods(agent: Agent) -> None:
     claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
              "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
     agent.pb("apply", "-f", "-", input=json.dumps(claim))
-    table = agent.pb("get", "pvc", "data").stdout
-    assert "Bound" in table and "1Gi" in table and "RWO" in table
+    # podbay-local is WaitForFirstConsumer: the claim binds when its first pod is scheduled.
+    assert "Pending" in agent.pb("get", "pvc", "data").stdout
     vol = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]
     writer = {"name": "c", "image": "busybox:1.35", "command": ["sh", "-c", "echo persisted > /data/file"],
               "volumeMounts": [{"name": "d", "mountPath": "/data"}]}
     agent.pb("apply", "-f", "-", input=pod_manifest("pvc-writer", [writer], vol, restartPolicy="Never"))
     agent.wait_for("pvc-writer", lambda p: p["status"]["phase"] == "Succeeded")
+    table = agent.pb("get", "pvc", "data").stdout
+    assert "Bound" in table and "1Gi" in table and "RWO" in table
     agent.pb("delete", "pod", "pvc-writer", "--now", "--wait")
     reader = {"name": "c", "image": "busybox:1.35", "command": ["cat", "/data/file"],
               "volumeMounts": [{"name": "d", "mountPath": "/data", "readOnly": True}]}

@@ -64,6 +64,15 @@ def manifest(name: str = "data", storage: str = "1Gi") -> dict[str, Any]:
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}}
 
 
+def bind(deps: Deps, name: str) -> dict[str, Any]:
+    """What the scheduler does for a claim's first pod (podbay-local is WaitForFirstConsumer)."""
+    from podbay.core.controllers.plan import ref_of
+
+    claims.LocalProvisioner(deps.repo, deps.cfg.root).provision(
+        ref_of(deps.repo.get("PersistentVolumeClaim", "default", name) or {}), "node1")
+    return deps.repo.get("PersistentVolumeClaim", "default", name) or {}
+
+
 def pod(name: str, claim: str, created: str = "2026-01-01T00:00:00Z", read_only: bool = False) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}", "creationTimestamp": created},
@@ -78,11 +87,15 @@ async def test_claim_lifecycle_with_pvc_protection(client: TestClient[Any, Any],
     assert resp.status == 201, await resp.text()
     created = await resp.json()
     uid = created["metadata"]["uid"]
-    assert created["spec"]["volumeName"] == f"pvc-{uid}"
     assert created["spec"]["storageClassName"] == "podbay-local"
     assert created["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
-    assert created["status"] == {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}
+    assert created["status"] == {"phase": "Pending"} and "volumeName" not in created["spec"]
     pv = deps.cfg.root / "pv" / f"pvc-{uid}"
+    assert not pv.exists()
+    bound = bind(deps, "data")
+    assert bound["spec"]["volumeName"] == f"pvc-{uid}"
+    assert bound["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == "node1"
+    assert bound["status"] == {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}
     assert pv.is_dir() and pv.stat().st_mode & 0o777 == 0o777
 
     listed = await (await client.get("/api/v1/persistentvolumeclaims")).json()
@@ -124,6 +137,7 @@ async def test_claim_lifecycle_with_pvc_protection(client: TestClient[Any, Any],
 async def test_unused_claim_is_deleted_at_once(client: TestClient[Any, Any], deps: Deps,
                                                claim_service: claims.ClaimService) -> None:
     created = await (await client.post(CLAIMS, json=manifest("scratch"))).json()
+    bind(deps, "scratch")
     pv = deps.cfg.root / "pv" / f"pvc-{created['metadata']['uid']}"
     assert pv.is_dir()
     resp = await client.delete(f"{CLAIMS}/scratch")
@@ -134,8 +148,9 @@ async def test_unused_claim_is_deleted_at_once(client: TestClient[Any, Any], dep
     assert deps.store.get_object("PersistentVolumeClaim", "default", "scratch") is None
 
 
-async def test_update_expands_but_never_shrinks_or_changes_spec(client: TestClient[Any, Any]) -> None:
+async def test_update_expands_but_never_shrinks_or_changes_spec(client: TestClient[Any, Any], deps: Deps) -> None:
     await client.post(CLAIMS, json=manifest("grow"))
+    bind(deps, "grow")
     grown = await client.put(f"{CLAIMS}/grow", json=manifest("grow", storage="5Gi"))
     assert grown.status == 200, await grown.text()
     body = await grown.json()
@@ -154,13 +169,13 @@ async def test_update_expands_but_never_shrinks_or_changes_spec(client: TestClie
 
 async def test_invalid_claims_are_rejected_in_api_words(client: TestClient[Any, Any]) -> None:
     bad = manifest("bad")
-    bad["spec"] = {"storageClassName": "gold"}
+    bad["spec"] = {"storageClassName": "Gold"}
     resp = await client.post(CLAIMS, json=bad)
     assert resp.status == 422
     msg = (await resp.json())["message"]
-    assert msg == ('PersistentVolumeClaim "bad" is invalid: [spec.accessModes: Required value: at least 1 access '
-                   'mode is required, spec.resources[storage]: Required value, spec.storageClassName: Forbidden: '
-                   'storage class "gold" is not supported by podbay]')
+    assert msg.startswith('PersistentVolumeClaim "bad" is invalid: [spec.accessModes: Required value: at least 1 '
+                          'access mode is required, spec.resources[storage]: Required value, spec.storageClassName: '
+                          'Invalid value: "Gold": a lowercase RFC 1123 subdomain')
     assert (await client.post(CLAIMS, json=manifest("dup"))).status == 201
     assert (await client.post(CLAIMS, json=manifest("dup"))).status == 409
 
@@ -176,8 +191,8 @@ def test_read_only_claim_is_a_read_only_view(deps: Deps, tmp_path: Path) -> None
         pytest.skip("needs root")
     registry = build_registry(deps.repo, "node1", deps.cfg.root)
     NamespaceController(registry, deps.hub).ensure()
-    claim = registry.create(registry.kind("PersistentVolumeClaim"), "default", manifest("ro"))
-    pv = claims.claim_dir(deps.cfg.root, claim)
+    registry.create(registry.kind("PersistentVolumeClaim"), "default", manifest("ro"))
+    pv = claims.claim_dir(deps.cfg.root, bind(deps, "ro"))
     (pv / "seed").write_text("x")
     reader = pod("reader", "ro", read_only=True)
     deps.repo.create(reader)

@@ -1,7 +1,10 @@
 """PersistentVolumeClaims with podbay's built-in local provisioner (storage class ``podbay-local``).
 
-Like the local-path provisioners, a claim is bound at creation to a fresh directory
-``<root>/pv/pvc-<claim uid>`` (0777, so any container user can write). Data outlives pods and is
+Like the local-path provisioners, a claim is bound to a fresh directory ``<root>/pv/pvc-<claim uid>``
+(0777, so any container user can write): when the scheduler places its first pod
+(``podbay-local`` is WaitForFirstConsumer; ``LocalProvisioner`` is the scheduler's PreBind), or at
+creation for a class of this provisioner with ``volumeBindingMode: Immediate``. The PersistentVolume
+controller (``agent.controllers.volumes``) records the volume as a PersistentVolume object. Data outlives pods and is
 removed when the claim is deleted. Deletion honours the ``kubernetes.io/pvc-protection``
 finalizer: while a pod object references the claim it only gets a deletionTimestamp
 (Terminating, ``strategies.claims``); ``release_unused_claims`` finishes it once the last such pod
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from podbay.agent.hub import Event, Hub
+from podbay.api import storage
 from podbay.api.meta import parse_time
 from podbay.api.pvc import PROTECTION_FINALIZER, requested_storage
 from podbay.errors import Conflict, MountFailure, NotFound, PermanentError
@@ -30,7 +34,8 @@ KIND = "PersistentVolumeClaim"
 PV_DIR = "pv"
 PLUGIN_DIR = "kubernetes.io~pvc"   # read-only views of claims live here, under the pod dir
 PV_MODE = 0o777
-PROVISIONER = "podbay.io/local-path"
+PROVISIONER = storage.PROVISIONER
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
 
 Obj = dict[str, Any]
 
@@ -61,6 +66,39 @@ def provision(root: Path, claim: Obj) -> Obj:
     annotations.update({"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
                         "volume.kubernetes.io/storage-provisioner": PROVISIONER})
     return set_bound_status(claim)
+
+
+def provisions_at_creation(claim: Obj, storage_class: Obj | None) -> bool:
+    """A class of this provisioner that binds at once (``volumeBindingMode: Immediate``)."""
+    return (storage_class is not None and storage_class.get("provisioner") == PROVISIONER
+            and storage_class.get("volumeBindingMode") != "WaitForFirstConsumer")
+
+
+class LocalProvisioner:
+    """The controllers' ``Provisioner``: binds a stored claim to its new directory."""
+
+    name = PROVISIONER
+
+    def __init__(self, repo: Repository, root: Path) -> None:
+        self.repo = repo
+        self.root = root
+
+    def volume_path(self, claim: Obj) -> str:
+        return str(claim_dir(self.root, claim))
+
+    def provision(self, claim: Any, node_name: str) -> None:
+        def bind(obj: Obj) -> Obj | None:
+            if (obj.get("metadata") or {}).get("uid") != claim.uid:
+                raise Conflict(f'persistentvolumeclaim "{claim.name}" was replaced')
+            if (obj.get("spec") or {}).get("volumeName"):
+                return None   # already bound (a concurrent or repeated PreBind)
+            provision(self.root, obj)
+            if node_name:
+                obj["metadata"]["annotations"][SELECTED_NODE] = node_name
+            return obj
+
+        if self.repo.mutate(KIND, claim.namespace, claim.name, bind) is None:
+            raise NotFound(f'persistentvolumeclaims "{claim.name}" not found')
 
 
 def set_bound_status(claim: Obj) -> Obj:

@@ -34,36 +34,48 @@ def _key(involved: Obj, type_: str, reason: str, message: str) -> str:
 
 def record_event(repo: Repository, node_name: str, pod: Mapping[str, Any], type_: str, reason: str,
                  message: str, field_path: str = "", stamp: float | None = None) -> None:
+    """An Event from the kubelet (``podbay``) about a pod, optionally about one of its containers."""
     md = pod["metadata"]
-    stamp = time.time() if stamp is None else stamp
-    now = iso(stamp)
     involved: Obj = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"], "uid": md["uid"],
                      "apiVersion": "v1"}
     if md.get("resourceVersion"):
         involved["resourceVersion"] = md["resourceVersion"]
     if field_path:
         involved["fieldPath"] = field_path
-    name = f"{md['name']}.{_key(involved, type_, reason, message)}"
+    record_about(repo, node_name, involved, type_, reason, message, "podbay", node_name, stamp)
+
+
+def record_about(repo: Repository, node_name: str, involved: Obj, type_: str, reason: str, message: str,
+                 component: str, host: str = "", stamp: float | None = None) -> None:
+    """An Event about any object (``involved`` is its ObjectReference) from ``component`` (the
+    kubelet's ``podbay``, or a controller's name such as ``deployment-controller``)."""
+    stamp = time.time() if stamp is None else stamp
+    now = iso(stamp)
+    namespace = str(involved.get("namespace") or "default")
+    name = f"{involved['name']}.{_key(involved, type_, reason, message)}"
 
     def bump(ev: Obj) -> Obj:
         ev["count"] = int(ev.get("count") or 1) + 1
         ev["lastTimestamp"] = now
         return ev
 
-    if repo.mutate("Event", md["namespace"], name, bump) is not None:
+    if repo.mutate("Event", namespace, name, bump) is not None:
         return
+    source: Obj = {"component": component}
+    if host:
+        source["host"] = host
     body: Obj = {
         "kind": "Event", "apiVersion": "v1",
-        "metadata": {"name": name, "namespace": md["namespace"], "uid": str(uuid.uuid4()), "creationTimestamp": now},
+        "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "creationTimestamp": now},
         "involvedObject": involved, "reason": reason, "message": message, "type": type_,
-        "source": {"component": "podbay", "host": node_name},
+        "source": source,
         "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": micro_time(stamp),
-        "reportingComponent": "podbay", "reportingInstance": node_name, "action": reason,
+        "reportingComponent": component, "reportingInstance": host or node_name, "action": reason,
     }
     try:
         repo.create(body)
     except AlreadyExists:   # recorded concurrently by another thread: count it there
-        repo.mutate("Event", md["namespace"], name, bump)
+        repo.mutate("Event", namespace, name, bump)
 
 
 def forget_events(repo: Repository, namespace: str, uid: str) -> None:

@@ -43,7 +43,8 @@ class PodService:
             await self.housekeeping.prepare()
         for stored in self.deps.repo.list("Pod"):
             self._seen[stored.uid] = _wake_key(stored.obj)
-        self.workers.start_all()
+            if _bound(stored.obj):    # the scheduler has placed it: only then may a worker start it
+                self.workers.update(stored.obj)
         if self.housekeeping is not None:
             self.housekeeping.run(self.workers.on_exit)
 
@@ -76,6 +77,8 @@ class PodService:
         if self._seen.get(uid) == trigger and self.workers.has(uid):
             return   # only the status changed (the worker's own write): nothing to do
         self._seen[uid] = trigger
+        if not _bound(pod) and not self.workers.has(uid):
+            return   # the scheduler has not placed it: nothing may start it
         self.workers.update(pod)
 
     # ------------------------------------------------------------------ reads (logs, exec, stats)
@@ -100,6 +103,11 @@ class PodService:
 
     def evict_pod(self, uid: str, message: str) -> None:
         self.workers.evict(uid, "Evicted", message)
+
+
+def _bound(pod: dict[str, Any]) -> bool:
+    """Bound to this node by the scheduler (a pod without spec.nodeName waits, as for a kubelet)."""
+    return bool((pod.get("spec") or {}).get("nodeName"))
 
 
 def _wake_key(pod: dict[str, Any]) -> tuple[Any, ...]:

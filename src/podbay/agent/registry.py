@@ -285,6 +285,8 @@ class Registry:
             meta.prepare_update(obj, old)
             new = strategy.prepare_update(obj, old)
             meta.set_generation(new, old, generation=rt.has_spec)
+            if rt.has_spec and strategy.bumps_generation(new, old):
+                meta.meta(new)["generation"] = int((old.get("metadata") or {}).get("generation") or 1) + 1
             errs = strategy.validate_update(new, old)
         if errs:
             raise self._invalid(rt, new, errs)
@@ -363,6 +365,7 @@ class Registry:
         grace = strategy.delete_grace(obj, opts)
         if not opts.dry_run:
             obj = strategy.before_delete(obj)
+        _gc_finalizers(rt, obj, opts)
         if grace is None and not (meta.meta(obj).get("finalizers")):
             return self._delete_now(rt, strategy, cur, obj, opts)
         marked = copy.deepcopy(obj)
@@ -415,6 +418,27 @@ class Registry:
         del_opts.dry_run = del_opts.dry_run or opts.dry_run
         self.delete(rt, namespace, name, del_opts)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+def _gc_finalizers(rt: ResourceType, obj: Obj, opts: DeleteOptions) -> None:
+    """``deletionFinalizersForGarbageCollection``: Orphan and Foreground keep the object with the
+    ``orphan`` / ``foregroundDeletion`` finalizer for the garbage collector; a batch/v1 Job deleted
+    without a policy orphans its pods, with upstream's warning."""
+    from podbay.core.controllers import gc
+
+    policy = opts.propagation_policy
+    if policy is None and opts.orphan_dependents is not None:
+        policy = "Orphan" if opts.orphan_dependents else "Background"
+    if policy is None and (rt.group, rt.kind) == ("batch", "Job"):
+        opts.warnings.append(gc.JOB_ORPHAN_WARNING)
+    md = meta.meta(obj)
+    if md.get("deletionTimestamp") and policy is None:
+        return   # a repeated delete keeps what the first one decided
+    fins, _keep = gc.deletion_finalizers(policy, rt.api_version, rt.kind, list(md.get("finalizers") or []))
+    if fins:
+        md["finalizers"] = fins
+    else:
+        md.pop("finalizers", None)
 
 
 def _typed(obj: Obj, rt: ResourceType) -> Obj:

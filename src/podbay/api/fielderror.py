@@ -51,8 +51,21 @@ def go_quote(s: str) -> str:
     return "".join(out)
 
 
+@dataclasses.dataclass(frozen=True)
+class GoValue:
+    """A bad value already rendered as Go prints it (``%#v`` of a struct such as
+    ``v1.LabelSelector{…}`` or ``map[string]string{…}``); see ``api.gorepr``."""
+
+    text: str
+
+
+OMIT_VALUE = GoValue("")  # field.OmitValueType{}: "Invalid value: <detail>" without the value
+
+
 def format_value(value: Any) -> str:
     """How field.Error prints a bad value (``%q`` strings, ``%v`` numbers and bools)."""
+    if isinstance(value, GoValue):
+        return value.text
     if value is None:
         return '"null"'  # Go substitutes the string "null", then quotes it
     if isinstance(value, bool):
@@ -91,7 +104,7 @@ class FieldError:
     def body(self) -> str:
         """The message without the field path (``ErrorBody``)."""
         s = _TYPE_TEXT[self.type]
-        if self.type not in _NO_VALUE:
+        if self.type not in _NO_VALUE and self.value is not OMIT_VALUE:
             s += ": " + format_value(self.value)
         detail = self.detail
         if self.type == NOT_SUPPORTED and self.supported:

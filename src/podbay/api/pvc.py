@@ -1,9 +1,10 @@
 """PersistentVolumeClaim: defaulting and validation with the API server's messages (pure).
 
-podbay has one storage class, ``podbay-local`` (a local-path provisioner): claims without a class
-get it, as the DefaultStorageClass admission plugin would; anything needing real PersistentVolume
-objects (other classes, static binding, selectors, data sources, Block mode) is rejected as
-``Forbidden: ... not supported by podbay``.
+podbay's built-in storage class is ``podbay-local`` (a local-path provisioner): claims without a
+class get it, as the DefaultStorageClass admission plugin would. A claim may name any class (one
+podbay does not serve stays Pending, as upstream's does without its provisioner); what needs
+pre-existing PersistentVolumes (static binding, selectors, data sources) and Block mode are rejected
+as ``Forbidden: ... not supported by podbay``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from podbay.api import names
 from podbay.api.fielderror import (
     FieldError,
     forbidden,
-    go_quote,
     invalid,
     not_supported,
     required,
@@ -121,15 +121,12 @@ def _validate_storage(spec: Obj) -> list[FieldError]:
 
 
 def _validate_class(cls: Any) -> list[FieldError]:
+    """``ValidatePersistentVolumeClaimSpec``: a non-empty class name is a DNS-1123 subdomain."""
     if cls is None or cls == DEFAULT_STORAGE_CLASS:
         return []
     if not isinstance(cls, str):
         return [invalid("spec.storageClassName", cls, "must be a string")]
-    if cls:
-        msgs = names.is_dns1123_subdomain(cls)
-        if msgs:
-            return [invalid("spec.storageClassName", cls, m) for m in msgs]
-    return [unsupported("spec.storageClassName", f"storage class {go_quote(cls)} is")]
+    return [invalid("spec.storageClassName", cls, m) for m in names.is_dns1123_subdomain(cls)] if cls else []
 
 
 def validate_pvc_update(old: Obj, new: Obj) -> list[FieldError]:

@@ -253,6 +253,7 @@ class DeleteOptions:
     propagation_policy: str | None = None
     orphan_dependents: bool | None = None
     dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)   # Warning headers the delete answers with
 
 
 def delete_options(q: Query, body: Mapping[str, Any] | None) -> DeleteOptions:

@@ -204,4 +204,23 @@ class ResourceTable:
 
 
 def default_table() -> ResourceTable:
-    return ResourceTable(BUILTIN)
+    from podbay.api.workload_resources import PREFERRED as WORKLOAD_PREFERRED
+    from podbay.api.workload_resources import WORKLOAD_TYPES
+
+    PREFERRED.update(WORKLOAD_PREFERRED)
+    return ResourceTable(in_priority_order((*BUILTIN, *WORKLOAD_TYPES)))
+
+
+# kube-apiserver's group priorities (aggregator apiVersionPriorities): discovery lists groups so.
+GROUP_PRIORITY = ("", "apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io",
+                  "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io", "networking.k8s.io",
+                  "policy", "rbac.authorization.k8s.io", "storage.k8s.io", "admissionregistration.k8s.io",
+                  "apiextensions.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "node.k8s.io",
+                  "discovery.k8s.io", "flowcontrol.apiserver.k8s.io")
+
+
+def in_priority_order(types: Iterable[ResourceType]) -> list[ResourceType]:
+    """Stable sort by group priority; groups upstream does not rank (metrics.k8s.io) come last."""
+    def rank(rt: ResourceType) -> int:
+        return GROUP_PRIORITY.index(rt.group) if rt.group in GROUP_PRIORITY else len(GROUP_PRIORITY)
+    return sorted(types, key=rank)

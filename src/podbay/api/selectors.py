@@ -131,6 +131,10 @@ _SELECTABLE: dict[str, Callable[[Mapping[str, Any]], dict[str, str]]] = {
     "Secret": lambda o: {"type": _s(o.get("type"))},
     "Namespace": lambda o: {"status.phase": _s(_get(o, "status", "phase"))},
     "Node": lambda o: {"spec.unschedulable": _s(bool(_get(o, "spec", "unschedulable")))},
+    # the workload kinds' SelectableFields (pkg/registry/{apps,batch,core}/...)
+    "ReplicaSet": lambda o: {"status.replicas": _s(int(_get(o, "status", "replicas") or 0))},
+    "ReplicationController": lambda o: {"status.replicas": _s(int(_get(o, "status", "replicas") or 0))},
+    "Job": lambda o: {"status.successful": _s(int(_get(o, "status", "succeeded") or 0))},
     "Service": lambda o: {"spec.clusterIP": _s(_get(o, "spec", "clusterIP")), "spec.type": _s(_get(o, "spec", "type"))},
 }
 

@@ -267,6 +267,15 @@ DEFAULT = Printer(
     lambda o, now: [_name(o), (o.get("metadata") or {}).get("creationTimestamp") or None])
 
 
+def _register_workloads() -> None:
+    from podbay.api.workload_tables import printers
+
+    PRINTERS.update(printers(since))
+
+
+_register_workloads()
+
+
 def printer(group: str, kind: str) -> Printer:
     return PRINTERS.get((group, kind), DEFAULT)
 

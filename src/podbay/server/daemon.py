@@ -231,7 +231,7 @@ class Assembly:
     """The running parts of one agent (what serve() starts and stops)."""
 
     def __init__(self, api: Any, pods: PodService, node: Any, namespaces: Any, claims: Any,
-                 services: Any = None, access: Access | None = None) -> None:
+                 services: Any = None, access: Access | None = None, controllers: Any = None) -> None:
         self.api = api
         self.pods = pods
         self.node = node
@@ -239,8 +239,11 @@ class Assembly:
         self.claims = claims
         self.services = services
         self.access = access
+        self.controllers = controllers
 
     async def stop(self) -> None:
+        if self.controllers is not None:
+            await self.controllers.stop()
         if self.services is not None:
             # The nftables table stays: running pods keep their Services until `podbay agent --cleanup`.
             await self.services.stop()
@@ -281,7 +284,13 @@ async def assemble(deps: Deps) -> Assembly:
     node = NodeAgent(registry, facts)
     node.register()
     node.start()
+    controllers = start_controllers(registry, deps)
     api = Api(registry, deps.hub)
+    from podbay.server import scale as scale_api
+
+    for group, plural in (("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
+                          ("", "replicationcontrollers")):
+        api.connect[(group, plural, "scale")] = scale_api.handler(registry)
     api.connect[("", "pods", "log")] = lambda req, rt, route: logs_api.handle(req, pods, route.namespace or "",
                                                                                route.name)
     api.connect[("", "pods", "exec")] = lambda req, rt, route: exec_api.handle(req, pods, route.namespace or "",
@@ -307,7 +316,7 @@ async def assemble(deps: Deps) -> Assembly:
         registry.table.add_subresource("", "v1", "pods", Subresource("proxy", "PodProxyOptions", PROXY_VERBS))
     api.connect[("", "services", "proxy")] = proxy_api.make_handler(deps.repo)
     api.connect[("", "pods", "proxy")] = proxy_api.make_handler(deps.repo)
-    return Assembly(api, pods, node, namespaces, claims, services, access)
+    return Assembly(api, pods, node, namespaces, claims, services, access, controllers)
 
 
 def start_services(deps: Deps, registry: Any, net: Any) -> Any:
@@ -342,6 +351,29 @@ def cleanup(opts: dict[str, Any]) -> int:
     removed = NftCommand().delete_table(cfg.nft_table)
     print(f"nftables table ip {cfg.nft_table}: {'deleted' if removed else 'not present'}")
     return 0
+
+
+def start_controllers(registry: Any, deps: Deps) -> Any:
+    """kube-controller-manager's workload controllers and the scheduler, fed by the hub (issue 8);
+    the built-in StorageClass exists before anything asks for a claim."""
+    from podbay.agent.controllers import feed, wiring
+    from podbay.agent.controllers.cache import Cache
+    from podbay.agent.controllers.registry_writer import RegistryWriter
+    from podbay.api import storage
+    from podbay.errors import AlreadyExists
+
+    sc_rt = registry.kind("StorageClass", "storage.k8s.io", "v1")
+    with contextlib.suppress(AlreadyExists):
+        registry.create(sc_rt, "", storage.builtin_storage_class())
+    from podbay.agent.claims import LocalProvisioner
+    from podbay.agent.strategies.workloads import PV_WRITES
+
+    writer = RegistryWriter(registry, deps.cfg.node_name)
+    mgr = wiring.manager(Cache(), writer, feed.namespaced_lookup(registry.table),
+                         provisioner=LocalProvisioner(deps.repo, deps.cfg.root), internal=PV_WRITES.enabled)
+    feed.connect(mgr, deps.hub, deps.repo, feed.stored_kinds(registry.table))
+    mgr.start()
+    return mgr
 
 
 def _release_root_bind(cfg: AgentConfig) -> None:

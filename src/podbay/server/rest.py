@@ -272,15 +272,15 @@ class Api:
         negotiate(request.headers.get("Accept"), target="object")
         obj, code = self.registry.delete(rt, ns, name, opts)
         if obj.get("kind") == "Status":
-            return codec.respond(codec.dumps(obj), code)
-        return self._respond_object(request, rt, obj, code, [])
+            return codec.respond(codec.dumps(obj), code, warnings=opts.warnings)
+        return self._respond_object(request, rt, obj, code, opts.warnings)
 
     async def _delete_collection(self, request: web.Request, rt: ResourceType, ns: str | None) -> web.StreamResponse:
         q = _query(request)
         lopts = query.list_options(q)
         opts = await self._delete_body(request, rt, q)
         result = self.registry.delete_collection(rt, ns, lopts.label_selector, lopts.field_selector, opts)
-        return codec.respond(codec.dumps(result))
+        return codec.respond(codec.dumps(result), warnings=list(dict.fromkeys(opts.warnings)))
 
     async def _evict(self, request: web.Request, rt: ResourceType, ns: str, name: str) -> web.StreamResponse:
         opts = query.write_options(_query(request), "create")

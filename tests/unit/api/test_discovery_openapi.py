@@ -47,7 +47,7 @@ def test_legacy_discovery(table: ResourceTable) -> None:
     assert discovery.api_versions()["versions"] == ["v1"]
     groups = discovery.api_group_list(table)
     names = [g["name"] for g in groups["groups"]]
-    assert names == ["events.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io"]
+    assert names == ["apps", "events.k8s.io", "batch", "storage.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io"]
     v1 = discovery.api_resource_list(table, "", "v1")
     assert v1 is not None
     by_name = {r["name"]: r for r in v1["resources"]}
@@ -76,8 +76,8 @@ def test_aggregated_discovery_lists_exactly_what_is_served(table: ResourceTable)
     assert subs["eviction"]["responseKind"] == {"group": "policy", "version": "v1", "kind": "Eviction"}
     other = discovery.aggregated(table, core=False, version="v2beta1")
     assert other["apiVersion"] == "apidiscovery.k8s.io/v2beta1"
-    assert [i["metadata"]["name"] for i in other["items"]] == ["events.k8s.io", "coordination.k8s.io",
-                                                               "discovery.k8s.io", "metrics.k8s.io"]
+    assert [i["metadata"]["name"] for i in other["items"]] == ["apps", "events.k8s.io", "batch", "storage.k8s.io",
+                                                               "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io"]
 
 
 def test_openapi_v3_core_document(table: ResourceTable) -> None:
@@ -114,8 +114,8 @@ def test_openapi_patch_operation_carries_what_kubectl_looks_for(table: ResourceT
 
 def test_openapi_group_documents_and_index(table: ResourceTable) -> None:
     gvs = openapi.group_versions(table)
-    assert gvs == [("", "v1"), ("events.k8s.io", "v1"), ("coordination.k8s.io", "v1"),
-                   ("discovery.k8s.io", "v1")]   # metrics has no schema
+    assert gvs == [("", "v1"), ("apps", "v1"), ("events.k8s.io", "v1"), ("batch", "v1"), ("storage.k8s.io", "v1"),
+                   ("coordination.k8s.io", "v1"), ("discovery.k8s.io", "v1")]   # metrics has no schema
     lease = openapi.document_v3(table, "coordination.k8s.io", "v1")
     assert "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}" in lease["paths"]
     assert openapi.v3_path("coordination.k8s.io", "v1") == "apis/coordination.k8s.io/v1"

@@ -32,7 +32,7 @@ def test_every_served_kind_has_columns_and_a_name_column() -> None:
     for rt in default_table():
         cols = tables.printer(rt.group, rt.kind).columns()
         assert cols[0].name in ("Name", "Last Seen")
-        assert all(c.type in ("string", "integer", "date") for c in cols)
+        assert all(c.type in ("string", "integer", "date", "boolean") for c in cols)
 
 
 def test_pod_columns_and_wide_columns() -> None:

@@ -69,7 +69,8 @@ async def test_aggregated_discovery(api: Any) -> None:
     client, _ = api
     accept = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
               "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json")
-    for path, groups in (("/api", [""]), ("/apis", ["events.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "metrics.k8s.io"])):
+    for path, groups in (("/api", [""]), ("/apis", ["apps", "events.k8s.io", "batch", "storage.k8s.io", "coordination.k8s.io",
+                                        "discovery.k8s.io", "metrics.k8s.io"])):
         resp = await client.get(path, headers={"Accept": accept})
         assert resp.headers["Content-Type"] == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
         doc = await resp.json()
@@ -78,7 +79,7 @@ async def test_aggregated_discovery(api: Any) -> None:
 
 async def test_router_errors_are_upstream_status_objects(api: Any) -> None:
     client, _ = api
-    for path in ("/nope", "/api/v1/widgets", "/apis/apps/v1", "/api/v1/namespaces/default/pods/a/b/c"):
+    for path in ("/nope", "/api/v1/widgets", "/apis/policy/v1", "/api/v1/namespaces/default/pods/a/b/c"):
         code, body = await status_of(await client.get(path))
         assert (code, body["reason"], body["message"]) == (404, "NotFound",
                                                            "the server could not find the requested resource")

@@ -61,6 +61,10 @@ class Strategy:
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return []
 
+    def bumps_generation(self, new: Obj, old: Obj) -> bool:
+        """A change besides the spec that moves metadata.generation on (Deployment annotations)."""
+        return False
+
     def prepare_finalize(self, new: Obj, old: Obj) -> Obj:
         """The /finalize subresource (namespaces only)."""
         from podbay.errors import MethodNotAllowed

@@ -1,5 +1,8 @@
-"""PersistentVolumeClaims with podbay's local provisioner: the claim is bound at creation to a fresh
-directory (``admit_create``), its status follows its request, and deletion honours the
+"""PersistentVolumeClaims with podbay's local provisioner: a claim of an Immediate class of that
+provisioner is bound at creation to a fresh directory (``admit_create``); one of ``podbay-local``
+(WaitForFirstConsumer) stays Pending until the scheduler places its first pod, and one of any other
+or unknown class stays Pending (the PersistentVolume controller says why in an event). A bound
+claim's status follows its request, and deletion honours the
 ``kubernetes.io/pvc-protection`` finalizer: a claim no pod references is deleted at once, one still
 in use stays Terminating until the last such pod is gone (``agent.claims`` finishes it).
 
@@ -25,9 +28,11 @@ Obj = dict[str, Any]
 class ClaimStrategy(Strategy):
     has_status = True
 
-    def __init__(self, root: Path, in_use: Callable[[str, str], bool]) -> None:
+    def __init__(self, root: Path, in_use: Callable[[str, str], bool],
+                 storage_class: Callable[[str], Obj | None] = lambda name: None) -> None:
         self.root = root
         self.in_use = in_use   # (namespace, claim name) -> a pod object references it
+        self.storage_class = storage_class   # name -> the stored StorageClass
 
     def prepare_create(self, obj: Obj) -> Obj:
         return default_pvc(obj)
@@ -36,10 +41,13 @@ class ClaimStrategy(Strategy):
         return validate_pvc(obj)
 
     def admit_create(self, obj: Obj) -> None:
-        claims.provision(self.root, obj)   # podbay-local binds immediately
+        name = str((obj.get("spec") or {}).get("storageClassName") or "")
+        if name and claims.provisions_at_creation(obj, self.storage_class(name)):
+            claims.provision(self.root, obj)
 
     def undo_create(self, obj: Obj) -> None:
-        remove_tree(claims.claim_dir(self.root, obj))
+        if (obj.get("spec") or {}).get("volumeName"):
+            remove_tree(claims.claim_dir(self.root, obj))
 
     def prepare_update(self, new: Obj, old: Obj) -> Obj:
         new = super().prepare_update(default_pvc(new), old)

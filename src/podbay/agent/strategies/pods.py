@@ -24,11 +24,13 @@ class PodStrategy(Strategy):
     has_status = True
     returns_deleted_object = True
 
-    def __init__(self, node_name: str, clock: Any = None) -> None:
+    def __init__(self, node_name: str, clock: Any = None, fit: Any = None) -> None:
         import time
 
         self.node_name = node_name
         self.clock = clock or time.time
+        # (pod) -> None when it fits this node, else the scheduler's FailedScheduling message
+        self.fit = fit
         # access: the ServiceAccount admission plugin (agent.serviceaccounts.ServiceAccounts.admit_pod)
         self.admit: Callable[[Obj], Obj] | None = None
 
@@ -36,10 +38,19 @@ class PodStrategy(Strategy):
         pod = default_pod(obj)
         if self.admit is not None:
             pod = self.admit(pod)
-        pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or self.node_name
-        pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod),
-                         "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                                         "lastTransitionTime": rfc3339(self.clock())}]}
+        scheduled: Obj = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                          "lastTransitionTime": rfc3339(self.clock())}
+        if not pod["spec"].get("nodeName"):
+            # The scheduler's first attempt, at once: a pod that fits is bound now; one that does not
+            # stays Pending and unbound (no worker starts it) until the scheduler can place it.
+            # ("" = fits once the scheduler has provisioned its claims: no condition until then)
+            why = self.fit(pod) if self.fit is not None else None
+            if why is None:
+                pod["spec"]["nodeName"] = self.node_name
+            else:
+                scheduled.update(status="False", reason="Unschedulable", message=why)
+        conditions = [scheduled] if scheduled.get("message") != "" else []
+        pod["status"] = {"phase": "Pending", "qosClass": qos_class(pod), "conditions": conditions}
         return pod
 
     def validate(self, obj: Obj) -> list[FieldError]:
@@ -50,7 +61,10 @@ class PodStrategy(Strategy):
         pod["metadata"]["namespace"] = old["metadata"]["namespace"]
         if "status" in old:
             pod["status"] = old["status"]
-        pod["spec"]["nodeName"] = (old.get("spec") or {}).get("nodeName")
+        if (old.get("spec") or {}).get("nodeName"):
+            pod["spec"]["nodeName"] = old["spec"]["nodeName"]
+        else:
+            pod["spec"].pop("nodeName", None)   # only a binding assigns a node
         annotations = dict(pod["metadata"].get("annotations") or {})
         for k, v in ((old.get("metadata") or {}).get("annotations") or {}).items():
             if k.startswith(INTERNAL_PREFIX):
@@ -63,7 +77,10 @@ class PodStrategy(Strategy):
         return validate_pod_update(old, new)
 
     def delete_grace(self, obj: Obj, opts: DeleteOptions) -> int | None:
-        """Pods are always deleted gracefully: the worker stops the containers, then removes the pod."""
+        """Pods are deleted gracefully (the worker stops the containers, then removes the pod), except
+        one never bound to the node: nothing runs it, so it goes at once (CheckGracefulDelete)."""
+        if not (obj.get("spec") or {}).get("nodeName"):
+            return None
         if opts.grace_period_seconds is not None:
             return opts.grace_period_seconds
         return int((obj.get("spec") or {}).get("terminationGracePeriodSeconds") or 30)
