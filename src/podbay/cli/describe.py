@@ -309,27 +309,13 @@ def _volumes(o: _Out, pod: dict[str, Any], stats: dict[str, dict[str, Any]] | No
 
 
 def qos_class(pod: dict[str, Any]) -> str:
-    """status.qosClass, or the same classification computed from the containers' resources."""
+    """status.qosClass, or the kubelet's classification (GetPodQOS) of the containers' resources."""
     given = (pod.get("status") or {}).get("qosClass")
     if given:
         return str(given)
-    spec = pod.get("spec") or {}
-    containers = (spec.get("containers") or []) + (spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        limits, requests = res.get("limits") or {}, res.get("requests") or {}
-        if limits or requests:
-            any_set = True
-        for r in ("cpu", "memory"):
-            lim = limits.get(r)
-            req = requests.get(r, lim)
-            if lim is None or str(req) != str(lim):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
+    from podbay.core.status import qos_class as classify
+
+    return classify(pod)
 
 
 def _events(o: _Out, events: list[dict[str, Any]], now: datetime) -> None:
