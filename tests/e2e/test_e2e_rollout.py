@@ -77,7 +77,7 @@ spec:
         lifecycle:
           preStop:
             sleep:
-              seconds: 2
+              seconds: 3
 """
 
 
