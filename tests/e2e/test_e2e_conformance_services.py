@@ -281,3 +281,35 @@ def test_service_status_collection_and_endpoint_lifecycle(kube: Kube) -> None:
         if ev["type"] == "DELETED":
             break
     assert seen == ["ADDED", "MODIFIED", "DELETED"], seen
+
+
+def test_endpoints_of_a_selectorless_service_are_mirrored(kube: Kube) -> None:
+    """EndpointSliceMirroring "should mirror a custom Endpoints resource through create update and
+    delete", and the data path follows the mirrored slice: the ClusterIP reaches the address."""
+    name, backend = unique("mirror"), unique("mirror-pod")
+    apply(kube, pod(backend, {"mirror": backend}, [{"containerPort": 8080}]),
+          {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+           "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+    kube.kubectl("wait", "--for=condition=Ready", f"pod/{backend}", "--timeout=60s")
+    pod_ip = get(kube, "pod", backend)["status"]["podIP"]
+
+    def endpoints(ip: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name},
+                "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "http", "port": 8080}]}]}
+
+    def mirrored() -> list[dict[str, Any]]:
+        items = get(kube, "endpointslices", "-l", f"kubernetes.io/service-name={name}")["items"]
+        assert all(s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] ==
+                   "endpointslicemirroring-controller.k8s.io" for s in items), items
+        return list(items)
+
+    apply(kube, endpoints("192.0.2.7"))
+    wait(lambda: [e["addresses"] for s in mirrored() for e in s["endpoints"]] == [["192.0.2.7"]], what="mirrored")
+    apply(kube, endpoints(pod_ip))
+    wait(lambda: [e["addresses"] for s in mirrored() for e in s["endpoints"]] == [[pod_ip]], what="updated")
+    ip = get(kube, "svc", name)["spec"]["clusterIP"]
+    assert wait(lambda: http_get(ip, 80), what="the ClusterIP through the mirrored slice") == backend
+    kube.kubectl("delete", "endpoints", name)
+    wait(lambda: mirrored() == [], what="the mirrored slice gone")
+    kube.kubectl("delete", "svc", name)
+    kube.kubectl("delete", "pod", backend, "--grace-period=0", "--force", "--wait=true")

@@ -104,12 +104,12 @@ class ServiceController:
         self._task: asyncio.Task[None] | None = None
         self._proxier_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        for kind in ("Service", "Pod", "EndpointSlice", "Namespace"):
+        for kind in ("Service", "Pod", "EndpointSlice", "Endpoints", "Namespace"):
             hub.add_listener(kind, self._on_event)
 
     # --- events ----------------------------------------------------------------------------------
     def _on_event(self, ev: Event) -> None:
-        if ev.kind == "Service":
+        if ev.kind in ("Service", "Endpoints"):   # Endpoints: the mirroring controller's input
             self._dirty.add((ev.namespace, ev.name))
         elif ev.kind == "Pod":
             # Any Service of the namespace may select it (old labels are gone with the event).
