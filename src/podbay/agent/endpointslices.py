@@ -51,9 +51,7 @@ class EndpointsController:
         """syncService: slices and Endpoints of one Service (deleted Service: nothing to keep;
         the garbage collector removes slices through their ownerReferences)."""
         svc = self.lister.service(namespace, name)
-        # The mirroring controller: slices for a selectorless Service's own Endpoints.
-        await self._apply(namespace, mirroring.reconcile(svc, self.lister.endpoints(namespace, name),
-                                                         self.lister.slices(namespace, name)))
+        await self.mirror(namespace, name)
         if svc is None:
             self.tracker.forget(namespace, name)
             for s in self.lister.slices(namespace, name):
@@ -79,6 +77,13 @@ class EndpointsController:
         if ep is not None:
             await (self.writer.update(ep) if existing is not None else self.writer.create(ep))
 
+    async def mirror(self, namespace: str, name: str) -> None:
+        """The EndpointSlice mirroring controller's sync: slices for a selectorless Service's own
+        Endpoints (what an Endpoints event triggers; it never deletes the Endpoints)."""
+        plan = mirroring.reconcile(self.lister.service(namespace, name), self.lister.endpoints(namespace, name),
+                                   self.lister.slices(namespace, name))
+        await self._apply(namespace, plan)
+
     async def _apply(self, namespace: str, plan: es.SlicePlan) -> None:
         """Deletes first, then updates, then creates (reconciler.finalize's order)."""
         for n in plan.delete:
@@ -88,9 +93,9 @@ class EndpointsController:
         for s in plan.create:
             await self.writer.create(s)
 
-    async def sync_safely(self, namespace: str, name: str) -> bool:
+    async def sync_safely(self, namespace: str, name: str, mirror_only: bool = False) -> bool:
         try:
-            await self.sync(namespace, name)
+            await (self.mirror(namespace, name) if mirror_only else self.sync(namespace, name))
             return True
         except Exception as exc:  # a reconcile loop never dies from one bad sync
             log.warning("endpoints of service %s/%s not synced: %s", namespace, name, exc)

@@ -171,3 +171,15 @@ def test_endpoints_of_a_service_with_a_selector_are_not_mirrored() -> None:
     asyncio.run(ctl.sync("default", "web"))
     managers = {s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] for s in st.slices("default", "web")}
     assert managers == {"endpointslice-controller.k8s.io"}
+
+
+def test_mirroring_alone_never_deletes_an_endpoints_without_a_service() -> None:
+    """What an Endpoints event runs: a user's Endpoints with no Service stays (the Conformance
+    Endpoint lifecycle test creates one); only the Service's own sync deletes its Endpoints."""
+    st = Store()
+    ep = {"kind": "Endpoints", "metadata": {"name": "lone", "namespace": "default", "uid": "e2"},
+          "subsets": [{"addresses": [{"ip": "192.0.2.1"}], "ports": [{"port": 80}]}]}
+    st.put(ep)
+    ctl = EndpointsController(st, st)
+    assert asyncio.run(ctl.sync_safely("default", "lone", mirror_only=True))
+    assert st.endpoints("default", "lone") == ep and st.writes == []
