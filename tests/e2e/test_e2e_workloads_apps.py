@@ -78,6 +78,9 @@ spec:
       - name: nginx
         image: nginx:1.14.2
         ports: [{containerPort: 80}]
+        readinessProbe:
+          httpGet: {path: /, port: 80}
+          periodSeconds: 1
 """
 
 ROLLOUT_LINE = re.compile(
