@@ -145,9 +145,10 @@ APP_IMAGES = REPO / "_work" / "images"   # the Debian-built nginx/redis/MariaDB 
 
 
 @contextlib.contextmanager
-def app_bed(base: Path, images: tuple[str, ...]) -> Any:
+def app_bed(base: Path, images: tuple[str, ...], tls: bool = False) -> Any:
     """An agent whose registries.conf mirrors docker.io to a loopback test registry serving the
-    application images, with kubectl access: yields (agent, kube). Skips without the images."""
+    application images, with kubectl access (over the TLS listener as a user's when ``tls``, else
+    through the socket bridge): yields (agent, kube). Skips without the images."""
     import tempfile
 
     import pytest
@@ -164,7 +165,7 @@ def app_bed(base: Path, images: tuple[str, ...]) -> Any:
         a.pb("image", "load", str(IMAGE_TAR))
         a.extra_args = ["--registries-conf", str(bed.registries_conf)]
         a.start()
-        with Kube(a.socket, a.base) as k:
+        with Kube(a.socket, a.base, env=a.env if tls else None) as k:
             yield a, k
     finally:
         a.cleanup()

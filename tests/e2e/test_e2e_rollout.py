@@ -20,17 +20,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import IMAGE_TAR, REPO
 from e2e_harness import Agent as Harness
+from e2e_harness import app_bed
 from kube import Kube, kubectls
 
 pytestmark = pytest.mark.root
 
-IMAGES = REPO / "_work" / "images"
 
 WEB = """apiVersion: v1
 kind: Service
@@ -83,25 +81,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, Kube]]:
-    if not (IMAGES / "nginx.tar").exists():
-        pytest.skip("no application test images (make test-images)")
-    from podbay.images import testregistry
-
-    base = tmp_path_factory.mktemp("rollout")
-    reg = testregistry.start_bed(Path(tempfile.mkdtemp(prefix="rollout-bed-", dir=base)), IMAGES, ("plain",))
-    a = Harness(base)
-    a.root.mkdir(parents=True)
-    a.pb("image", "load", str(IMAGE_TAR))
-    a.extra_args = ["--registries-conf", str(reg.registries_conf)]
-    a.start()
-    k = Kube(a.socket, a.base, env=a.env)   # kubectl over the TLS listener, as a user's
-    k.start()
-    try:
-        yield a, k
-    finally:
-        k.stop()
-        a.cleanup()
-        reg.stop()
+    with app_bed(tmp_path_factory.mktemp("rollout"), ("nginx",), tls=True) as b:
+        yield b
 
 
 @pytest.fixture(scope="module")
