@@ -43,6 +43,8 @@ async def _body(request: web.Request, kind: str, *, optional: bool = False) -> d
     else:
         try:
             data = json.loads(raw)
+        except RecursionError:   # as codec.decode_json: the decoder's depth limit is the client's error
+            raise BadRequest("json: exceeded max depth (the request body is nested too deeply)") from None
         except ValueError as exc:
             raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
