@@ -24,7 +24,7 @@ from fuzz_live import Fuzzer, fuzz_agent, manifest_cases, raw_cases  # noqa: E40
 pytestmark = pytest.mark.root
 
 SEED = int(os.environ.get("PODBAY_FUZZ_SEED", "11"))
-EXAMPLES = int(os.environ.get("PODBAY_FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("PODBAY_FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 phases=[Phase.explicit, Phase.generate, Phase.shrink],
                 suppress_health_check=list(HealthCheck))
