@@ -235,7 +235,7 @@ OWN: dict[str, tuple[Rule, ...]] = {
         Rule("parameters", "parameters of podbay's provisioner are", scope=_local_class,
              doc="parameters (podbay's provisioner takes none)"),
         Rule("mountOptions", "mount options are", scope=_local_class, doc="mountOptions (podbay's provisioner)"),
-        Rule("allowedTopologies", "allowed topologies are", scope=_local_class,
+        Rule("allowedTopologies[*]", "allowed topologies are", scope=_local_class,
              doc="allowedTopologies (podbay's provisioner)"),
         Rule("allowVolumeExpansion", "volume expansion is", _true, scope=_local_class,
              doc="allowVolumeExpansion: true (podbay's provisioner: a directory has no size to grow)"),
@@ -319,7 +319,7 @@ OWN_IMPLEMENTED: dict[str, dict[str, str]] = {
         "spec.failedJobsHistoryLimit": "",
     },
     "Service": {
-        "metadata": "", "spec.ports": "", "spec.selector": "", "spec.type": "ClusterIP, NodePort, LoadBalancer "
+        "metadata": "", "spec.ports[*]": "", "spec.selector": "", "spec.type": "ClusterIP, NodePort, LoadBalancer "
         "(the host's addresses), ExternalName", "spec.clusterIP": "", "spec.clusterIPs": "",
         "spec.externalName": "", "spec.externalIPs": "", "spec.sessionAffinity": "", "spec.sessionAffinityConfig": "",
         "spec.externalTrafficPolicy": "", "spec.internalTrafficPolicy": "", "spec.publishNotReadyAddresses": "",
@@ -329,9 +329,9 @@ OWN_IMPLEMENTED: dict[str, dict[str, str]] = {
         "spec.healthCheckNodePort": "allocated and reserved, as upstream",
         "spec.trafficDistribution": "one node: every endpoint is on it, so the preference always holds",
     },
-    "Endpoints": {"metadata": "", "subsets": "written by the endpoints controller for Services with a selector"},
-    "EndpointSlice": {"metadata": "", "addressType": "", "endpoints": "the proxy's and DNS's endpoints",
-                      "ports": ""},
+    "Endpoints": {"metadata": "", "subsets[*]": "written by the endpoints controller for Services with a selector"},
+    "EndpointSlice": {"metadata": "", "addressType": "", "endpoints[*]": "the proxy's and DNS's endpoints",
+                      "ports[*]": ""},
     "PersistentVolumeClaim": {
         "metadata": "", "spec.accessModes": "one node: every mode holds", "spec.storageClassName": "",
         "spec.resources.requests": "the volume's recorded capacity (a directory has no quota)",
@@ -344,16 +344,16 @@ OWN_IMPLEMENTED: dict[str, dict[str, str]] = {
     "StorageClass": {
         "metadata": "", "provisioner": "podbay's own, or another whose claims wait for it (ExternalProvisioning)",
         "volumeBindingMode": "", "reclaimPolicy": "Delete",
-        **{k: "another provisioner's: kept for it" for k in ("parameters", "mountOptions", "allowedTopologies",
+        **{k: "another provisioner's: kept for it" for k in ("parameters", "mountOptions", "allowedTopologies[*]",
                                                             "allowVolumeExpansion")},
     },
     "ConfigMap": {"metadata": "", "data": "", "binaryData": "", "immutable": ""},
     "Secret": {"metadata": "", "data": "", "stringData": "", "immutable": "", "type": ""},
-    "ServiceAccount": {"metadata": "", "automountServiceAccountToken": "", "imagePullSecrets": "copied to its pods",
-                       "secrets": "a list for clients; nothing mounts from it, as upstream"},
+    "ServiceAccount": {"metadata": "", "automountServiceAccountToken": "", "imagePullSecrets[*]": "copied to its pods",
+                       "secrets[*]": "a list for clients; nothing mounts from it, as upstream"},
     "Namespace": {"metadata": "", "spec.finalizers": "the namespace controller's"},
     "Lease": {"metadata": "", "spec": _DATA},
-    "Node": {"metadata": "", "spec.taints": "the scheduler's filters", "spec.unschedulable": "the scheduler's filters"},
+    "Node": {"metadata": "", "spec.taints[*]": "the scheduler's filters", "spec.unschedulable": "the scheduler's filters"},
     "Event": {k: _DATA for k in (
         "metadata", "action", "count", "eventTime", "firstTimestamp", "involvedObject", "lastTimestamp", "message",
         "reason", "related", "reportingComponent", "reportingInstance", "series", "source", "type")},
