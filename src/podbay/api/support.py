@@ -399,7 +399,7 @@ def covered(kind: str, path: str) -> bool:
     prefixes = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
     if any(r.path == path or (r.total() and r.path in prefixes) for r in UNSUPPORTED.get(kind, ())):
         return True
-    return bool(prefixes & (set(IMPLEMENTED.get(kind, {})) | set(ELSEWHERE.get(kind, {}))))
+    return bool(prefixes & set(IMPLEMENTED.get(kind, {}))) or path in ELSEWHERE.get(kind, {})
 
 
 def _walk(obj: Any, parts: list[str], at: str) -> Iterator[tuple[str, Any]]:
