@@ -61,7 +61,7 @@ def template(restart: str = "Always", **extra: Any) -> Obj:
 
 
 SEL = {"matchLabels": {"app": "x"}}
-CLAIM = {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
+CLAIM: Obj = {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"],
                                                  "resources": {"requests": {"storage": "1Gi"}}}}
 CASES: list[tuple[str, str, Obj, str, str]] = [
     # (collection path, kind, object, field path, what)
