@@ -214,9 +214,9 @@ OWN: dict[str, tuple[Rule, ...]] = {
     "Service": (
         # Firewalling the host-address "load balancer" is not something podbay programs; another class
         # means another implementation, and podbay's host-address load balancer is the only one.
-        Rule("spec.loadBalancerSourceRanges", ""),
-        Rule("spec.loadBalancerClass", ""),
-        Rule("spec.loadBalancerIP", "a requested load balancer IP is"),
+        Rule("spec.loadBalancerSourceRanges", "", doc="source ranges (the load balancer is the host's addresses)"),
+        Rule("spec.loadBalancerClass", "", doc="another load balancer implementation"),
+        Rule("spec.loadBalancerIP", "a requested load balancer IP is", doc="a requested load balancer IP"),
     ),
     "PersistentVolumeClaim": PVC_OWN,
     "PersistentVolume": (
