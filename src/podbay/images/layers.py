@@ -18,7 +18,7 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from podbay.errors import NotSupported, PermanentError
 
@@ -54,17 +54,29 @@ class HashingReader:
         return self._hash.hexdigest()
 
 
+def inflater() -> tuple[Any, type[Exception]]:
+    """The fastest gzip inflater here: ISA-L's (``isal``, 2-3x zlib's speed on x86-64, the same
+    decompressobj interface), else zlib. Returns (module, its error class)."""
+    try:
+        from isal import isal_zlib
+
+        return isal_zlib, isal_zlib.error
+    except ImportError:   # no wheel for this platform
+        import zlib
+
+        return zlib, zlib.error
+
+
 class PipelinedGunzip:
     """Reads a gzip stream in a helper thread: it hashes the compressed bytes, inflates them and hashes
-    the result, while the caller untars. zlib and hashlib release the GIL on large buffers, so on two
-    cores decompression overlaps extraction instead of adding to it."""
+    the result, while the caller untars. The inflater and hashlib release the GIL on large buffers, so
+    on two cores decompression overlaps extraction instead of adding to it."""
 
     _EOF = b""
 
     def __init__(self, raw: Reader, chunk: int = 1 << 18, depth: int = 32) -> None:
         import queue
         import threading
-        import zlib
 
         self._raw = raw
         self._chunk = chunk
@@ -76,14 +88,15 @@ class PipelinedGunzip:
         self.diff_hash = hashlib.sha256()
         self.raw_size = 0
         self.size = 0
-        self._zlib = zlib
+        self._zlib, self._error = inflater()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, name="gunzip", daemon=True)
         self._thread.start()
 
     def _produce(self) -> None:
         try:
-            z = self._zlib.decompressobj(31)
+            z: Any = None        # the inflater of the current gzip member
+            members = 0
             while not self._stop.is_set():
                 data = self._raw.read(self._chunk)
                 if not data:
@@ -91,25 +104,29 @@ class PipelinedGunzip:
                 self.raw_hash.update(data)
                 self.raw_size += len(data)
                 while data:
+                    if z is None:
+                        z, members = self._zlib.decompressobj(31), members + 1
                     out = z.decompress(data, self._chunk)
                     data = z.unconsumed_tail
                     if out:
-                        self.diff_hash.update(out)
-                        self.size += len(out)
-                        self._q.put(out)
-                    if z.eof:   # concatenated gzip members are legal: continue with a new stream
+                        self._emit(out)
+                    if z.eof:   # concatenated gzip members are legal: what follows starts a new one
                         data = z.unused_data + data
-                        if not data:
-                            break
-                        z = self._zlib.decompressobj(31)
-            tail = z.flush()
-            if tail:
-                self.diff_hash.update(tail)
-                self.size += len(tail)
-                self._q.put(tail)
+                        z = None
+            if z is not None:
+                tail = z.flush()
+                if tail:
+                    self._emit(tail)
+            if (members == 0 or z is not None and not z.eof) and not self._stop.is_set():
+                raise self._error("unexpected end of the compressed stream")
             self._q.put(self._EOF)
         except BaseException as exc:  # handed to the reader, raised there
-            self._q.put(PermanentError(f"invalid gzip layer: {exc}") if isinstance(exc, self._zlib.error) else exc)
+            self._q.put(PermanentError(f"invalid gzip layer: {exc}") if isinstance(exc, self._error) else exc)
+
+    def _emit(self, out: bytes) -> None:
+        self.diff_hash.update(out)
+        self.size += len(out)
+        self._q.put(out)
 
     def read(self, n: int = -1) -> bytes:
         out = []
