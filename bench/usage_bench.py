@@ -16,6 +16,8 @@ Usage: .venv/bin/python bench/usage_bench.py [--idle 20] [--crossings 20] [--big
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import resource
 import statistics
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from podbay.volumes.usage import DEFAULT_RESCAN, UsageMonitor
@@ -50,6 +53,30 @@ with open(path, "wb") as f:
 """
 
 
+@contextlib.contextmanager
+def driven(m: UsageMonitor, on_over: Callable[[str], object]) -> Iterator[None]:
+    """The agent's driver: the monitor attached to an event loop (here in its own thread)."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        m.attach(loop, on_over)
+        ready.set()
+        loop.run_forever()
+
+    th = threading.Thread(target=run, name="loop", daemon=True)
+    th.start()
+    ready.wait()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(m.detach)
+        loop.call_soon_threadsafe(loop.stop)
+        th.join()
+        loop.close()
+
+
 def cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -73,10 +100,10 @@ def idle_inotify(trees: list[Path], seconds: float) -> tuple[float, float, int]:
     for i, t in enumerate(trees):
         m.watch(f"t{i}", t, MI)
     setup = time.monotonic() - t0
-    m.start(lambda key: None)
-    c0, w0 = cpu(), time.monotonic()
-    time.sleep(seconds)
-    pct = 100 * (cpu() - c0) / (time.monotonic() - w0)
+    with driven(m, lambda key: None):
+        c0, w0 = cpu(), time.monotonic()
+        time.sleep(seconds)
+        pct = 100 * (cpu() - c0) / (time.monotonic() - w0)
     watches = m.watch_count()
     m.close()
     return pct, setup, watches
@@ -125,15 +152,15 @@ def busy_writer(root: Path, seconds: float) -> float:
     tree.mkdir()
     m = UsageMonitor()
     m.watch("busy", tree, None)
-    m.start(lambda key: None)
-    c0, w0 = cpu(), time.monotonic()
-    p = subprocess.run([sys.executable, "-c", WRITER, str(tree / "f"), "0", "0", "4096", "0", str(seconds)],
-                       check=True, capture_output=True, text=True)
-    del p
-    pct = 100 * (cpu() - c0) / (time.monotonic() - w0)
-    size = (tree / "f").stat().st_size
-    time.sleep(0.3)
-    ok = m.usage("busy")[0] >= size
+    with driven(m, lambda key: None):
+        c0, w0 = cpu(), time.monotonic()
+        p = subprocess.run([sys.executable, "-c", WRITER, str(tree / "f"), "0", "0", "4096", "0", str(seconds)],
+                           check=True, capture_output=True, text=True)
+        del p
+        pct = 100 * (cpu() - c0) / (time.monotonic() - w0)
+        size = (tree / "f").stat().st_size
+        time.sleep(0.3)
+        ok = m.usage("busy")[0] >= size
     m.close()
     (tree / "f").unlink()
     if not ok:
@@ -150,8 +177,14 @@ def latencies(root: Path, n: int) -> list[float]:
         t.mkdir()
         m.watch(f"lat{i}", t, MI)
         trees.append(t)
-    m.start(lambda key: detected.setdefault(key, time.monotonic()))
     out = []
+    with driven(m, lambda key: detected.setdefault(key, time.monotonic())):
+        _crossings(m, trees, detected, n, out)
+    m.close()
+    return out
+
+
+def _crossings(m: UsageMonitor, trees: list[Path], detected: dict[str, float], n: int, out: list[float]) -> None:
     for i in range(n):
         key, tree = f"lat{i % TREES}", trees[i % TREES]
         base = m.usage(key)[0]
@@ -166,8 +199,6 @@ def latencies(root: Path, n: int) -> list[float]:
         out.append(detected.pop(key) - crossed)
         (tree / f"w{i}").unlink()
         time.sleep(0.15)  # let the delete bring the tree back under its limit before the next round
-    m.close()
-    return out
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ PodbayError
 │   ├── Timeout                    504
 │   └── NotSupported               a valid Kubernetes feature podbay does not do -> HTTP 422
 ├── PermanentError                 no retry helps (image missing, hostPath type mismatch)
+├── StartFailed(reason)            a container could not be created: its waiting reason (ErrImagePull,
+│                                  CreateContainerConfigError, ...) and message, as the kubelet reports
 └── TemporaryError(delay)          retry later (CNI not ready, busy mount, runtime timeout)
     ├── RuntimeFailure             OCI runtime / conmon failure; carries argv, rc, stderr tail
     ├── NetworkFailure             CNI plugin failure; carries the CNI code and msg
@@ -151,6 +153,15 @@ class NotSupported(StatusError):
 
 class PermanentError(PodbayError):
     reason = "PermanentError"
+
+
+class StartFailed(PodbayError):
+    """The container could not be created; reason is Kubernetes' waiting reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 class TemporaryError(PodbayError):

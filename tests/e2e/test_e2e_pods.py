@@ -464,7 +464,8 @@ def test_orphans_left_by_a_crash_are_collected_at_start(agent: Agent) -> None:
     # Start-up GC runs in the background after adoption: wait for all of it, not only the container.
     def collected() -> bool:
         return not (agent.root / "containers" / cid).exists() and not (agent.root / "pods" / uid).exists() \
-            and not (agent.run_dir / "ns" / uid).exists()
+            and not (agent.run_dir / "ns" / uid).exists() and not any(
+                Path(f"/sys/fs/cgroup/{c}/podbay/pod{uid}").exists() for c in ("memory", "pids", "cpu"))
     deadline = time.monotonic() + 10
     while not collected() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -507,8 +508,8 @@ def test_container_logs_rotate_like_the_kubelet(tmp_path: Path) -> None:
         files = sorted(p.name for p in log_dir.iterdir())
         assert "0.log" in files and len(files) <= 3
         assert any(f.endswith(".gz") for f in files) and any(f.count(".") == 2 for f in files)
-        second.pb("delete", "pod", "chatty", "--now", "--wait")
     finally:
+        second.pb("delete", "pod", "chatty", "--now", "--wait", check=False)
         second.kill(signal.SIGTERM)
         subprocess.run(["nft", "delete", "table", "ip", f"podbay-{second.bridge}"], capture_output=True)
         subprocess.run(["ip", "link", "del", second.bridge], capture_output=True)

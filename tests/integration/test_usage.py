@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import errno
 import mmap
 import os
@@ -58,13 +57,14 @@ def test_initial_walk_matches_du(tmp_path: Path, mon: UsageMonitor) -> None:
     assert mon.over_limit() == []
 
 
-def test_writer_crossing_1mi_detected_within_1s(tmp_path: Path) -> None:
-    """A process appending without closing the file; latency = first write over the limit -> callback."""
+async def test_writer_crossing_1mi_detected_within_1s(tmp_path: Path) -> None:
+    """A process appending without closing the file; latency = first write over the limit -> callback
+    (the agent's driver: the monitor attached to the event loop)."""
     mon = UsageMonitor()  # production defaults (100 ms coalescing)
     base, _ = mon.watch("v", tmp_path, MI)
     detected: list[float] = []
     crossed_at: list[float] = []
-    mon.start(lambda key: detected.append(time.monotonic()))
+    mon.attach(asyncio.get_running_loop(), lambda key: detected.append(time.monotonic()))
     stop = threading.Event()
 
     def writer() -> None:
@@ -81,11 +81,10 @@ def test_writer_crossing_1mi_detected_within_1s(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 5
         while not detected and time.monotonic() < deadline:
-            time.sleep(0.01)
+            await asyncio.sleep(0.01)
     finally:
         stop.set()
         t.join()
-        mon.stop()
     over, used = mon.over_limit(), mon.usage("v")[0]
     mon.close()
     assert crossed_at and detected, "crossing not detected"
@@ -290,18 +289,11 @@ def _kernel_watches(m: UsageMonitor) -> int:
 
 def test_watch_limit_falls_back_to_1s_walks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """fs.inotify.max_user_watches exhausted: the tree is walked every second instead."""
-    real = usage_mod._libc
-
-    class NoWatches:
-        def inotify_add_watch(self, fd: int, path: bytes, mask: int) -> int:
-            ctypes.set_errno(errno.ENOSPC)
-            return -1
-
-        def inotify_rm_watch(self, fd: int, wd: int) -> int:
-            return int(real.inotify_rm_watch(fd, wd))
+    def no_watches(fd: int, path: str | bytes, mask: int) -> int:
+        raise OSError(errno.ENOSPC, "inotify_add_watch: No space left on device")
 
     with UsageMonitor(rescan_interval=None) as m:
-        monkeypatch.setattr(usage_mod, "_libc", NoWatches())
+        monkeypatch.setattr(usage_mod.inotify, "add_watch", no_watches)
         m.watch("v", tmp_path, MI)
         assert m.watch_count() == 0
         (tmp_path / "f").write_bytes(b"x" * (2 * MI))

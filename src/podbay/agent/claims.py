@@ -19,12 +19,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from podbay.agent.deps import Deps
 from podbay.agent.hub import Event, Hub
 from podbay.api import storage
 from podbay.api.meta import parse_time
 from podbay.api.pvc import PROTECTION_FINALIZER, requested_storage
 from podbay.errors import Conflict, MountFailure, NotFound, PermanentError
+from podbay.ports import ObjectSource
 from podbay.store.repository import Repository
 from podbay.sys import mount as sysmount
 from podbay.volumes.fsutil import ensure_dir, remove_tree
@@ -181,12 +181,12 @@ class ClaimService:
 
 # --- pod volumes -----------------------------------------------------------------------------------
 
-def resolve(deps: Deps, pod: Obj, volume: Obj) -> Path:
+def resolve(objects: ObjectSource, state_root: Path, pod: Obj, volume: Obj) -> Path:
     """The host directory behind a pod's persistentVolumeClaim volume (kubelet's PVC checks)."""
     name = volume["name"]
     ns = pod["metadata"]["namespace"]
     claim_name = str((volume.get("persistentVolumeClaim") or {}).get("claimName", ""))
-    claim = deps.repo.get(KIND, ns, claim_name)
+    claim = objects.get(KIND, ns, claim_name)
     # Wording of the scheduler's volume-binding checks, which is where upstream stops such pods.
     if claim is None:
         raise PermanentError(f'persistentvolumeclaim "{claim_name}" not found')
@@ -197,13 +197,13 @@ def resolve(deps: Deps, pod: Obj, volume: Obj) -> Path:
         raise PermanentError(f'persistentvolumeclaim "{claim_name}" is being deleted')
     if (claim.get("status") or {}).get("phase") != "Bound" or not (claim.get("spec") or {}).get("volumeName"):
         raise PermanentError(f'persistentvolumeclaim "{claim_name}" is not bound')
-    path = claim_dir(deps.cfg.root, claim)
+    path = claim_dir(state_root, claim)
     if not path.is_dir():
         raise setup_failed(name, f'persistentvolumeclaim "{claim_name}": volume directory {path} is missing')
     return path
 
 
-def setup_all(deps: Deps, pod: Obj, pod_dir: Path) -> dict[str, str]:
+def setup_all(objects: ObjectSource, state_root: Path, pod: Obj, pod_dir: Path) -> dict[str, str]:
     """volume name -> host path for every claim volume of the pod (idempotent).
 
     A readOnly claim source gets a read-only bind of the claim directory under the pod dir; binds
@@ -213,7 +213,7 @@ def setup_all(deps: Deps, pod: Obj, pod_dir: Path) -> dict[str, str]:
     for vol in (pod.get("spec") or {}).get("volumes") or []:
         if not is_claim_volume(vol):
             continue
-        path = resolve(deps, pod, vol)
+        path = resolve(objects, state_root, pod, vol)
         if not vol["persistentVolumeClaim"].get("readOnly"):
             out[vol["name"]] = str(path)
             continue

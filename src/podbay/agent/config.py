@@ -26,7 +26,7 @@ class AgentConfig:
     node_name: str = field(default_factory=gethostname)
     allowed_host_paths: tuple[str, ...] = ()   # empty = all allowed
     seccomp_profile_root: Path | None = None   # Localhost seccomp profiles; None = <root>/seccomp
-    resync_seconds: float = 10.0
+    resync_seconds: float = 60.0            # kubelet syncFrequency (a backstop: events drive syncs)
     container_log_max_size: int = 10 * 1024 * 1024   # kubelet containerLogMaxSize
     container_log_max_files: int = 5                 # kubelet containerLogMaxFiles
     container_log_monitor_seconds: float = 10.0      # kubelet containerLogMonitorInterval

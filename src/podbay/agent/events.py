@@ -4,6 +4,7 @@ Events are ordinary stored objects (kind Event, watchable, in both core/v1 and e
 Like the kubelet's event correlator, an identical event seen before (same object, field path,
 type, reason and message — not only the newest one: BackOff alternates with Started) bumps
 ``count`` and ``lastTimestamp`` of the existing Event, whose name is derived from that key.
+``StoreEvents`` is the pod workers' EventRecorder port over the same functions.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from podbay.agent.deps import Deps
@@ -30,7 +32,9 @@ def _key(involved: Obj, type_: str, reason: str, message: str) -> str:
     return hashlib.sha256(text.encode(errors="replace")).hexdigest()[:16]
 
 
-def record(deps: Deps, pod: Obj, type_: str, reason: str, message: str, field_path: str = "") -> None:
+def record_event(repo: Repository, node_name: str, pod: Mapping[str, Any], type_: str, reason: str,
+                 message: str, field_path: str = "", stamp: float | None = None) -> None:
+    """An Event from the kubelet (``podbay``) about a pod, optionally about one of its containers."""
     md = pod["metadata"]
     involved: Obj = {"kind": "Pod", "namespace": md["namespace"], "name": md["name"], "uid": md["uid"],
                      "apiVersion": "v1"}
@@ -38,14 +42,14 @@ def record(deps: Deps, pod: Obj, type_: str, reason: str, message: str, field_pa
         involved["resourceVersion"] = md["resourceVersion"]
     if field_path:
         involved["fieldPath"] = field_path
-    record_about(deps.repo, deps.cfg.node_name, involved, type_, reason, message, "podbay", deps.cfg.node_name)
+    record_about(repo, node_name, involved, type_, reason, message, "podbay", node_name, stamp)
 
 
 def record_about(repo: Repository, node_name: str, involved: Obj, type_: str, reason: str, message: str,
-                 component: str, host: str = "") -> None:
+                 component: str, host: str = "", stamp: float | None = None) -> None:
     """An Event about any object (``involved`` is its ObjectReference) from ``component`` (the
     kubelet's ``podbay``, or a controller's name such as ``deployment-controller``)."""
-    stamp = time.time()
+    stamp = time.time() if stamp is None else stamp
     now = iso(stamp)
     namespace = str(involved.get("namespace") or "default")
     name = f"{involved['name']}.{_key(involved, type_, reason, message)}"
@@ -74,15 +78,38 @@ def record_about(repo: Repository, node_name: str, involved: Obj, type_: str, re
         repo.mutate("Event", namespace, name, bump)
 
 
-def forget(deps: Deps, pod: Obj) -> None:
+def forget_events(repo: Repository, namespace: str, uid: str) -> None:
     """Remove the events about a pod that is gone (podbay keeps no events of deleted pods)."""
-    md = pod["metadata"]
-    uid = md["uid"]
-    for ev in deps.repo.list("Event", md["namespace"]):
+    for ev in repo.list("Event", namespace):
         if ev.fields.get("involvedObject.uid") == uid:
             try:
-                deps.repo.delete("Event", ev.namespace, ev.name, expected_uid=ev.uid)
+                repo.delete("Event", ev.namespace, ev.name, expected_uid=ev.uid)
             except NotFound:
                 pass
             except Exception:   # a concurrent change of that event: it goes with the next cleanup
                 continue
+
+
+def record(deps: Deps, pod: Obj, type_: str, reason: str, message: str, field_path: str = "") -> None:
+    record_event(deps.repo, deps.cfg.node_name, pod, type_, reason, message, field_path)
+
+
+def forget(deps: Deps, pod: Obj) -> None:
+    md = pod["metadata"]
+    forget_events(deps.repo, md["namespace"], md["uid"])
+
+
+class StoreEvents:
+    """EventRecorder over the repository (events are objects)."""
+
+    def __init__(self, repo: Repository, node_name: str, now: Callable[[], float] = time.time) -> None:
+        self.repo = repo
+        self.node_name = node_name
+        self.now = now
+
+    def record(self, pod: Mapping[str, Any], type_: str, reason: str, message: str, field_path: str = "") -> None:
+        record_event(self.repo, self.node_name, pod, type_, reason, message, field_path, self.now())
+
+    def forget(self, pod: Mapping[str, Any]) -> None:
+        md = pod["metadata"]
+        forget_events(self.repo, md["namespace"], md["uid"])

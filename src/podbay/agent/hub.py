@@ -187,6 +187,10 @@ class Hub:
                 return None
             return bool(h.events) and h.events[-1].rv > rv
 
+    def history_events(self) -> int:
+        with self._lock:
+            return sum(len(h.events) for h in self._history.values())
+
     def history_bytes(self) -> int:
         with self._lock:
             return sum(h.bytes for h in self._history.values())

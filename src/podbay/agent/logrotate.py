@@ -8,9 +8,9 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from podbay.agent.deps import Deps
 from podbay.core.logrotation import DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, plan_rotation
 
 log = logging.getLogger("podbay.logs")
@@ -38,13 +38,16 @@ def _reopen(ctl: Path) -> bool:
         os.close(fd)
 
 
-def rotate_logs(deps: Deps, max_size: int = DEFAULT_MAX_SIZE, max_files: int = DEFAULT_MAX_FILES) -> list[str]:
-    """Rotate every running container's log that reached max_size; returns the rotated files."""
+def rotate_logs(live: Iterable[tuple[str, str]], container_dir: Callable[[str], Path],
+                max_size: int = DEFAULT_MAX_SIZE, max_files: int = DEFAULT_MAX_FILES) -> list[str]:
+    """Rotate every running container's log that reached max_size; returns the rotated files.
+
+    ``live``: (container id, log path) of the running attempts (the agent's running index)."""
     done = []
-    for rec in deps.store.all_containers():
-        if rec.state != "running" or not rec.log_path:
+    for cid, log_path in live:
+        if not log_path:
             continue
-        path = Path(rec.log_path)
+        path = Path(log_path)
         try:
             size = path.stat().st_size
         except OSError:
@@ -60,9 +63,9 @@ def rotate_logs(deps: Deps, max_size: int = DEFAULT_MAX_SIZE, max_files: int = D
             with contextlib.suppress(OSError):
                 _gzip(f)
         os.rename(path, plan.rename_to)
-        if not _reopen(deps.runtime.container_dir(rec.id) / "ctl"):
+        if not _reopen(container_dir(cid) / "ctl"):
             os.rename(plan.rename_to, path)   # conmon did not take it: keep writing to the same file
-            log.warning("container %s: log reopen failed, rotation undone", rec.id[:12])
+            log.warning("container %s: log reopen failed, rotation undone", cid[:12])
             continue
         done.append(plan.rename_to)
     return done

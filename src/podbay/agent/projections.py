@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from podbay.agent.deps import Deps
 from podbay.core import projection
 from podbay.core.projection import Payload
 from podbay.errors import PermanentError
+from podbay.ports import ObjectSource
 from podbay.volumes import projected
 from podbay.volumes.plan import memory_volume_size, setup_failed
+
+# (pod, audience, expirationSeconds) -> a ServiceAccount token bound to the pod (the kubelet's token manager)
+PodToken = Callable[[dict[str, Any], str, int], str]
+
+
+class PodTokens(Protocol):
+    """The kubelet's token manager: tokens for serviceAccountToken projections, dropped with the pod."""
+
+    def pod_token(self, pod: dict[str, Any], audience: str, expiration_seconds: int) -> str: ...
+    def forget_pod(self, uid: str) -> None: ...
 
 
 def is_projection(volume: dict[str, Any]) -> bool:
     return projection.plugin_for(volume) is not None
 
 
-def _payload(deps: Deps, pod: dict[str, Any], volume: dict[str, Any]) -> Payload:
+def _payload(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
+             volume: dict[str, Any], pod_token: PodToken | None = None) -> Payload:
     ns = pod["metadata"]["namespace"]
 
     def cm(name: str) -> dict[str, Any] | None:
-        return deps.store.get_object("ConfigMap", ns, name)
+        return objects.get("ConfigMap", ns, name)
 
     def secret(name: str) -> dict[str, Any] | None:
-        return deps.store.get_object("Secret", ns, name)
+        return objects.get("Secret", ns, name)
 
-    alloc = {"memory": str(deps.node_allocatable)}
+    alloc = {"memory": str(node_allocatable)}
     if volume.get("configMap") is not None:
         src = volume["configMap"]
         return projection.configmap_payload(src, cm(src.get("name", "")), src.get("defaultMode", 0o644))
@@ -38,8 +50,7 @@ def _payload(deps: Deps, pod: dict[str, Any], volume: dict[str, Any]) -> Payload
         src = volume["downwardAPI"]
         return projection.downward_payload(src, pod, src.get("defaultMode", 0o644), alloc)
     src = volume["projected"]
-    sas = deps.service_accounts
-    token = (lambda aud, seconds: sas.pod_token(pod, aud, seconds)) if sas is not None else None
+    token = (lambda aud, seconds: pod_token(pod, aud, seconds)) if pod_token is not None else None
     return projection.projected_payload(src, pod, cm, secret, src.get("defaultMode", 0o644), alloc, token)
 
 
@@ -48,16 +59,17 @@ def _fs_group(pod: dict[str, Any]) -> int | None:
     return int(value) if value is not None else None
 
 
-def setup_all(deps: Deps, pod: dict[str, Any], pod_dir: Path) -> dict[str, str]:
+def setup_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
+              pod_dir: Path, pod_token: PodToken | None = None) -> dict[str, str]:
     """Set up every atomic-writer volume of the pod (idempotent); volume name -> host path."""
     out: dict[str, str] = {}
-    size = memory_volume_size(pod, deps.node_allocatable, None)
+    size = memory_volume_size(pod, node_allocatable, None)
     for vol in pod["spec"].get("volumes") or []:
         plugin = projection.plugin_for(vol)
         if plugin is None:
             continue
         try:
-            payload = _payload(deps, pod, vol)
+            payload = _payload(objects, node_allocatable, pod, vol, pod_token)
         except PermanentError as exc:
             raise setup_failed(vol["name"], str(exc)) from exc
         out[vol["name"]] = projected.setup_projected_volume(pod_dir, plugin, vol["name"], payload,
@@ -65,7 +77,8 @@ def setup_all(deps: Deps, pod: dict[str, Any], pod_dir: Path) -> dict[str, str]:
     return out
 
 
-def refresh_all(deps: Deps, pod: dict[str, Any], pod_dir: Path) -> list[str]:
+def refresh_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
+                pod_dir: Path, pod_token: PodToken | None = None) -> list[str]:
     """Re-project changed objects into mounted volumes (subPath mounts keep their old file, as upstream)."""
     changed = []
     for vol in pod["spec"].get("volumes") or []:
@@ -73,8 +86,8 @@ def refresh_all(deps: Deps, pod: dict[str, Any], pod_dir: Path) -> list[str]:
         if plugin is None:
             continue
         with contextlib.suppress(PermanentError):
-            if projected.update_projected_volume(pod_dir, plugin, vol["name"], _payload(deps, pod, vol),
-                                                 fs_group=_fs_group(pod)):
+            payload = _payload(objects, node_allocatable, pod, vol, pod_token)
+            if projected.update_projected_volume(pod_dir, plugin, vol["name"], payload, fs_group=_fs_group(pod)):
                 changed.append(vol["name"])
     return changed
 

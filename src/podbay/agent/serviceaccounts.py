@@ -286,6 +286,13 @@ class ServiceAccounts:
         return issued[0]
 
 
+    def forget_pod(self, uid: str) -> None:
+        """The pod is gone: its tokens are dropped (kubelet tokenManager.DeleteServiceAccountToken)."""
+        with self._lock:
+            for k in [k for k in self._cache if k[0] == uid]:
+                del self._cache[k]
+
+
 ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
                        "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
                        "guaranteed across distributions of Kubernetes clusters.")

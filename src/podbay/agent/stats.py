@@ -1,8 +1,10 @@
-"""The kubelet's /stats/summary (stats/v1alpha1 Summary), limited to what podbay measures: volumes.
+"""The kubelet's /stats/summary (stats/v1alpha1 Summary), limited to what podbay measures: volumes,
+and the agent itself as the ``kubelet`` system container (CPU time, resident memory).
 
 Per volume: usedBytes/inodesUsed (incremental inotify accounting when the volume is tracked for
 eviction, else a du-style walk; statfs for tmpfs/hugetlbfs) and capacity/available from statfs.
-hostPath volumes have no metrics, as upstream (MetricsNil).
+hostPath volumes have no metrics, as upstream (MetricsNil). ``podbay.watchHistory`` (not in the
+upstream schema, which clients ignore) is the watch history the agent keeps, in events and bytes.
 """
 
 from __future__ import annotations
@@ -59,6 +61,22 @@ def summary(deps: Deps, evictions: EvictionManager) -> dict[str, Any]:
                      "startTime": (pod.get("status") or {}).get("startTime"),
                      "volume": pod_volume_stats(pod, evictions)})
     root_cap, root_avail = volume_capacity(deps.cfg.root)
+    now = iso(time.time())
     return {"node": {"nodeName": deps.cfg.node_name, "startTime": None,
-                     "fs": {"time": iso(time.time()), "capacityBytes": root_cap, "availableBytes": root_avail}},
-            "pods": pods}
+                     "fs": {"time": now, "capacityBytes": root_cap, "availableBytes": root_avail},
+                     "systemContainers": [_agent_container(now)]},
+            "pods": pods,
+            "podbay": {"watchHistory": {"events": deps.hub.history_events(), "bytes": deps.hub.history_bytes()}}}
+
+
+def _agent_container(now: str) -> dict[str, Any]:
+    """The agent as the Summary API's ``kubelet`` system container."""
+    t = os.times()
+    rss = 0
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+    return {"name": "kubelet", "startTime": None,
+            "cpu": {"time": now, "usageCoreNanoSeconds": int((t.user + t.system) * 1e9)},
+            "memory": {"time": now, "rssBytes": rss, "workingSetBytes": rss}}

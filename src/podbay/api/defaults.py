@@ -95,6 +95,13 @@ def _default_container(c: Any) -> None:
                 requests.setdefault(k, v)
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         _default_probe(c.get(probe))
+    lifecycle = c.get("lifecycle")
+    for hook in ("postStart", "preStop"):
+        http = (lifecycle.get(hook) or {}).get("httpGet") if isinstance(lifecycle, dict) else None
+        if isinstance(http, dict):      # SetDefaults_HTTPGetAction applies to hook handlers too
+            http.setdefault("path", "/") if http.get("path") else http.__setitem__("path", "/")
+            if not http.get("scheme"):
+                http["scheme"] = "HTTP"
     for env in c.get("env") or []:
         ref = ((env or {}).get("valueFrom") or {}).get("fieldRef") if isinstance(env, dict) else None
         if isinstance(ref, dict) and not ref.get("apiVersion"):
@@ -113,17 +120,22 @@ def _default_volume(v: Any) -> None:
         s = v.get(src)
         if isinstance(s, dict) and s.get("defaultMode") is None:
             s["defaultMode"] = DEFAULT_MODE
-    proj = v.get("projected")
-    for source in (proj.get("sources") if isinstance(proj, dict) else None) or []:
-        sat = source.get("serviceAccountToken") if isinstance(source, dict) else None
+    apis = [v.get("downwardAPI")]
+    projected = v.get("projected")
+    sources = projected.get("sources") if isinstance(projected, dict) else None
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, dict):
+            continue
+        apis.append(source.get("downwardAPI"))   # SetDefaults_ObjectFieldSelector reaches these too
+        sat = source.get("serviceAccountToken")
         if isinstance(sat, dict) and sat.get("expirationSeconds") is None:
             sat["expirationSeconds"] = 3600   # SetDefaults_ServiceAccountTokenProjection
-    dapi = v.get("downwardAPI")
-    items = dapi.get("items") if isinstance(dapi, dict) else None
-    for item in items or []:
-        ref = item.get("fieldRef") if isinstance(item, dict) else None
-        if isinstance(ref, dict) and not ref.get("apiVersion"):
-            ref["apiVersion"] = "v1"
+    for dapi in apis:
+        items = dapi.get("items") if isinstance(dapi, dict) else None
+        for item in items if isinstance(items, list) else []:
+            ref = item.get("fieldRef") if isinstance(item, dict) else None
+            if isinstance(ref, dict) and not ref.get("apiVersion"):
+                ref["apiVersion"] = "v1"
 
 
 def default_pod(pod: dict[str, Any]) -> dict[str, Any]:

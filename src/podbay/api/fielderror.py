@@ -144,12 +144,12 @@ def forbidden(path: str, detail: str) -> FieldError:
     return FieldError(FORBIDDEN, path, None, detail)
 
 
-def too_many(path: str, have: int, limit: int) -> FieldError:
-    return FieldError(TOO_MANY, path, have, f"must have at most {limit} items")
-
-
 def too_long(path: str, max_bytes: int) -> FieldError:
     return FieldError(TOO_LONG, path, None, f"must have at most {max_bytes} bytes")
+
+
+def too_many(path: str, actual: int, maximum: int) -> FieldError:
+    return FieldError(TOO_MANY, path, actual, f"must have at most {maximum} items")
 
 
 PODBAY_UNSUPPORTED = "not supported by podbay"

@@ -142,18 +142,6 @@ def pod_columns(pod: Mapping[str, Any], now: float) -> tuple[str, str, str]:
     return f"{ready_n}/{total}", reason, restarts_s
 
 
-def kubectl_status(pod: Mapping[str, Any], now: float = 0.0) -> str:
-    return pod_columns(pod, now)[1]
-
-
-def ready_column(pod: Mapping[str, Any]) -> str:
-    return pod_columns(pod, 0.0)[0]
-
-
-def restarts_column(pod: Mapping[str, Any], now: float) -> str:
-    return pod_columns(pod, now)[2]
-
-
 def age_column(pod: Mapping[str, Any], now: float) -> str:
     created = (pod.get("metadata") or {}).get("creationTimestamp")
     return human_duration(now - parse_rfc3339(str(created))) if created else "<unknown>"

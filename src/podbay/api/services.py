@@ -188,11 +188,10 @@ def prepare_for_update(new: Obj, old: Obj) -> Obj:
 
 
 def drop_type_dependent_fields(new: Obj, old: Obj) -> None:
-    """dropTypeDependentFields: on a type change, clear what the new type may not have and the user
-    did not set explicitly (so `kubectl patch -p '{"spec":{"type":"ClusterIP"}}'` just works)."""
+    """dropTypeDependentFields: when the service stops needing a field (a type change, or its last
+    externalIP removed), clear it unless the user set it explicitly (so `kubectl patch -p
+    '{"spec":{"type":"ClusterIP"}}'` and a re-apply without externalIPs just work)."""
     spec, ospec = _d(new.get("spec")), _d(old.get("spec"))
-    if spec.get("type") == ospec.get("type"):
-        return
     if needs_cluster_ip(old) and not needs_cluster_ip(new):
         if spec.get("clusterIP") == ospec.get("clusterIP"):
             spec.pop("clusterIP", None)

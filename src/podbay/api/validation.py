@@ -1,7 +1,8 @@
 """Pod validation (pkg/apis/core/validation) on a *defaulted* v1 Pod dict.
 
 Errors come out in ValidatePodSpec's order with Kubernetes' exact paths and messages (SEMANTICS §5).
-Features podbay does not implement are rejected as ``Forbidden: not supported by podbay``.
+Upstream rules only; what podbay does not implement is rejected by the ONE support table
+(``api/support.py``), applied after them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from podbay.api import names, quantity, seccomp
+from podbay.api import names, quantity, seccomp, support
 from podbay.api.defaults import VOLUME_SOURCES
 from podbay.api.fielderror import (
     FieldError,
@@ -22,7 +23,6 @@ from podbay.api.fielderror import (
     not_supported,
     required,
     too_long,
-    unsupported,
 )
 
 __all__ = [
@@ -350,8 +350,6 @@ def _validate_projected(src: Obj, path: str) -> Errs:
             errs += _validate_downward_items(body.get("items"), f"{sp}.downwardAPI.items")
         elif kind == "serviceAccountToken":
             errs += _validate_token_projection(body, f"{sp}.serviceAccountToken", path)
-        else:
-            errs.append(unsupported(f"{sp}.{kind}"))
     return errs
 
 
@@ -392,9 +390,7 @@ def validate_volumes(volumes: Any, path: str = "spec.volumes") -> tuple[dict[str
                 el.append(forbidden(f"{ip}.{src}", "may not specify more than 1 volume type"))
                 continue
             count += 1
-            if src not in SUPPORTED_VOLUME_SOURCES:
-                el.append(unsupported(f"{ip}.{src}", f"{src} volumes are"))
-            else:
+            if src in SUPPORTED_VOLUME_SOURCES:   # the others are the support table's (api/support.py)
                 el += _validate_source(src, _dict(vol.get(src)), f"{ip}.{src}")
         if count == 0:
             el.append(required(ip, "must specify a volume type"))
@@ -554,7 +550,6 @@ def _validate_env(c: Obj, cpath: str) -> Errs:
                 errs += [invalid(f"{vp}.{ref}.key", key, m) for m in names.is_config_map_key(key)]
         if vf.get("fileKeyRef") is not None:
             n += 1
-            errs.append(unsupported(f"{vp}.fileKeyRef"))
         if n == 0:
             errs.append(
                 invalid(
@@ -598,8 +593,6 @@ def _is_hugepages(name: str) -> bool:
 
 def _validate_resources(res: Obj, path: str) -> Errs:
     errs: Errs = []
-    if res.get("claims"):
-        errs.append(unsupported(f"{path}.claims", "resource claims are"))
     parsed: dict[str, dict[str, Any]] = {"limits": {}, "requests": {}}
     cpu_or_mem = hugepages = False
     for kind in ("limits", "requests"):
@@ -611,8 +604,7 @@ def _validate_resources(res: Obj, path: str) -> Errs:
         for rname, raw in _dict(rl).items():
             rp = f"{kp}[{rname}]"
             if "/" in rname:
-                errs.append(unsupported(rp, "extended resources are"))
-                continue
+                continue     # extended resources: the support table's
             if rname not in STANDARD_RESOURCES and not _is_hugepages(rname):
                 errs.append(invalid(rp, rname, "must be a standard resource for containers"))
                 continue
@@ -665,15 +657,11 @@ def _validate_security_context(sc: Any, path: str) -> Errs:
     pm = sc.get("procMount")
     if pm is not None and pm not in ("Default", "Unmasked"):
         errs.append(not_supported(f"{path}.procMount", pm, ["Default", "Unmasked"]))
-    if pm == "Unmasked":
-        errs.append(unsupported(f"{path}.procMount", "procMount Unmasked is"))
-    if sc.get("windowsOptions") is not None:
-        errs.append(unsupported(f"{path}.windowsOptions"))
     errs += seccomp.validate_profile(sc.get("seccompProfile"), f"{path}.seccompProfile")
     return errs
 
 
-def _validate_handler(h: Obj, path: str, kinds: tuple[str, ...]) -> Errs:
+def _validate_handler(h: Obj, path: str, kinds: tuple[str, ...], grace: int | None = None) -> Errs:
     errs: Errs = []
     n = 0
     for kind in kinds:
@@ -697,7 +685,16 @@ def _validate_handler(h: Obj, path: str, kinds: tuple[str, ...]) -> Errs:
                 if scheme not in ("HTTP", "HTTPS"):
                     errs.append(not_supported(f"{kp}.scheme", scheme, ["HTTP", "HTTPS"]))
         elif kind == "grpc":
-            errs.append(unsupported(kp, "grpc probes are"))
+            port = body.get("port")
+            if not isinstance(port, int) or isinstance(port, bool):
+                errs.append(required(f"{kp}.port"))
+            else:
+                errs += [invalid(f"{kp}.port", port, m) for m in names.is_valid_port_num(port)]
+        elif kind == "sleep":
+            secs = body.get("seconds")
+            if isinstance(secs, int) and not isinstance(secs, bool) and grace is not None and (secs < 0 or secs > grace):
+                errs.append(invalid(f"{kp}.seconds", secs,
+                                    f"must be non-negative and less than terminationGracePeriodSeconds ({grace})"))
     if n == 0:
         errs.append(required(path, "must specify a handler type"))
     return errs
@@ -741,10 +738,51 @@ def _validate_probe(probe: Any, path: str, which: str) -> Errs:
     return errs
 
 
-def _validate_probes_and_lifecycle(c: Obj, path: str) -> Errs:
+LIFECYCLE_HANDLERS = ("exec", "httpGet", "tcpSocket", "sleep")
+
+
+def _validate_lifecycle(lc: Any, path: str, spec: Obj) -> Errs:
+    """validateLifecycle: one handler per hook (tcpSocket passes and then fails at run time, as upstream),
+    sleep within the grace period; stopSignal only with spec.os.name and a Linux signal name."""
+    if lc is None:
+        return []
+    lc = _dict(lc)
     errs: Errs = []
-    if c.get("lifecycle") is not None:
-        errs.append(unsupported(f"{path}.lifecycle", "lifecycle hooks are"))
+    grace = spec.get("terminationGracePeriodSeconds")
+    grace = grace if isinstance(grace, int) and not isinstance(grace, bool) else None
+    for hook in ("postStart", "preStop"):
+        if lc.get(hook) is not None:
+            errs += _validate_handler(_dict(lc[hook]), f"{path}.{hook}", LIFECYCLE_HANDLERS, grace)
+    sig = lc.get("stopSignal")
+    if sig is not None:
+        os_name = _str(_dict(spec.get("os")).get("name"))
+        if not os_name:
+            errs.append(forbidden(f"{path}.stopSignal", "may not be set for containers with empty `spec.os.name`"))
+        elif os_name == "linux" and not _linux_signal(_str(sig)):
+            errs.append(not_supported(f"{path}.stopSignal", sig, sorted(LINUX_SIGNAL_NAMES) + ["SIGRTMIN+n",
+                                                                                             "SIGRTMAX-n"]))
+    return errs
+
+
+LINUX_SIGNAL_NAMES = (
+    "SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", "SIGCONT", "SIGFPE", "SIGHUP", "SIGILL", "SIGINT",
+    "SIGIO", "SIGIOT", "SIGKILL", "SIGPIPE", "SIGPOLL", "SIGPROF", "SIGPWR", "SIGQUIT", "SIGSEGV", "SIGSTKFLT",
+    "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGUSR1", "SIGUSR2",
+    "SIGVTALRM", "SIGWINCH", "SIGXCPU", "SIGXFSZ",
+)  # fmt: skip
+
+
+def _linux_signal(name: str) -> bool:
+    if name in LINUX_SIGNAL_NAMES or name in ("SIGRTMIN", "SIGRTMAX"):
+        return True
+    for base in ("SIGRTMIN+", "SIGRTMAX-"):
+        if name.startswith(base) and name[len(base):].isdigit():
+            return 0 < int(name[len(base):]) <= 30
+    return False
+
+
+def _validate_probes_and_lifecycle(c: Obj, path: str, spec: Obj | None = None) -> Errs:
+    errs: Errs = _validate_lifecycle(c.get("lifecycle"), f"{path}.lifecycle", spec or {})
     for which in ("livenessProbe", "readinessProbe", "startupProbe"):
         errs += _validate_probe(c.get(which), f"{path}.{which}", which)
     return errs
@@ -767,16 +805,12 @@ def _validate_container_common(c: Obj, vols: dict[str, Obj], path: str) -> Errs:
     errs += _validate_ports(c, f"{path}.ports")
     errs += _validate_env(c, path)
     errs += _validate_mounts(c, vols, f"{path}.volumeMounts")
-    if c.get("volumeDevices"):
-        errs.append(unsupported(f"{path}.volumeDevices", "raw block volumes are"))
     pull = _str(c.get("imagePullPolicy"))
     if not pull:
         errs.append(required(f"{path}.imagePullPolicy"))
     elif pull not in ("Always", "IfNotPresent", "Never"):
         errs.append(not_supported(f"{path}.imagePullPolicy", pull, ["Always", "IfNotPresent", "Never"]))
     errs += _validate_resources(_dict(c.get("resources")), f"{path}.resources")
-    if c.get("resizePolicy"):
-        errs.append(unsupported(f"{path}.resizePolicy", "in-place resize is"))
     errs += _validate_security_context(c.get("securityContext"), f"{path}.securityContext")
     return errs
 
@@ -796,7 +830,7 @@ def _validate_containers(spec: Obj, vols: dict[str, Obj]) -> Errs:
             errs.append(duplicate(f"{ip}.name", name))
         else:
             seen.add(name)
-        errs += _validate_probes_and_lifecycle(c, ip)
+        errs += _validate_probes_and_lifecycle(c, ip, spec)
         if c.get("restartPolicy") is not None:
             errs.append(forbidden(f"{ip}.restartPolicy", "may not be set for non-init containers"))
     errs += _host_port_conflicts(containers, path, set())
@@ -821,7 +855,7 @@ def _validate_init_containers(spec: Obj, vols: dict[str, Obj]) -> Errs:
         # init containers run one at a time, so host ports only clash within one container
         errs += _host_port_conflicts([(i, c)], path, set())
         if rp == "Always":
-            errs += _validate_probes_and_lifecycle(c, ip)
+            errs += _validate_probes_and_lifecycle(c, ip, spec)
         else:
             for key in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe"):
                 if c.get(key) is not None:
@@ -858,10 +892,6 @@ def _validate_pod_security_context(spec: Obj) -> Errs:
     policy = sc.get("fsGroupChangePolicy")
     if policy is not None and policy not in ("OnRootMismatch", "Always"):
         errs.append(not_supported(f"{path}.fsGroupChangePolicy", policy, ["OnRootMismatch", "Always"]))
-    if sc.get("sysctls"):
-        errs.append(unsupported(f"{path}.sysctls", "sysctls are"))
-    if sc.get("windowsOptions") is not None:
-        errs.append(unsupported(f"{path}.windowsOptions"))
     errs += seccomp.validate_profile(sc.get("seccompProfile"), f"{path}.seccompProfile")
     return errs
 
@@ -900,13 +930,8 @@ def _validate_pod_spec(spec: Obj) -> Errs:
         errs.append(invalid("spec.terminationGracePeriodSeconds", tgps, NEGATIVE_MSG))
     vols, verrs = validate_volumes(spec.get("volumes"))
     errs += verrs
-    if spec.get("resourceClaims"):
-        errs.append(unsupported("spec.resourceClaims", "dynamic resource allocation is"))
     errs += _validate_containers(spec, vols)
     errs += _validate_init_containers(spec, vols)
-    for key in ("hostNetwork", "hostPID", "hostIPC"):
-        if _is_true(spec.get(key)):
-            errs.append(unsupported(f"spec.{key}"))
     rp = _str(spec.get("restartPolicy"))
     if not rp:
         errs.append(required("spec.restartPolicy"))
@@ -936,19 +961,9 @@ def _validate_pod_spec(spec: Obj) -> Errs:
             errs.append(required("spec.os.name"))
         elif osname not in ("linux", "windows"):
             errs.append(not_supported("spec.os.name", osname, ["linux", "windows"]))
-        elif osname != "linux":
-            errs.append(unsupported("spec.os.name", f"os {osname} is"))
-    # Fields podbay has no machinery for: reject rather than ignore.
-    for key, what in (
-        ("runtimeClassName", "runtime classes are"),
-        ("resources", "pod-level resources are"),
-        ("schedulingGates", "scheduling gates are"),
-        ("readinessGates", "readiness gates are"),
-    ):
-        if spec.get(key):
-            errs.append(unsupported(f"spec.{key}", what))
-    if spec.get("hostUsers") is False:
-        errs.append(unsupported("spec.hostUsers", "user namespaces are"))
+    for i, gate in _items(spec.get("readinessGates")):
+        ctype = _str(gate.get("conditionType"))
+        errs += [invalid(f"spec.readinessGates[{i}].conditionType", ctype, m) for m in names.is_qualified_name(ctype)]
     return errs
 
 
@@ -987,11 +1002,11 @@ def _validate_pod_metadata_and_spec(pod: Obj) -> Errs:
 
 
 def validate_pod(pod: Obj) -> Errs:
-    """ValidatePodCreate on a defaulted Pod."""
+    """ValidatePodCreate on a defaulted Pod, then podbay's support table (api/support.py)."""
     errs = _validate_pod_metadata_and_spec(pod)
     if _dict(pod.get("spec")).get("ephemeralContainers"):
         errs.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
-    return errs
+    return errs + support.check(pod)
 
 
 # ---------------------------------------------------------------------------------------------- update
@@ -1046,6 +1061,11 @@ def _tolerations_only_added(new: Any, old: Any) -> Errs:
 
 
 def validate_pod_update(old: Obj, new: Obj) -> Errs:
+    """ValidatePodUpdate, then podbay's support table (api/support.py)."""
+    return _validate_pod_update(old, new) + support.check(new)
+
+
+def _validate_pod_update(old: Obj, new: Obj) -> Errs:
     """ValidatePodUpdate (§4.7): metadata rules, the new pod's own validity, spec immutability."""
     errs = validate_object_meta_update(new.get("metadata"), old.get("metadata"))
     errs += _validate_pod_metadata_and_spec(new)

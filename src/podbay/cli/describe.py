@@ -54,8 +54,8 @@ def _labels(o: _Out, title: str, labels: dict[str, str] | None) -> None:
         o.w(0, f"{key}={labels[key]}\n")
 
 
-def _annotations(o: _Out, annotations: dict[str, str] | None) -> None:
-    o.w(0, "Annotations:\t")
+def _annotations(o: _Out, annotations: dict[str, str] | None, title: str = "Annotations") -> None:
+    o.w(0, f"{title}:\t")
     keys = sorted(k for k in (annotations or {}) if k not in SKIP_ANNOTATIONS)
     if not keys:
         o.w(0, "<none>\n")
@@ -173,12 +173,14 @@ def _field_value(pod: dict[str, Any], path: str) -> str:
     return str(simple.get(path) or "")
 
 
-def _containers(o: _Out, title: str, specs: list[dict[str, Any]], statuses: list[dict[str, Any]], pod: dict[str, Any]) -> None:
+def _containers(o: _Out, title: str, specs: list[dict[str, Any]], statuses: list[dict[str, Any]], pod: dict[str, Any],
+                space: str = "") -> None:
+    """describeContainers; ``space`` indents a pod template's (DescribePodTemplate), names one more."""
     by_name = {s.get("name"): s for s in statuses}
-    o.w(0, f"{title}:{' <none>' if not specs else ''}\n")
+    o.w(0, f"{space}{title}:{' <none>' if not specs else ''}\n")
     for c in specs:
         st = by_name.get(c.get("name"))
-        o.w(1, f"{c.get('name')}:\n")
+        o.w(1, f"{' ' if space else ''}{c.get('name')}:\n")
         if st is not None:
             o.w(2, f"Container ID:\t{st.get('containerID', '')}\n")
         o.w(2, f"Image:\t{c.get('image', '')}\n")
@@ -259,10 +261,10 @@ def _usage(o: _Out, stats: dict[str, Any] | None) -> None:
         o.w(2, f"Inodes Used:\t{int(stats['inodesUsed'])}\n")
 
 
-def _volumes(o: _Out, pod: dict[str, Any], stats: dict[str, dict[str, Any]] | None = None) -> None:
+def _volumes(o: _Out, pod: dict[str, Any], stats: dict[str, dict[str, Any]] | None = None, space: str = "") -> None:
     volumes = (pod.get("spec") or {}).get("volumes") or []
     if not volumes:
-        o.w(0, "Volumes:\t<none>\n")
+        o.w(0, f"{space}Volumes:\t<none>\n")
         return
     try:
         host_paths = json.loads(((pod.get("metadata") or {}).get("annotations") or {}).get(VOLUME_PATHS_ANNOTATION, "{}"))
@@ -270,9 +272,9 @@ def _volumes(o: _Out, pod: dict[str, Any], stats: dict[str, dict[str, Any]] | No
             host_paths = {}
     except ValueError:
         host_paths = {}
-    o.w(0, "Volumes:\n")
+    o.w(0, f"{space}Volumes:\n")
     for v in volumes:
-        o.w(1, f"{v.get('name')}:\n")
+        o.w(1, f"{' ' if space else ''}{v.get('name')}:\n")
         if "hostPath" in v:
             hp = v["hostPath"] or {}
             o.w(2, "Type:\tHostPath (bare host directory volume)\n")
@@ -307,27 +309,13 @@ def _volumes(o: _Out, pod: dict[str, Any], stats: dict[str, dict[str, Any]] | No
 
 
 def qos_class(pod: dict[str, Any]) -> str:
-    """status.qosClass, or the same classification computed from the containers' resources."""
+    """status.qosClass, or the kubelet's classification (GetPodQOS) of the containers' resources."""
     given = (pod.get("status") or {}).get("qosClass")
     if given:
         return str(given)
-    spec = pod.get("spec") or {}
-    containers = (spec.get("containers") or []) + (spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        limits, requests = res.get("limits") or {}, res.get("requests") or {}
-        if limits or requests:
-            any_set = True
-        for r in ("cpu", "memory"):
-            lim = limits.get(r)
-            req = requests.get(r, lim)
-            if lim is None or str(req) != str(lim):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
+    from podbay.core.status import qos_class as classify
+
+    return classify(pod)
 
 
 def _events(o: _Out, events: list[dict[str, Any]], now: datetime) -> None:
@@ -379,9 +367,8 @@ def describe_pod(
     _annotations(o, meta.get("annotations"))
     phase = status.get("phase", "")
     if meta.get("deletionTimestamp") and phase not in ("Failed", "Succeeded"):
-        t = parse_time(meta["deletionTimestamp"])
-        left = "<unknown>" if t is None else _until(t, now)
-        o.w(0, f"Status:\tTerminating (lasts {left})\n")
+        # kubectl: translateTimestampSince(deletionTimestamp), <invalid> until the grace period ends
+        o.w(0, f"Status:\tTerminating (lasts {since(meta['deletionTimestamp'], now)})\n")
         o.w(0, f"Termination Grace Period:\t{meta.get('deletionGracePeriodSeconds', 0)}s\n")
     else:
         o.w(0, f"Status:\t{phase}\n")
@@ -407,18 +394,43 @@ def describe_pod(
             o.w(1, f"{c.get('type')} \t{c.get('status')} \n")
     _volumes(o, pod, stats)
     o.w(0, f"QoS Class:\t{qos_class(pod)}\n")
-    _labels(o, "Node-Selectors", spec.get("nodeSelector"))
+    _selectors_tolerations(o, spec)
+    if events is not None:
+        _events(o, events, now)
+    return o.text()
+
+
+def _selectors_tolerations(o: _Out, spec: dict[str, Any], space: str = "") -> None:
+    _labels(o, f"{space}Node-Selectors", spec.get("nodeSelector"))
     tolerations = spec.get("tolerations") or []
-    o.w(0, "Tolerations:\t")
+    o.w(0, f"{space}Tolerations:\t")
     if not tolerations:
         o.w(0, "<none>\n")
     for i, t in enumerate(tolerations):
         if i:
             o.w(0, "\t")
         o.w(0, _toleration(t) + "\n")
-    if events is not None:
-        _events(o, events, now)
-    return o.text()
+
+
+def describe_pod_template(o: _Out, template: dict[str, Any] | None) -> None:
+    """DescribePodTemplate (Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs)."""
+    o.w(0, "Pod Template:\n")
+    if template is None:
+        o.w(1, "<unset>")
+        return
+    meta, spec = template.get("metadata") or {}, template.get("spec") or {}
+    _labels(o, "  Labels", meta.get("labels"))
+    if meta.get("annotations"):
+        _annotations(o, meta.get("annotations"), "  Annotations")
+    if spec.get("serviceAccountName"):
+        o.w(1, f"Service Account:\t{spec['serviceAccountName']}\n")
+    if spec.get("initContainers"):
+        _containers(o, "Init Containers", spec["initContainers"], [], {}, "  ")
+    _containers(o, "Containers", spec.get("containers") or [], [], {}, "  ")
+    _volumes(o, template, None, "  ")
+    if spec.get("priorityClassName"):
+        o.w(1, f"Priority Class Name:\t{spec['priorityClassName']}\n")
+    _selectors_tolerations(o, spec, "  ")
 
 
 def _toleration(t: dict[str, Any]) -> str:
@@ -433,8 +445,3 @@ def _toleration(t: dict[str, Any]) -> str:
         s += f" for {t['tolerationSeconds']}s"
     return s
 
-
-def _until(t: datetime, now: datetime) -> str:
-    from podbay.api.printing import human_duration
-
-    return human_duration((t - now).total_seconds())

@@ -13,6 +13,10 @@ QueryValue = str | int | bool | Sequence[str]
 Query = Mapping[str, QueryValue | None]
 
 DEFAULT_TIMEOUT = 60.0
+JSON = "application/json"
+# What kubectl get asks for: the server-side printed Table, else plain JSON.
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+USER_AGENT = "podbay"   # the server names the default field manager after it (managerOrUserAgent)
 
 
 class ApiError(Exception):
@@ -104,12 +108,14 @@ class HTTPResponse:
         self.status = int(parts[1])
         self.reason = parts[2] if len(parts) > 2 else ""
         self.headers: dict[str, str] = {}
+        self.header_list: list[tuple[str, str]] = []   # repeated headers (Warning) kept in order
         while True:
             line = fp.readline().decode("latin-1").rstrip("\r\n")
             if not line:
                 break
             k, _, v = line.partition(":")
             self.headers[k.strip().lower()] = v.strip()
+            self.header_list.append((k.strip().lower(), v.strip()))
         self._chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
         length = self.headers.get("content-length")
         self._left: int | None = int(length) if length is not None and not self._chunked else None
@@ -220,20 +226,24 @@ class ApiClient:
     def __init__(self, socket_path: str, timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self.socket_path = socket_path
         self.timeout = timeout
+        self.warnings: list[str] = []   # the Warning headers of the last answer (299 "text")
 
     # -- plumbing ---------------------------------------------------------------------------------
     def open(
-        self, method: str, path: str, query: Query | None = None, body: Any = None, timeout: float | None = None
+        self, method: str, path: str, query: Query | None = None, body: Any = None, timeout: float | None = None,
+        *, accept: str = JSON, content_type: str = JSON,
     ) -> tuple[UnixHTTPConnection, HTTPResponse]:
-        """Send one request; the caller reads and closes the returned connection. Raises ApiError on non-2xx."""
+        """Send one request; the caller reads and closes the returned connection. Raises ApiError on non-2xx.
+
+        ``body`` is JSON-encoded unless it is already ``bytes`` (a patch sent as given)."""
         conn = UnixHTTPConnection(self.socket_path, timeout=self.timeout if timeout is None else timeout)
         qs = encode_query(query)
         url = path + ("?" + qs if qs else "")
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept, "User-Agent": USER_AGENT}
         data: bytes | None = None
         if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            headers["Content-Type"] = content_type
         try:
             conn.request(method, url, body=data, headers=headers)
             resp = conn.getresponse()
@@ -250,10 +260,12 @@ class ApiClient:
             raw = resp.read()
             conn.close()
             raise ApiError(status_from_body(resp.status, resp.reason, raw))
+        self.warnings = [_warning_text(v) for k, v in resp.header_list if k == "warning"]
         return conn, resp
 
-    def request(self, method: str, path: str, query: Query | None = None, body: Any = None) -> dict[str, Any]:
-        conn, resp = self.open(method, path, query, body)
+    def request(self, method: str, path: str, query: Query | None = None, body: Any = None, *,
+                accept: str = JSON, content_type: str = JSON) -> dict[str, Any]:
+        conn, resp = self.open(method, path, query, body, accept=accept, content_type=content_type)
         try:
             raw = resp.read()
         finally:
@@ -264,8 +276,16 @@ class ApiClient:
         return obj if isinstance(obj, dict) else {"items": obj}
 
     # -- verbs ------------------------------------------------------------------------------------
-    def get(self, path: str, query: Query | None = None) -> dict[str, Any]:
-        return self.request("GET", path, query)
+    def get(self, path: str, query: Query | None = None, *, accept: str = JSON) -> dict[str, Any]:
+        return self.request("GET", path, query, accept=accept)
+
+    def get_table(self, path: str, query: Query | None = None) -> dict[str, Any]:
+        """The server-side printed ``meta.k8s.io/v1`` Table of an object or a collection."""
+        return self.request("GET", path, query, accept=TABLE)
+
+    def patch(self, path: str, body: bytes | dict[str, Any] | list[Any], content_type: str,
+              query: Query | None = None) -> dict[str, Any]:
+        return self.request("PATCH", path, query, body, content_type=content_type)
 
     def post(self, path: str, body: Any, query: Query | None = None) -> dict[str, Any]:
         return self.request("POST", path, query, body)
@@ -276,9 +296,10 @@ class ApiClient:
     def delete(self, path: str, query: Query | None = None, body: Any = None) -> dict[str, Any]:
         return self.request("DELETE", path, query, body)
 
-    def stream_lines(self, path: str, query: Query | None = None, deadline: float | None = None) -> Iterator[bytes]:
+    def stream_lines(self, path: str, query: Query | None = None, deadline: float | None = None, *,
+                     accept: str = JSON) -> Iterator[bytes]:
         """Yield the lines of a streamed (chunked) answer; ``deadline`` (time.monotonic) raises TimeoutError."""
-        conn, resp = self.open("GET", path, query, timeout=None)
+        conn, resp = self.open("GET", path, query, timeout=None, accept=accept)
         try:
             while True:
                 if deadline is not None and conn.sock is not None:
@@ -306,12 +327,12 @@ class ApiClient:
             conn.close()
 
     def watch(
-        self, path: str, query: Query | None = None, deadline: float | None = None
+        self, path: str, query: Query | None = None, deadline: float | None = None, *, accept: str = JSON
     ) -> Iterator[dict[str, Any]]:
-        """Watch events ``{"type", "object"}`` of a list path."""
+        """Watch events ``{"type", "object"}`` of a list path (``accept=TABLE``: objects are one-row Tables)."""
         q: dict[str, QueryValue | None] = dict(query or {})
         q["watch"] = True
-        for line in self.stream_lines(path, q, deadline):
+        for line in self.stream_lines(path, q, deadline, accept=accept):
             line = line.strip()
             if line:
                 event = json.loads(line)
@@ -319,14 +340,32 @@ class ApiClient:
                     yield event
 
 
-def objects_path(plural: str, namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
-    """``/api/v1/namespaces/{ns}/{plural}[/{name}[/{sub}]]``; no namespace = all namespaces."""
-    base = f"/api/v1/{plural}" if namespace is None else f"/api/v1/namespaces/{quote(namespace, safe='')}/{plural}"
+def _warning_text(value: str) -> str:
+    """``299 - "text"`` (RFC 7234 warn-code, agent, quoted text) -> text, as client-go's warning handler."""
+    parts = value.split(" ", 2)
+    if len(parts) == 3 and parts[2].startswith('"') and parts[2].endswith('"'):
+        return parts[2][1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def resource_path(group: str, version: str, plural: str, namespace: str | None, name: str | None = None,
+                  sub: str | None = None) -> str:
+    """``/api/v1[/namespaces/{ns}]/{plural}[/{name}[/{sub}]]`` or ``/apis/{group}/{version}/...``;
+    no namespace = cluster-scoped, or all namespaces for a collection."""
+    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    if namespace is not None:
+        base += f"/namespaces/{quote(namespace, safe='')}"
+    base += f"/{plural}"
     if name is not None:
         base += "/" + quote(name, safe="")
         if sub:
             base += "/" + sub
     return base
+
+
+def objects_path(plural: str, namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
+    """A core/v1 resource path (see ``resource_path``)."""
+    return resource_path("", "v1", plural, namespace, name, sub)
 
 
 def pods_path(namespace: str | None, name: str | None = None, sub: str | None = None) -> str:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from podbay.api.names import is_relaxed_env_var_name
 from podbay.api.quantity import parse_quantity
 from podbay.errors import NotSupported, PermanentError
 
@@ -22,6 +23,10 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # (kind, name, key) -> value, or None when the object/key does not exist.
 Lookup = Callable[[str, str, str], "str | None"]
+# (kind, name) -> the object's data as strings ("configmap": data + binaryData, "secret": decoded data),
+# or None when the object does not exist.
+ObjectLookup = Callable[[str, str], "Mapping[str, str] | None"]
+Warn = Callable[[str, str], None]      # (reason, message): a Warning event on the pod
 
 
 # --- $(VAR) expansion ----------------------------------------------------------------------------
@@ -180,20 +185,24 @@ def container_env(
     host_ip: str = "",
     lookup: Lookup | None = None,
     allocatable: Mapping[str, str] | None = None,
+    objects: ObjectLookup | None = None,
+    warn: Warn | None = None,
     service_env: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """The container's own variables (envFrom, then env), resolved and expanded (``$(VAR)`` sees the
     variables defined before it, then the service variables); later names win but keep the
     position of their first definition."""
     env: dict[str, str] = {}
+    ns = str((pod.get("metadata") or {}).get("namespace") or "default")
     svc_env = service_env or {}
     for source in container.get("envFrom") or []:
-        for k, v in _env_from(source, lookup):
+        for k, v in _env_from(source, objects, ns, warn):
             env[k] = v
     for var in container.get("env") or []:
         name = str(var["name"])
         if "valueFrom" in var and var["valueFrom"] is not None:
-            value = _value_from(pod, container, name, var["valueFrom"], pod_ip, node_name, host_ip, lookup, allocatable)
+            value = _value_from(pod, container, name, var["valueFrom"], pod_ip, node_name, host_ip, lookup,
+                                allocatable, objects)
             if value is None:  # optional ref that does not exist: the variable is not set
                 continue
         else:
@@ -213,6 +222,8 @@ def resolve_env(
     *,
     hostname: str | None = None,
     allocatable: Mapping[str, str] | None = None,
+    objects: ObjectLookup | None = None,
+    warn: Warn | None = None,
     service_env: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Final ``K=V`` list for the OCI spec: image env, HOSTNAME, container env, then the service
@@ -223,7 +234,8 @@ def resolve_env(
         if k:
             merged[k] = v if sep else ""
     merged["HOSTNAME"] = hostname if hostname is not None else pod_hostname(pod)
-    own = container_env(pod, container, pod_ip, node_name, host_ip, lookup, allocatable, service_env)
+    own = container_env(pod, container, pod_ip, node_name, host_ip, lookup, allocatable, objects, warn,
+                        service_env)
     merged.update(own)
     defined = {k for k, _ in own}
     merged.update((k, v) for k, v in (service_env or {}).items() if k not in defined)
@@ -243,6 +255,7 @@ def _value_from(
     host_ip: str,
     lookup: Lookup | None,
     allocatable: Mapping[str, str] | None,
+    objects: ObjectLookup | None = None,
 ) -> str | None:
     if "fieldRef" in source:
         return field_ref_value(pod, str(source["fieldRef"].get("fieldPath", "")), pod_ip, node_name, host_ip)
@@ -257,6 +270,9 @@ def _value_from(
             if value is None:
                 if ref.get("optional"):
                     return None
+                if objects is not None and objects(kind, str(ref.get("name", ""))) is None:
+                    # makeEnvironmentVariables: the object itself is missing
+                    raise PermanentError(f'{kind} "{ref.get("name")}" not found')
                 obj = "ConfigMap" if kind == "configmap" else "Secret"
                 ns = (pod.get("metadata") or {}).get("namespace", "default")
                 raise PermanentError(f"couldn't find key {ref.get('key')} in {obj} {ns}/{ref.get('name')}")
@@ -264,9 +280,34 @@ def _value_from(
     raise NotSupported(f"env {name}: valueFrom {sorted(source)} is not supported by podbay yet")
 
 
-def _env_from(source: Mapping[str, Any], lookup: Lookup | None) -> list[tuple[str, str]]:
-    # Needs a whole-object listing, which the (kind, name, key) lookup cannot give.
-    raise NotSupported("envFrom is not supported by podbay yet")
+def _env_from(source: Mapping[str, Any], objects: ObjectLookup | None, namespace: str,
+              warn: Warn | None) -> list[tuple[str, str]]:
+    """makeEnvironmentVariables' envFrom: every key with the prefix, in key order; a missing object
+    fails the start unless optional; keys that are no variable names are skipped with an event."""
+    for field, kind, label in (("configMapRef", "configmap", "configMap"), ("secretRef", "secret", "secret")):
+        ref = source.get(field)
+        if ref is None:
+            continue
+        name = str(ref.get("name", ""))
+        data = objects(kind, name) if objects is not None else None
+        if data is None:
+            if ref.get("optional"):
+                return []
+            raise PermanentError(f'{kind} "{name}" not found')
+        prefix = str(source.get("prefix") or "")
+        out, invalid = [], []
+        for key in sorted(data):
+            var = prefix + key
+            if is_relaxed_env_var_name(var):
+                invalid.append(var)
+                continue
+            out.append((var, data[key]))
+        if invalid and warn is not None:
+            warn("InvalidEnvironmentVariableNames",
+                 f"Keys [{', '.join(invalid)}] from the EnvFrom {label} {namespace}/{name} were skipped since "
+                 "they are considered invalid environment variable names.")
+        return out
+    return []
 
 
 # --- subPathExpr ---------------------------------------------------------------------------------

@@ -278,9 +278,6 @@ def linux_resources(container: Mapping[str, Any], privileged: bool = False,
     res = container.get("resources") or {}
     limits = res.get("limits") or {}
     requests = res.get("requests") or {}
-    for name in list(limits) + list(requests):
-        if str(name).startswith("hugepages-"):
-            raise NotSupported(f"resource {name} is not supported by podbay yet")
     out: dict[str, Any] = {
         "devices": [{"allow": True, "access": "rwm"}] if privileged else [{"allow": False, "access": "rwm"}],
     }
@@ -296,6 +293,23 @@ def linux_resources(container: Mapping[str, Any], privileged: bool = False,
     out["cpu"] = cpu
     if pids_limit is not None:
         out["pids"] = {"limit": pids_limit}
+    huge = hugepage_limits(limits)
+    if huge:
+        out["hugepageLimits"] = huge
+    return out
+
+
+def hugepage_limits(limits: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """hugepages-<size> limits as OCI hugepageLimits (kubelet's GetHugepageLimitsFromResources):
+    the page size in the runtime's notation (2Mi -> 2MB, 1Gi -> 1GB)."""
+    out = []
+    for name, raw in sorted(limits.items()):
+        if not str(name).startswith("hugepages-"):
+            continue
+        size = int(parse_quantity(str(name)[len("hugepages-"):]))
+        units = (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10))
+        page = next((f"{size // f}{u}" for u, f in units if size % f == 0 and size >= f), f"{size}B")
+        out.append({"pageSize": page, "limit": math.ceil(parse_quantity(raw))})
     return out
 
 

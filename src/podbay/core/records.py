@@ -37,6 +37,11 @@ class ContainerRecord:
     conmon_start: int | None = None   # /proc/<pid>/stat starttime, guards against PID reuse
     pid: int | None = None
     log_path: str = ""
+    # The restart back-off entry (client-go flowcontrol.Backoff) in force when this attempt started,
+    # keyed like the kubelet's by (pod, container, spec_hash): seconds, and when it was last updated.
+    backoff: float = 0.0
+    backoff_at: float = 0.0
+    stop_signal: int = 0          # the effective stop signal chosen at create (0: SIGTERM)
 
     def with_(self, **changes: object) -> ContainerRecord:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 from podbay.errors import NotSupported, PermanentError
 
@@ -60,7 +60,8 @@ def inflater() -> tuple[Any, type[Exception]]:
     try:
         from isal import isal_zlib
 
-        return isal_zlib, isal_zlib.error
+        error = cast("type[Exception]", isal_zlib.error)   # its stub types it as an instance
+        return isal_zlib, error
     except ImportError:   # no wheel for this platform
         import zlib
 

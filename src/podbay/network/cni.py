@@ -63,6 +63,14 @@ class CniNetwork:
     def ensure_config(self) -> NetworkList:
         """Write the default conflist if the dir has no CNI config, then load the first one."""
         self.conf_dir.mkdir(parents=True, exist_ok=True)
+        ours = self.conf_dir / "10-podbay.conflist"
+        if ours.exists():
+            try:
+                plugins = [p.get("type") for p in json.loads(ours.read_text()).get("plugins") or []]
+            except (ValueError, AttributeError):
+                plugins = []
+            if plugins == ["bridge"]:       # written by an older podbay: add portmap (hostPort)
+                ours.unlink()
         if cniconf.first_config_file(os.listdir(self.conf_dir)) is None:
             conf = cniconf.default_conflist(self.network_name, self.bridge, self.subnet,
                                             str(self.cache_dir / "ipam"))

@@ -56,9 +56,26 @@ def default_conflist(name: str, bridge: str, subnet: str, ipam_dir: str) -> dict
                     "routes": [{"dst": "0.0.0.0/0"}],
                     "dataDir": ipam_dir,
                 },
-            }
+            },
+            # hostPort: the runtime passes portMappings as a capability arg (as CRI-O and containerd do).
+            {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True},
         ],
     }
+
+
+def host_port_mappings(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The pod's container hostPorts as the CNI ``portMappings`` capability (libcni's PortMapping)."""
+    out = []
+    spec = pod.get("spec") or {}
+    for c in list(spec.get("containers") or []) + list(spec.get("initContainers") or []):
+        for p in c.get("ports") or []:
+            if isinstance(p, Mapping) and p.get("hostPort"):
+                m: dict[str, Any] = {"hostPort": int(p["hostPort"]), "containerPort": int(p["containerPort"]),
+                                     "protocol": str(p.get("protocol") or "TCP").lower()}
+                if p.get("hostIP"):
+                    m["hostIP"] = str(p["hostIP"])
+                out.append(m)
+    return out
 
 
 def parse_config(data: bytes, filename: str) -> NetworkList:

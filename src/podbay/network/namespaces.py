@@ -9,24 +9,18 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from podbay.errors import RuntimeFailure
 from podbay.network.podfiles import kernel_hostname
+from podbay.ports import PinnedNamespaces
 from podbay.sys.mount import fs_type_magic, umount
 from podbay.sys.run import run
 
 NSFS_MAGIC = 0x6E736673
 KINDS = ("net", "uts", "ipc")
 
-
-@dataclass(frozen=True)
-class PinnedNamespaces:
-    net: Path
-    uts: Path
-    ipc: Path
 
 
 def hostname_for(pod: Mapping[str, Any]) -> str:

@@ -80,10 +80,15 @@ class ContainerRuntime:
         return launch(argv, before_start=lambda pid: cgroups.move_to(pid, self.conmon_cgroup))
 
     def start(self, cid: str) -> None:
-        """runtime start; on failure the created container is killed and deleted."""
+        """runtime start; on failure the created container is killed and deleted — unless the runtime
+        says it runs: a start still in flight from an agent killed mid-start won the race (it consumed
+        the exec fifo), and that container is healthy (issue 11 item 13)."""
         try:
             self.oci.start(cid)
         except RuntimeFailure:
+            state = self.oci.state(cid)
+            if state is not None and state.get("status") == "running":
+                return
             self.oci.kill(cid, signal.SIGKILL, all_processes=True)
             self.oci.delete(cid)
             raise

@@ -24,14 +24,11 @@ If the watch limit (fs.inotify.max_user_watches) is hit, that tree falls back to
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import errno
 import logging
 import os
 import select
 import stat
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -39,32 +36,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from podbay.errors import Conflict, NotFound
+from podbay.sys import inotify
+from podbay.sys.inotify import (
+    IN_ATTRIB,
+    IN_CLOSE_WRITE,
+    IN_CREATE,
+    IN_DELETE,
+    IN_DONT_FOLLOW,
+    IN_EXCL_UNLINK,
+    IN_IGNORED,
+    IN_ISDIR,
+    IN_MODIFY,
+    IN_MOVED_FROM,
+    IN_MOVED_TO,
+    IN_ONLYDIR,
+    IN_Q_OVERFLOW,
+)
 
 log = logging.getLogger(__name__)
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-
-IN_MODIFY = 0x00000002
-IN_ATTRIB = 0x00000004
-IN_CLOSE_WRITE = 0x00000008
-IN_MOVED_FROM = 0x00000040
-IN_MOVED_TO = 0x00000080
-IN_CREATE = 0x00000100
-IN_DELETE = 0x00000200
-IN_Q_OVERFLOW = 0x00004000
-IN_IGNORED = 0x00008000
-IN_ONLYDIR = 0x01000000
-IN_DONT_FOLLOW = 0x02000000
-IN_EXCL_UNLINK = 0x04000000  # no events for children already unlinked (writes to deleted files)
-IN_ISDIR = 0x40000000
-IN_NONBLOCK = 0o4000
-IN_CLOEXEC = 0o2000000
+__all__ = ["DEFAULT_COALESCE", "DEFAULT_RESCAN", "IN_Q_OVERFLOW", "UsageMonitor"]
 
 WATCH_MASK = (
     IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
     | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK
 )
-_EVENT = struct.Struct("iIII")
 _MOVES = IN_MOVED_FROM | IN_MOVED_TO
 _GONE = IN_DELETE | IN_MOVED_FROM
 
@@ -119,10 +115,12 @@ class _Tree:
 class UsageMonitor:
     """Bytes and inodes used per watched tree; reports trees that cross their limit.
 
-    Drive it with exactly one of: ``poll(timeout)`` in your own loop, ``start(on_over)`` (a daemon
-    thread), or ``attach(loop, on_over)`` (asyncio reader). ``on_over(key)`` fires once each time a
-    tree goes from ``bytes <= limit`` to ``bytes > limit`` (strictly greater, as the kubelet).
-    ``on_change(key, bytes)`` fires after each batch that changed a tree's total.
+    One driver: ``attach(loop, on_over)`` (an asyncio reader on the inotify fd plus the rescan
+    timer); ``poll(timeout)`` runs the same step synchronously (tests, tools). ``on_over(key)`` fires
+    once each time a tree goes from ``bytes <= limit`` to ``bytes > limit`` (strictly greater, as the
+    kubelet). ``on_change(key, bytes)`` fires after each batch that changed a tree's total. ``watch``
+    walks the tree and may run in a thread (the tables are under a lock); callbacks run in the
+    driver.
     """
 
     def __init__(
@@ -132,11 +130,7 @@ class UsageMonitor:
         coalesce: float = DEFAULT_COALESCE,
         rescan_interval: float | None = DEFAULT_RESCAN,
     ) -> None:
-        fd = _libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"inotify_init1: {os.strerror(err)}")
-        self.fd: int = fd
+        self.fd: int = inotify.init()
         self.on_change = on_change
         self.coalesce = coalesce
         self.rescan_interval = rescan_interval
@@ -144,9 +138,6 @@ class UsageMonitor:
         self._wd_tree: dict[int, _Tree] = {}
         self._lock = threading.RLock()
         self._last_read = 0.0
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._thread: threading.Thread | None = None
-        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._retick: Callable[[], None] | None = None
@@ -223,45 +214,16 @@ class UsageMonitor:
         wait = self._wait_time(deadline)
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
-        poller.register(self._wake_r, select.POLLIN)
         ready = poller.poll(None if wait is None else max(0, int(wait * 1000 + 0.999)))
-        if any(fd == self._wake_r for fd, _ in ready):
-            _drain(self._wake_r)
         crossed = self._rescan_due()
         if any(fd == self.fd for fd, _ in ready):
             crossed += self._read_and_apply()
         return crossed
 
-    def start(self, on_over: OverCallback) -> None:
-        """Run the monitor in a daemon thread; on_over is called from that thread."""
-        if self._thread is not None:
-            raise Conflict("usage monitor already started")
-        self._stopping = False
-
-        def run() -> None:
-            while not self._stopping:
-                for key in self.poll(None):
-                    _safe(on_over, key)
-
-        self._thread = threading.Thread(target=run, name="usage-monitor", daemon=True)
-        self._thread.start()
-
     def _wake(self) -> None:
-        if self._thread is not None:
-            try:
-                os.write(self._wake_w, b"x")
-            except BlockingIOError:
-                pass  # already pending
+        """A tree was added: the driver recomputes its rescan timeout (from any thread)."""
         if self._loop is not None and self._retick is not None:
             self._loop.call_soon_threadsafe(self._retick)
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._stopping = True
-        self._wake()
-        self._thread.join()
-        self._thread = None
 
     def attach(self, loop: asyncio.AbstractEventLoop, on_over: OverCallback) -> None:
         """Drive the monitor from an asyncio loop (reader on the inotify fd + rescan timer).
@@ -310,13 +272,11 @@ class UsageMonitor:
         self._retick = None
 
     def close(self) -> None:
-        self.stop()
         self.detach()
         with self._lock:
             self._trees.clear()
             self._wd_tree.clear()
-        for fd in (self.fd, self._wake_r, self._wake_w):
-            os.close(fd)
+        os.close(self.fd)
 
     def __enter__(self) -> UsageMonitor:
         return self
@@ -355,27 +315,14 @@ class UsageMonitor:
 
     def _read_and_apply(self) -> list[str]:
         self._last_read = time.monotonic()
-        chunks = []
-        while True:
-            try:
-                data = os.read(self.fd, 65536)
-            except BlockingIOError:
-                break
-            if not data:
-                break
-            chunks.append(data)
+        data = inotify.read_all(self.fd)
         with self._lock:
-            return self._apply(b"".join(chunks))
+            return self._apply(data)
 
     def _apply(self, data: bytes) -> list[str]:
         dirty: dict[_Tree, set[tuple[int, str]]] = {}
         rescan: set[_Tree] = set()
-        off = 0
-        while off + _EVENT.size <= len(data):
-            wd, mask, _cookie, length = _EVENT.unpack_from(data, off)
-            off += _EVENT.size
-            name = data[off:off + length].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            off += length
+        for wd, mask, _cookie, name in inotify.parse(data):
             if mask & IN_Q_OVERFLOW:
                 rescan.update(self._trees.values())
                 continue
@@ -503,10 +450,10 @@ class UsageMonitor:
     def _add_watch(self, tree: _Tree, path: str) -> int | None:
         if tree.degraded:
             return None
-        wd = _libc.inotify_add_watch(self.fd, os.fsencode(path), WATCH_MASK)
-        if wd < 0:
-            err = ctypes.get_errno()
-            if err in (errno.ENOSPC, errno.ENOMEM):
+        try:
+            wd = inotify.add_watch(self.fd, path, WATCH_MASK)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.ENOMEM):
                 log.warning("inotify watch limit reached at %s; polling %s every %ss", path, tree.key, DEGRADED_RESCAN)
                 tree.degraded = True
             return None
@@ -518,19 +465,11 @@ class UsageMonitor:
 
     def _rm_watch(self, wd: int) -> None:
         if wd >= 0 and self._wd_tree.pop(wd, None) is not None:
-            _libc.inotify_rm_watch(self.fd, wd)
+            inotify.rm_watch(self.fd, wd)
 
 
 def _overlaps(a: str, b: str) -> bool:
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
-            pass
-    except BlockingIOError:
-        pass
 
 
 def _safe(fn: Callable[[str], object], key: str) -> None:

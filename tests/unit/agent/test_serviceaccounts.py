@@ -288,6 +288,17 @@ def test_pod_tokens_are_cached_and_renewed_past_80_percent(env: Any, key: Any) -
     assert jwt.verify(sas.pod_token(p, "vault", 600), key.public_key())["aud"] == ["vault"]
 
 
+def test_a_removed_pod_leaves_no_cached_token(env: Any) -> None:
+    """tokenManager.DeleteServiceAccountToken: the agent's memory does not grow with deleted pods."""
+    sas, store, _, _ = env
+    sas.ensure_namespace("default")
+    p = stored(store, sas.admit_pod(pod()))
+    t1 = sas.pod_token(p, "", 3607)
+    sas.forget_pod("pod-uid")
+    assert sas._cache == {}
+    assert sas.pod_token(p, "", 3607) != t1      # a new token: nothing of the old one was kept
+
+
 def test_pod_token_for_a_missing_service_account_is_a_mount_error(env: Any) -> None:
     sas, _, _, _ = env
     from podbay.errors import PermanentError

@@ -174,6 +174,18 @@ def test_type_change_to_external_name_drops_cluster_ip() -> None:
     assert s.validate_service_update(new, old) == []
 
 
+def test_removing_the_last_external_ip_drops_the_defaulted_traffic_policy() -> None:
+    """A re-apply without externalIPs (same type) must not leave externalTrafficPolicy behind."""
+    old = stored({"ports": [{"port": 80}], "externalIPs": ["1.2.3.4"]})
+    assert old["spec"]["externalTrafficPolicy"] == "Cluster"
+    upd = copy.deepcopy(old)
+    del upd["spec"]["externalIPs"]
+    new = s.prepare_for_update(upd, old)
+    s.drop_type_dependent_fields(new, old)
+    assert "externalTrafficPolicy" not in new["spec"]
+    assert s.validate_service_update(new, old) == []
+
+
 def test_status_update_validates_ingress() -> None:
     old = stored({"type": "LoadBalancer", "ports": [{"port": 80}]})
     new = copy.deepcopy(old)

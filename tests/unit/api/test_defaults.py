@@ -95,3 +95,16 @@ def test_image_tag() -> None:
     assert image_tag("reg:5000/ns/img") == ("latest", "")
     assert image_tag("img@sha256:abc") == ("", "sha256:abc")
     assert image_tag("img:1@sha256:abc") == ("1", "sha256:abc")
+
+
+def test_projected_downward_api_field_ref_api_version_is_defaulted() -> None:
+    """Regression (issue 10): a valid projected downwardAPI volume was rejected (apiVersion missing)."""
+    from podbay.api.validation import validate_pod
+
+    pod = default_pod({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+                       "spec": {"containers": [{"name": "c", "image": "busybox"}], "volumes": [{
+                           "name": "info", "projected": {"sources": [{"downwardAPI": {"items": [
+                               {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}}]}})
+    item = pod["spec"]["volumes"][0]["projected"]["sources"][0]["downwardAPI"]["items"][0]
+    assert item["fieldRef"]["apiVersion"] == "v1"
+    assert validate_pod(pod) == []

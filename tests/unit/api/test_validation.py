@@ -425,21 +425,35 @@ INVALID: list[tuple[str, Mut, list[str]]] = [
         "shareProcessNamespace and hostPID",
         _spec(shareProcessNamespace=True, hostPID=True),
         [
-            "spec.hostPID: Forbidden: not supported by podbay",
             "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled",
+            "spec.hostPID: Forbidden: not supported by podbay",
         ],
     ),
     ("hostNetwork", _spec(hostNetwork=True), ["spec.hostNetwork: Forbidden: not supported by podbay"]),
     ("hostIPC", _spec(hostIPC=True), ["spec.hostIPC: Forbidden: not supported by podbay"]),
+    ("grpc probe", _set(c0, readinessProbe={"grpc": {"port": 9000}}), []),
     (
-        "grpc probe",
-        _set(c0, readinessProbe={"grpc": {"port": 9000}}),
-        ["spec.containers[0].readinessProbe.grpc: Forbidden: grpc probes are not supported by podbay"],
+        "grpc probe port",
+        _set(c0, readinessProbe={"grpc": {"port": 0}}),
+        ["spec.containers[0].readinessProbe.grpc.port: Invalid value: 0: must be between 1 and 65535, inclusive"],
+    ),
+    ("lifecycle", _set(c0, lifecycle={"preStop": {"exec": {"command": ["true"]}}}), []),
+    (
+        "lifecycle sleep beyond the grace",
+        _set(c0, lifecycle={"preStop": {"sleep": {"seconds": 31}}}),
+        ["spec.containers[0].lifecycle.preStop.sleep.seconds: Invalid value: 31: must be non-negative and less "
+         "than terminationGracePeriodSeconds (30)"],
     ),
     (
-        "lifecycle",
-        _set(c0, lifecycle={"preStop": {"exec": {"command": ["true"]}}}),
-        ["spec.containers[0].lifecycle: Forbidden: lifecycle hooks are not supported by podbay"],
+        "lifecycle two handlers",
+        _set(c0, lifecycle={"postStart": {"exec": {"command": ["true"]}, "sleep": {"seconds": 1}}}),
+        ["spec.containers[0].lifecycle.postStart.sleep: Forbidden: may not specify more than 1 handler type"],
+    ),
+    (
+        "stopSignal without os",
+        _set(c0, lifecycle={"stopSignal": "SIGUSR1"}),
+        ["spec.containers[0].lifecycle.stopSignal: Forbidden: may not be set for containers with empty "
+         "`spec.os.name`"],
     ),
     (
         "resourceClaims",

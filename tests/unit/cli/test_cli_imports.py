@@ -1,4 +1,5 @@
-"""The CLI starts light: no yaml, websockets or aiohttp for ``--help``, ``version`` or ``get pods``."""
+"""The CLI starts light: no yaml, websockets, aiohttp or the schemas for ``--help``, ``version`` or
+``get``/``describe`` of any kind; ``get pods`` loads only its own verb module."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from clifake import FakeApi, make_pod
+from conftest import ApiServer, pod
 
 PROBE = """
 import json, sys
@@ -15,37 +16,42 @@ try:
     cli.main(args=sys.argv[1:], prog_name="podbay")
 except SystemExit:
     pass
-heavy = ["yaml", "websockets", "aiohttp", "podbay.agent", "podbay.server"]
-print(json.dumps([m for m in heavy if m in sys.modules]), file=sys.stderr)
+heavy = ["yaml", "websockets", "aiohttp", "podbay.agent", "podbay.server", "podbay.api.schema",
+         "podbay.api.patch", "jsonschema", "dataclasses"]
+verbs = sorted(m for m in sys.modules if m.startswith("podbay.cli.commands."))
+print(json.dumps([[m for m in heavy if m in sys.modules], verbs]), file=sys.stderr)
 """
 
 
-def _loaded(*args: str) -> tuple[list[str], str]:
-    p = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=30)
-    return json.loads(p.stderr.strip().splitlines()[-1]), p.stdout
+def _loaded(server: ApiServer | None, *args: str) -> tuple[list[str], list[str], str]:
+    sock = ["--socket", server.socket] if server else []
+    p = subprocess.run([sys.executable, "-c", PROBE, *sock, *args], capture_output=True, text=True, timeout=30)
+    heavy, verbs = json.loads(p.stderr.strip().splitlines()[-1])
+    return heavy, verbs, p.stdout
 
 
-def test_get_pods_imports_nothing_heavy(api: FakeApi) -> None:
-    api.add(make_pod("web"))
-    loaded, out = _loaded("--socket", api.socket, "get", "pods")
+def test_get_pods_imports_nothing_heavy(server: ApiServer) -> None:
+    server.create(pod("web"))
+    heavy, verbs, out = _loaded(server, "get", "pods")
     assert out.startswith("NAME ")
-    assert loaded == []
+    assert heavy == [] and verbs == ["podbay.cli.commands.get"]
+    heavy, verbs, out = _loaded(server, "get", "pods")   # from the discovery cache this time
+    assert out.startswith("NAME ") and heavy == []
 
 
-def test_get_and_describe_other_kinds_import_nothing_heavy(api: FakeApi) -> None:
-    from clifake import make_object
-
-    api.add_object(make_object("ConfigMap", "c", data={"k": "v"}))
-    loaded, out = _loaded("--socket", api.socket, "get", "cm")
-    assert out.startswith("NAME ") and loaded == []
-    loaded, out = _loaded("--socket", api.socket, "describe", "configmap", "c")
-    assert out.startswith("Name:") and loaded == []
+def test_get_and_describe_other_kinds_import_nothing_heavy(server: ApiServer) -> None:
+    server.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
+    for args in (("get", "cm"), ("get", "svc,ns", "-A", "-o", "wide"), ("describe", "configmap", "c"),
+                 ("describe", "ns", "default"), ("get", "cm", "-o", "json")):
+        heavy, _verbs, out = _loaded(server, *args)
+        assert out and heavy == [], args
 
 
-def test_help_and_version_import_nothing_heavy(api: FakeApi) -> None:
-    assert _loaded("--help")[0] == []
-    loaded, out = _loaded("--socket", api.socket, "version")
-    assert loaded == [] and "Server Version" in out
+def test_help_and_version_import_nothing_heavy(server: ApiServer) -> None:
+    heavy, verbs, _ = _loaded(None, "--help")
+    assert heavy == [] and verbs == []
+    heavy, _verbs, out = _loaded(server, "version")
+    assert heavy == [] and "Server Version" in out
 
 
 def test_entry_point_unreachable_exit_code(sock_dir: str) -> None:

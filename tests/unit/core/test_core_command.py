@@ -184,9 +184,35 @@ def test_config_map_and_secret_refs() -> None:
     assert seen[0] == ("configmap", "cm", "k")
 
 
-def test_env_from_not_supported() -> None:
-    with pytest.raises(NotSupported):
-        container_env(POD, {"name": "c", "envFrom": [{"configMapRef": {"name": "x"}}]}, "", "")
+OBJECTS = {("configmap", "special-config"): {"b": "2", "a": "1", "bad=key": "x"},
+           ("secret", "creds"): {"user": "me"}}
+
+
+def objects(kind: str, name: str) -> dict[str, str] | None:
+    return OBJECTS.get((kind, name))
+
+
+def test_env_from_with_prefix_in_key_order_then_env_wins() -> None:
+    c = {"name": "c", "envFrom": [{"configMapRef": {"name": "special-config"}, "prefix": "CM_"},
+                                  {"secretRef": {"name": "creds"}}],
+         "env": [{"name": "CM_a", "value": "over"}]}
+    warned: list[tuple[str, str]] = []
+    env = container_env(POD, c, "", "", objects=objects, warn=lambda r, m: warned.append((r, m)))
+    assert env == [("CM_a", "over"), ("CM_b", "2"), ("user", "me")]
+    assert warned == [("InvalidEnvironmentVariableNames", "Keys [CM_bad=key] from the EnvFrom configMap "
+                       "ns1/special-config were skipped since they are considered invalid environment variable names.")]
+
+
+def test_env_from_missing_object_fails_unless_optional() -> None:
+    """Regression (issue 10): a missing ConfigMap read as "couldn't find key ... in ConfigMap"."""
+    c = {"name": "c", "envFrom": [{"configMapRef": {"name": "nope"}}]}
+    with pytest.raises(PermanentError, match='^configmap "nope" not found$'):
+        container_env(POD, c, "", "", objects=objects)
+    c = {"name": "c", "envFrom": [{"secretRef": {"name": "nope", "optional": True}}]}
+    assert container_env(POD, c, "", "", objects=objects) == []
+    ref = _env({"name": "K", "valueFrom": {"configMapKeyRef": {"name": "special-config-x", "key": "k"}}})
+    with pytest.raises(PermanentError, match='^configmap "special-config-x" not found$'):
+        container_env(POD, ref, "", "", lookup=lambda *_: None, objects=objects)
 
 
 def test_unknown_field_ref_not_supported() -> None:

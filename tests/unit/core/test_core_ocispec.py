@@ -23,7 +23,7 @@ from podbay.core.ocispec import (
     resolve_user,
     volume_mount,
 )
-from podbay.errors import NotSupported, PermanentError
+from podbay.errors import PermanentError
 
 POD: dict[str, Any] = {"metadata": {"name": "p", "namespace": "default", "uid": "uid-1"}, "spec": {"containers": []}}
 DEFAULT_CAPS = sorted(
@@ -169,9 +169,12 @@ def test_pids_and_rlimit() -> None:
     assert s["process"]["rlimits"] == [{"type": "RLIMIT_NOFILE", "hard": 20000, "soft": 1024}]
 
 
-def test_hugepages_refused() -> None:
-    with pytest.raises(NotSupported):
-        build_spec(plan({"name": "c", "resources": {"limits": {"hugepages-2Mi": "4Mi", "memory": "8Mi"}}}))
+def test_hugepages_limits_in_the_spec() -> None:
+    """Regression (D4): a HugePages container failed with CreateContainerConfigError."""
+    spec = build_spec(plan({"name": "c", "resources": {"limits": {"hugepages-2Mi": "4Mi", "memory": "8Mi",
+                                                                 "hugepages-1Gi": "2Gi"}}}))
+    assert spec["linux"]["resources"]["hugepageLimits"] == [{"pageSize": "1GB", "limit": 2 << 30},
+                                                           {"pageSize": "2MB", "limit": 4 << 20}]
 
 
 def test_mount_order_dedup_and_options() -> None:

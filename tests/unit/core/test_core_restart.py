@@ -3,14 +3,13 @@ from __future__ import annotations
 import pytest
 
 from podbay.core.hashing import container_hash
-from podbay.core.records import ContainerRecord
 from podbay.core.restart import (
-    backoff_delay,
+    BackoffEntry,
     backoff_event_message,
     crashloop_message,
-    current_backoff,
     format_delay,
-    next_start_time,
+    in_backoff_since,
+    next_entry,
     should_restart,
 )
 
@@ -27,30 +26,16 @@ def test_should_restart(policy: str, code: int | None, expected: bool) -> None:
     assert should_restart(policy, code) is expected
 
 
-def test_backoff_sequence() -> None:
-    assert [backoff_delay(n) for n in range(8)] == [10, 20, 40, 80, 160, 300, 300, 300]
-    assert backoff_delay(10_000) == 300
-
-
-def rec(attempt: int, finished: float | None, started: float | None = None) -> ContainerRecord:
-    return ContainerRecord(id=f"c{attempt}", pod_uid="u", name="app", kind="regular", attempt=attempt,
-                           spec_hash="h", image="busybox", state="exited" if finished is not None else "running",
-                           exit_code=1, started_at=started, finished_at=finished)
-
-
 def simulate(run_for: float, crashes: int) -> list[float]:
-    """A container that always runs ``run_for`` seconds; restarts at the earliest allowed time.
-    Returns the wait before each restart."""
-    exits: list[float] = []
-    waits: list[float] = []
+    """A container that always runs ``run_for`` seconds, restarted at the earliest allowed time."""
+    entry: BackoffEntry | None = None
     start = 0.0
-    for attempt in range(crashes):
+    waits = []
+    for _ in range(crashes):
         finished = start + run_for
-        latest = rec(attempt, finished, start)
-        due = next_start_time(latest, exits, now=finished)
-        assert due is not None
+        due = finished + entry.delay if in_backoff_since(entry, finished, finished) and entry else finished
         waits.append(due - finished)
-        exits.append(finished)
+        entry = next_entry(entry, finished, due)
         start = due
     return waits
 
@@ -66,29 +51,13 @@ def test_reset_after_ten_minutes_of_running() -> None:
     assert simulate(599.0, 4) == [0, 10, 20, 40]
 
 
-def test_reset_in_the_middle() -> None:
-    exits = [0.0, 1.0, 12.0]                  # crashes: restart at 0, 11, 32
-    latest = rec(3, 32.0 + 700.0, 32.0)       # then it ran 700 s
-    assert current_backoff(latest, exits) == 0
-    # and the one after restarts the sequence at 10 s
-    latest2 = rec(4, 733.0, 732.0)
-    assert current_backoff(latest2, exits + [732.0]) == 10
-
-
-def test_next_start_time() -> None:
-    running = rec(0, None, 5.0)
-    assert next_start_time(running, [], now=10.0) is None
-    second = rec(1, 20.0, 15.0)
-    assert next_start_time(second, [14.0], now=21.0) == 30.0       # in back-off until 20 + 10
-    assert next_start_time(second, [14.0], now=35.0) == 35.0       # due: start now
-    first = rec(0, 20.0, 15.0)
-    assert next_start_time(first, [], now=20.5) == 20.5             # first restart immediate
-
-
-def test_actual_restart_time_is_used_for_reset() -> None:
-    # The restart after the 2nd exit happened late (agent down for 20 min); the attempt then ran 5 s.
-    latest = rec(2, 1300.0 + 5.0, 1300.0)
-    assert current_backoff(latest, [0.0, 1.0]) == 20
+def test_in_backoff_since() -> None:
+    e = BackoffEntry(20.0, 100.0)
+    assert in_backoff_since(e, 110.0, 125.0) and not in_backoff_since(e, 110.0, 130.0)
+    assert not in_backoff_since(None, 110.0, 110.0)
+    assert not in_backoff_since(e, 701.0, 702.0)      # the entry expired: a stable run
+    assert next_entry(e, 110.0, 130.0) == BackoffEntry(40.0, 130.0)
+    assert next_entry(BackoffEntry(300.0, 0.0), 10.0, 20.0) == BackoffEntry(300.0, 20.0)
 
 
 def test_messages() -> None:
@@ -104,3 +73,4 @@ def test_container_hash() -> None:
     h = container_hash(a)
     assert h == container_hash(b) and len(h) == 8 and int(h, 16) >= 0
     assert container_hash({**a, "image": "busybox:1.36"}) != h
+    assert container_hash({**a, "command": ["other"]}) == h     # only name and image, as HashContainer

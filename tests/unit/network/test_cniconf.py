@@ -22,7 +22,7 @@ def test_default_conflist_shape() -> None:
                 "routes": [{"dst": "0.0.0.0/0"}],
                 "dataDir": "/r/cni/ipam",
             },
-        }],
+        }, {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}],
     }
 
 
@@ -100,3 +100,12 @@ def test_pod_ips() -> None:
     res = {"ips": [{"address": "10.88.0.5/16", "gateway": "10.88.0.1"}, {"address": "fd00::5/64"}]}
     assert cniconf.pod_ips(res) == ["10.88.0.5", "fd00::5"]
     assert cniconf.pod_ips(None) == [] and cniconf.pod_ips({}) == []
+
+
+def test_host_port_mappings() -> None:
+    pod = {"spec": {"containers": [{"name": "c", "ports": [
+        {"containerPort": 80, "hostPort": 8080, "protocol": "TCP"}, {"containerPort": 53, "protocol": "UDP"},
+        {"containerPort": 53, "hostPort": 5353, "protocol": "UDP", "hostIP": "127.0.0.1"}]}]}}
+    assert cniconf.host_port_mappings(pod) == [
+        {"hostPort": 8080, "containerPort": 80, "protocol": "tcp"},
+        {"hostPort": 5353, "containerPort": 53, "protocol": "udp", "hostIP": "127.0.0.1"}]

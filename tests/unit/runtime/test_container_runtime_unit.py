@@ -111,3 +111,23 @@ def test_remove_unlinks_the_attach_link_and_never_follows_it(rt: ContainerRuntim
 
 def test_runtime_dirs_are_root_only(rt: ContainerRuntime) -> None:
     assert stat.S_IMODE(os.stat(rt.containers_dir).st_mode) == 0o700
+
+
+def test_a_start_that_loses_the_race_to_an_earlier_start_keeps_the_container(rt: ContainerRuntime) -> None:
+    """Issue 11 item 13: an agent SIGKILLed inside `crun start` leaves that start running; the next
+    agent's start then fails (the exec fifo is gone) although the container runs: keep it."""
+    from podbay.errors import RuntimeFailure
+
+    oci: FakeOci = rt.oci  # type: ignore[assignment]
+    oci.status["c1"] = "running"
+
+    def lost(cid: str) -> None:
+        raise RuntimeFailure("cannot open `exec.fifo`: No such file or directory")
+
+    oci.start = lost  # type: ignore[attr-defined]
+    rt.start("c1")
+    assert oci.status["c1"] == "running" and oci.signals == []
+    oci.status["c2"] = "created"        # a real start failure: killed and deleted, the error raised
+    with pytest.raises(RuntimeFailure):
+        rt.start("c2")
+    assert "c2" not in oci.status and ("c2", signal.SIGKILL) in oci.signals

@@ -14,7 +14,7 @@ from podbay.api.fielderror import FieldError
 from podbay.api.meta import rfc3339
 from podbay.api.query import DeleteOptions
 from podbay.api.validation import validate_pod, validate_pod_update
-from podbay.core.phase import qos_class
+from podbay.core.status import qos_class
 
 Obj = dict[str, Any]
 INTERNAL_PREFIX = "podbay.io/"   # annotations the agent keeps on a pod (volume paths)

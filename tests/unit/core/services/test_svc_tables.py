@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from podbay.api import service_printing as t
-from podbay.core.phase import parse_rfc3339
+from podbay.api.printing import parse_rfc3339
 from podbay.core.services import proxytarget as pt
 
 NOW = parse_rfc3339("2026-01-01T01:00:00Z")

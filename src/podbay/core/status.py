@@ -1,4 +1,4 @@
-"""Pod status as the kubelet reports it (kubectl's READY/STATUS/RESTARTS columns: ``api.printing``).
+"""Pod status as the kubelet reports it (kubectl's READY/STATUS/RESTARTS columns are ``api.printing``).
 
 Sources (behaviour, not code): kubelet ``convertToAPIContainerStatuses`` and ``getPhase``
 (kubelet_pods.go), ``pkg/kubelet/status/generate.go`` (conditions), ``GetPodQOS``, and kubectl's
@@ -11,16 +11,7 @@ import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from podbay.api.printing import (  # noqa: F401 - kubectl's columns moved to api.printing; re-exported
-    age_column,
-    human_duration,
-    is_sidecar,
-    kubectl_status,
-    parse_rfc3339,
-    pod_columns,
-    ready_column,
-    restarts_column,
-)
+from podbay.api.printing import is_sidecar
 from podbay.api.quantity import parse_quantity
 from podbay.core.records import ContainerKind, ContainerRecord, PodRuntimeView
 from podbay.core.restart import should_restart
@@ -255,15 +246,16 @@ def phase_from_statuses(pod: Mapping[str, Any], init_statuses: Sequence[Mapping[
     return "Pending"
 
 
-def pod_phase(pod: Mapping[str, Any], view: PodRuntimeView) -> str:
-    """Phase per SEMANTICS §6.1/§6.3; a terminal phase already reported never changes."""
+def effective_phase(pod: Mapping[str, Any], view: PodRuntimeView, init_s: Sequence[Mapping[str, Any]],
+                    main_s: Sequence[Mapping[str, Any]], pod_is_terminal: bool = False) -> str:
+    """Phase per SEMANTICS §6.1/§6.3: a terminal phase already reported never changes; a pod the
+    agent ended (eviction, deadline) is Failed; otherwise getPhase over the container statuses."""
     old = str((pod.get("status") or {}).get("phase") or "")
     if old in ("Succeeded", "Failed"):
         return old
     if view.terminal_reason:
         return "Failed"
-    init_s, main_s = container_statuses(pod, view)
-    return phase_from_statuses(pod, init_s, main_s)
+    return phase_from_statuses(pod, init_s, main_s, pod_is_terminal)
 
 
 # --- conditions ----------------------------------------------------------------------------------
@@ -346,21 +338,43 @@ def _with_times(conds: list[dict[str, Any]], old: Sequence[Mapping[str, Any]], n
     return out
 
 
+# Conditions the kubelet owns (kubetypes.PodConditionByKubelet); any other type (a readiness gate
+# patched in by a controller) is kept as it is.
+KUBELET_CONDITIONS = ("PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers")
+
+
+def _pod_ready(pod: Mapping[str, Any], containers_ready: Mapping[str, Any],
+               conditions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """GeneratePodReadyCondition: ContainersReady, then every spec.readinessGates condition."""
+    if containers_ready["status"] != "True":
+        return {**containers_ready, "type": "Ready"}
+    by_type = {c.get("type"): c for c in conditions}
+    unready = []
+    for gate in (pod.get("spec") or {}).get("readinessGates") or []:
+        ctype = str((gate or {}).get("conditionType", ""))
+        cond = by_type.get(ctype)
+        if cond is None:
+            unready.append(f'corresponding condition of pod readiness gate "{ctype}" does not exist.')
+        elif cond.get("status") != "True":
+            unready.append(f'the status of pod readiness gate "{ctype}" is not "True", but {cond.get("status")}')
+    if unready:
+        return {"type": "Ready", "status": "False", "reason": "ReadinessGatesNotReady", "message": ", ".join(unready)}
+    return {"type": "Ready", "status": "True"}
+
+
 def _conditions(pod: Mapping[str, Any], view: PodRuntimeView, init_s: Sequence[Mapping[str, Any]],
                 main_s: Sequence[Mapping[str, Any]], phase: str, now: float) -> list[dict[str, Any]]:
+    old = (pod.get("status") or {}).get("conditions") or []
+    foreign = [dict(c) for c in old if c.get("type") not in KUBELET_CONDITIONS]
+    containers_ready = _containers_ready(pod, init_s, main_s, phase, "ContainersReady")
     conds = [
         {"type": "PodReadyToStartContainers", "status": "True" if view.sandbox_ready else "False"},
         _initialized(pod, init_s, main_s, phase),
-        _containers_ready(pod, init_s, main_s, phase, "Ready"),
-        _containers_ready(pod, init_s, main_s, phase, "ContainersReady"),
+        _pod_ready(pod, containers_ready, foreign),
+        containers_ready,
         {"type": "PodScheduled", "status": "True"},
     ]
-    return _with_times(conds, (pod.get("status") or {}).get("conditions") or [], now)
-
-
-def pod_conditions(pod: Mapping[str, Any], view: PodRuntimeView, now: float) -> list[dict[str, Any]]:
-    init_s, main_s = container_statuses(pod, view)
-    return _conditions(pod, view, init_s, main_s, pod_phase(pod, view), now)
+    return foreign + _with_times(conds, old, now)
 
 
 # --- QoS -----------------------------------------------------------------------------------------
@@ -407,17 +421,15 @@ def pod_status(
     *,
     ready: Mapping[str, bool] | None = None,
     started: Mapping[str, bool] | None = None,
+    pod_is_terminal: bool = False,
 ) -> dict[str, Any]:
-    """The v1 PodStatus the agent writes back (``ready``/``started``: probe results by container)."""
+    """The v1 PodStatus the agent writes back (``ready``/``started``: probe results by container;
+    ``pod_is_terminal``: the pod worker has finished the pod, so nothing restarts any more)."""
     spec = pod.get("spec") or {}
     old = pod.get("status") or {}
     init_s, main_s = container_statuses(pod, view, rfc3339, ready, started)
-    if old.get("phase") in ("Succeeded", "Failed"):
-        phase = str(old["phase"])
-    elif view.terminal_reason:
-        phase = "Failed"
-    else:
-        phase = phase_from_statuses(pod, init_s, main_s)
+    _truncate_messages(pod, init_s + main_s)
+    phase = effective_phase(pod, view, init_s, main_s, pod_is_terminal)
     status: dict[str, Any] = {
         "phase": phase,
         "conditions": _conditions(pod, view, init_s, main_s, phase, now),
@@ -440,3 +452,21 @@ def pod_status(
         if old.get("message"):
             status["message"] = old["message"]
     return status
+
+
+MAX_POD_TERMINATION_MESSAGE = 12 * 1024   # kubecontainer.MaxPodTerminationMessageLogLength
+
+
+def _truncate_messages(pod: Mapping[str, Any], statuses: Sequence[dict[str, Any]]) -> None:
+    """status_manager normalizeStatus: each terminated message gets an equal share of 12 KiB."""
+    spec = pod.get("spec") or {}
+    n = len(spec.get("containers") or []) + len(spec.get("initContainers") or []) + \
+        len(spec.get("ephemeralContainers") or [])
+    budget = MAX_POD_TERMINATION_MESSAGE // max(n, 1)
+    for st in statuses:
+        for key in ("state", "lastState"):
+            term = (st.get(key) or {}).get("terminated")
+            if term and isinstance(term.get("message"), str):
+                raw = term["message"].encode("utf-8", "surrogatepass")
+                if len(raw) > budget:
+                    term["message"] = raw[:budget].decode("utf-8", "ignore")

@@ -4,23 +4,37 @@ from typing import Any
 
 import pytest
 
-from podbay.core.phase import (
+from podbay.api.printing import human_duration, parse_rfc3339, pod_columns
+from podbay.core.records import ContainerRecord, PodRuntimeView, Waiting
+from podbay.core.status import (
     container_status,
-    human_duration,
-    kubectl_status,
-    parse_rfc3339,
-    pod_columns,
-    pod_conditions,
-    pod_phase,
     pod_status,
     qos_class,
-    ready_column,
-    restarts_column,
     rfc3339,
 )
-from podbay.core.records import ContainerRecord, PodRuntimeView, Waiting
 
 T0 = parse_rfc3339("2026-11-22T01:00:00Z")
+
+
+# kubectl's columns one at a time (api.printing computes them together)
+def kubectl_status(p: dict[str, Any], now: float = 0.0) -> str:
+    return pod_columns(p, now)[1]
+
+
+def ready_column(p: dict[str, Any]) -> str:
+    return pod_columns(p, 0.0)[0]
+
+
+def restarts_column(p: dict[str, Any], now: float) -> str:
+    return pod_columns(p, now)[2]
+
+
+def pod_phase(p: dict[str, Any], v: PodRuntimeView) -> str:
+    return str(pod_status(p, v, T0, "")["phase"])
+
+
+def pod_conditions(p: dict[str, Any], v: PodRuntimeView, now: float) -> list[dict[str, Any]]:
+    return list(pod_status(p, v, now, "")["conditions"])
 
 
 def pod(containers: list[str], inits: list[str] = (), policy: str = "Always", **spec: Any) -> dict[str, Any]:  # type: ignore[assignment]

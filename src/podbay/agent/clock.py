@@ -1,0 +1,17 @@
+"""The real Clock port: wall time for timestamps, monotonic time for intervals."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
