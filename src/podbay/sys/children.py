@@ -18,7 +18,6 @@ never see such a pid before it is owned.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -30,7 +29,6 @@ from typing import TYPE_CHECKING, Any, TypeVarTuple
 if TYPE_CHECKING:
     import asyncio
 
-log = logging.getLogger("podbay.children")
 
 _Ts = TypeVarTuple("_Ts")
 BACKSTOP_SECONDS = 1.0   # SIGCHLD can coalesce and /proc/.../children can miss a racing exit
@@ -192,4 +190,6 @@ def install(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
 def _reap_logged() -> None:
     pids = REAPER.reap()
     if pids:
-        log.debug("reaped exited children %s", pids)
+        import logging   # only the agent reaps this way; a CLI verb need not load logging
+
+        logging.getLogger("podbay.children").debug("reaped exited children %s", pids)
