@@ -190,6 +190,6 @@ def install(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
 def _reap_logged() -> None:
     pids = REAPER.reap()
     if pids:
-        import logging   # only the agent reaps this way; a CLI verb need not load logging
+        import logging  # only the agent reaps this way; a CLI verb need not load logging
 
         logging.getLogger("podbay.children").debug("reaped exited children %s", pids)

@@ -44,7 +44,7 @@ def remove_tree(path: Path) -> None:
     if not stat.S_ISDIR(st.st_mode):
         os.unlink(path)
         return
-    from podbay.sys.mount import mounts_under   # ctypes: not for the callers that only atomic_write
+    from podbay.sys.mount import mounts_under  # ctypes: not for the callers that only atomic_write
 
     busy = mounts_under(os.path.realpath(path))
     if busy:
