@@ -243,3 +243,27 @@ def test_port_forward_to_a_service_and_a_deployment(web: Kube, version: str, tar
             assert page.startswith("HTTP/1.1 200 OK") and "<title>Welcome to nginx!</title>" in page, page[:300]
     finally:
         _stop(proc)
+
+
+@pytest.mark.parametrize("kind", ["NodePort", "LoadBalancer"])
+def test_kubectl_expose_answers_from_the_host(web: Kube, bed: tuple[Harness, Kube], kind: str) -> None:
+    """The README's example: `kubectl expose deployment` as NodePort and LoadBalancer; the host reaches
+    nginx on the node address (the agent's --nodeport-addresses) at the node port / service port."""
+    agent, _ = bed
+    name = f"web-{kind.lower()}"
+    web.kubectl("expose", "deployment", "web", "--name", name, "--port", "8081", "--target-port", "http",
+                "--type", kind)
+    try:
+        svc = json.loads(web.kubectl("get", "svc", name, "-o", "json").stdout)
+        port = svc["spec"]["ports"][0]
+        assert port["targetPort"] == "http" and 30000 <= port["nodePort"] <= 32767
+        if kind == "NodePort":
+            ip, at = agent.gateway, int(port["nodePort"])
+        else:
+            ingress = wait(lambda: json.loads(web.kubectl("get", "svc", name, "-o", "json").stdout)
+                           ["status"].get("loadBalancer", {}).get("ingress"), what="the LoadBalancer ingress")
+            ip, at = ingress[0]["ip"], 8081
+            assert ip == agent.gateway
+        assert wait(lambda: http_status(ip, at) == 200, what=f"nginx on {ip}:{at}")
+    finally:
+        web.kubectl("delete", "svc", name, check=False)
