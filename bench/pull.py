@@ -196,6 +196,10 @@ def main() -> int:
     archive = REPO / "_work" / "images" / f"{args.image}.tar"
     if not archive.exists():
         raise SystemExit(f"{archive} missing: make test-images")
+    # Bytecode as an installed wheel has it: with PYTHONDONTWRITEBYTECODE set (as in the sessions'
+    # shells) an editable tree would otherwise recompile every module edited since its .pyc.
+    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(REPO / "src" / "podbay")],
+                   capture_output=True, check=False)
     work = Path(tempfile.mkdtemp(prefix="podbay-bench-pull-"))
     reg = testregistry.Registry(work, "registry").start()
     try:
