@@ -28,22 +28,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from benchlib import timed  # noqa: E402
+
 from podbay.images import testregistry  # noqa: E402
 
 PB = [str(REPO / ".venv" / "bin" / "podbay")]
-
-
-def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    if res.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {res.stderr.strip()[-800:]}")
-    return res
-
-
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
-    t0 = time.perf_counter()
-    run(argv, env)
-    return time.perf_counter() - t0
 
 
 class PodbaySide:
