@@ -115,6 +115,7 @@ def send(tr: Transports, via: str, method: str, path: str, params: dict[str, str
     target = path + ("?" + qs if qs else "")
     t0 = time.monotonic()
     conn = tr.connect(via, HANG_S)
+    resp: http.client.HTTPResponse | None = None
     try:
         conn.connect()
         sock = conn.sock
@@ -156,6 +157,8 @@ def send(tr: Transports, via: str, method: str, path: str, params: dict[str, str
     except (OSError, http.client.HTTPException) as exc:
         return Result(0, time.monotonic() - t0, error=f"{type(exc).__name__}: {exc}")
     finally:
+        if resp is not None:
+            resp.close()   # its file object holds the socket open past conn.close()
         conn.close()
 
 

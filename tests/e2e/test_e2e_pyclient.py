@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,8 +24,13 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def api(kube: Kube) -> Any:
-    return kube.python_client()
+def api(kube: Kube) -> Iterator[Any]:
+    c = kube.python_client()
+    yield c
+    c.close()    # its connection pool's TLS sockets, not left to the garbage collector of a later test
+    import gc
+
+    gc.collect()
 
 
 def pod_body(name: str) -> dict[str, Any]:
@@ -195,3 +201,6 @@ def test_logs_follow_and_exec(api: Any) -> None:
             ws.close()
     finally:
         core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+        import gc
+
+        gc.collect()   # the WSClient's socket is finalized here, under this test's warning filter
