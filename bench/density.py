@@ -85,7 +85,7 @@ class Podbay:
             items = self.pods()
             if len(items) == n and all(pred(p) for p in items):
                 return
-            time.sleep(0.1)
+            time.sleep(0.25)   # a list of 500 pods is not free: do not load the agent being measured
         raise SystemExit(f"podbay: pods not there within {timeout} s")
 
     @staticmethod
@@ -134,7 +134,15 @@ class Podman:
                     "XDG_RUNTIME_DIR": str(self.work / "xdg"), "CONTAINERS_CONF": str(self.work / "containers.conf"),
                     "CONTAINERS_STORAGE_CONF": str(self.work / "storage.conf")}
         run(self._argv("load", "-i", str(IMAGE_TAR)), self.env)
-        run(self._argv("network", "create", "--subnet", self.subnet, "--interface-name", self.net, self.net), self.env)
+        # podman 4.3 (Debian 12) cannot name the bridge (--interface-name came later): the network is a
+        # CNI conflist of our own in the private network_config_dir, the bridge named like the network.
+        gw = self.subnet.rsplit(".", 1)[0] + ".1"
+        conflist = {"cniVersion": "0.4.0", "name": self.net, "plugins": [
+            {"type": "bridge", "bridge": self.net, "isGateway": True, "ipMasq": True, "hairpinMode": True,
+             "ipam": {"type": "host-local", "routes": [{"dst": "0.0.0.0/0"}],
+                      "ranges": [[{"subnet": self.subnet, "gateway": gw}]]}},
+            {"type": "portmap", "capabilities": {"portMappings": True}}]}
+        (self.work / "net.d" / f"{self.net}.conflist").write_text(json.dumps(conflist))
 
     def _argv(self, *args: str) -> list[str]:
         return ["podman", "--root", str(self.work / "root"), "--runroot", str(self.work / "runroot"),
@@ -157,7 +165,6 @@ class Podman:
 
     def close(self) -> None:
         subprocess.run(self._argv("pod", "rm", "-a", "-f"), env=self.env, capture_output=True, timeout=600)
-        subprocess.run(self._argv("network", "rm", "-f", self.net), env=self.env, capture_output=True)
         subprocess.run(self._argv("rmi", "-a", "-f"), env=self.env, capture_output=True)
         subprocess.run(["ip", "link", "del", self.net], capture_output=True)
         shutil.rmtree(f"/var/lib/cni/networks/{self.net}", ignore_errors=True)
