@@ -246,7 +246,8 @@ class Soak:
             found += [f"store {k}: {n}" for k, n in rows.items()
                       if n and k not in ("objects ConfigMap", "objects Secret", "objects Namespace",
                                          "objects ServiceAccount", "objects Node", "objects Lease",
-                                         "objects Service", "objects Endpoints", "objects EndpointSlice")]
+                                         "objects Service", "objects Endpoints", "objects EndpointSlice",
+                                         "objects StorageClass")]   # built-in objects, made at start
             logs = sorted(p.name for p in (self.agent.root / "logs").iterdir()) \
                 if (self.agent.root / "logs").is_dir() else []
             found += [f"log dir {n}" for n in logs]
