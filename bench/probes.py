@@ -74,11 +74,15 @@ def is_ready(p: dict[str, Any]) -> bool:
 class ReadyWatch:
     """A watch on the pods: the monotonic time of every Ready change, per pod."""
 
-    def __init__(self, socket: str, rv: str) -> None:
+    def __init__(self, socket: str) -> None:
         self.api = ApiClient(socket, timeout=None)
         self.lock = threading.Lock()
-        self.changes: dict[str, list[tuple[float, bool]]] = {}
-        self.state: dict[str, bool] = {}
+        listed = self.api.get("/api/v1/namespaces/default/pods")
+        now = time.monotonic()
+        rv = str(listed["metadata"]["resourceVersion"])
+        # The watch from the list's resourceVersion reports changes only: the list is the start state.
+        self.state: dict[str, bool] = {p["metadata"]["name"]: is_ready(p) for p in listed["items"]}
+        self.changes: dict[str, list[tuple[float, bool]]] = {n: [(now, r)] for n, r in self.state.items()}
         self.stop = False
         self.thread = threading.Thread(target=self._run, args=(rv,), daemon=True)
         self.thread.start()
@@ -108,7 +112,7 @@ class ReadyWatch:
 
 
 def latency(agent: h.Agent, items: list[dict[str, Any]], k: int, rounds: int) -> list[float]:
-    watch = ReadyWatch(str(agent.socket), str(agent_list_rv(agent)))
+    watch = ReadyWatch(str(agent.socket))
     chosen = items[:k]
     names = [p["metadata"]["name"] for p in chosen]
     www = {p["metadata"]["name"]: agent.root / "pods" / p["metadata"]["uid"] / "volumes" / "kubernetes.io~empty-dir" / "www"
@@ -130,9 +134,17 @@ def latency(agent: h.Agent, items: list[dict[str, Any]], k: int, rounds: int) ->
     return samples
 
 
-def agent_list_rv(agent: h.Agent) -> str:
-    api = ApiClient(str(agent.socket), timeout=60)
-    return str(api.get("/api/v1/namespaces/default/pods")["metadata"]["resourceVersion"])
+def delete_all(agent: h.Agent) -> None:
+    """Every pod with grace 0 through the API (the harness's cleanup runs a CLI process per pod)."""
+    if agent.proc is None:
+        return
+    api = ApiClient(str(agent.socket), timeout=120)
+    path = "/api/v1/namespaces/default/pods"
+    for p in api.get(path)["items"]:
+        api.delete(f"{path}/{p['metadata']['name']}", {"gracePeriodSeconds": "0"})
+    deadline = time.monotonic() + 300
+    while api.get(path)["items"] and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def main() -> int:
@@ -176,11 +188,13 @@ def main() -> int:
                 child.append((cur_c - prev_c) * 100)
                 prev, prev_c = cur, cur_c
             rss = rss_mb(pid)
+            print(f"agent CPU median {statistics.median(samples):.1f} % of a core, RSS {rss:.1f} MB", flush=True)
             lat = sorted(latency(agent, items, min(args.flip_pods, args.pods), args.rounds))
             restarts = sum(cs.get("restartCount", 0) for p in api.get("/api/v1/namespaces/default/pods")["items"]
                            for cs in (p.get("status") or {}).get("containerStatuses") or [])
         finally:
-            agent.cleanup()      # deletes every pod (grace 0) and stops the agent
+            delete_all(agent)
+            agent.cleanup()      # deletes what is left (grace 0, a CLI each) and stops the agent
     out: dict[str, Any] = {
         "pods": args.pods, "window_s": args.seconds, "all_ready_s": round(all_ready, 1),
         "agent_cpu_pct_median": round(statistics.median(samples), 1),
