@@ -58,8 +58,10 @@ def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 900
 
 
 class Podbay:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, max_pods: int) -> None:
         self.agent = Agent(work)
+        # The kubelet's default of 110 pods per node would leave the rest Pending (Unschedulable).
+        self.agent.extra_args = ["--max-pods", str(max_pods)]
         # 500 pods need more than a /24: a /21 of its own (aligned), gateway .1.
         a, b = random.randrange(200, 250), random.randrange(0, 32) * 8
         self.agent.subnet, self.agent.gateway = f"10.{a}.{b}.0/21", f"10.{a}.{b}.1"
@@ -85,6 +87,10 @@ class Podbay:
             items = self.pods()
             if len(items) == n and all(pred(p) for p in items):
                 return
+            stuck = [c.get("message") for p in items for c in (p.get("status") or {}).get("conditions") or []
+                     if c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"]
+            if stuck:
+                raise SystemExit(f"podbay: {len(stuck)} pods Unschedulable: {stuck[0]}")
             time.sleep(0.25)   # a list of 500 pods is not free: do not load the agent being measured
         raise SystemExit(f"podbay: pods not there within {timeout} s")
 
@@ -196,7 +202,7 @@ def main() -> int:
     result: dict[str, Any] = {"pods": args.pods, "burst": args.burst, "goals": GOALS}
     with tempfile.TemporaryDirectory(prefix="podbay-density-") as tmp:
         work = Path(tmp)
-        pb = Podbay(work / "podbay")
+        pb = Podbay(work / "podbay", args.pods + args.burst)
         pm = Podman(work) if not args.skip_podman and shutil.which("podman") else None
         try:
             # -- start throughput, alternating --------------------------------------------------------
@@ -240,6 +246,8 @@ def main() -> int:
                              "get_pods": d["get_pods_ms_median"] < GOALS["get_pods_ms"]}
             pb.delete_all()
         finally:
+            if pb.pods():
+                pb.delete_all()   # through the API: the harness's cleanup runs a CLI per pod
             pb.close()
             if pm is not None:
                 pm.close()
