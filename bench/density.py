@@ -20,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -188,6 +189,14 @@ def timed_get_pods(pb: Podbay, runs: int) -> list[float]:
     return out
 
 
+def stop_on_signals() -> None:
+    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pods", type=int, default=500)
@@ -196,6 +205,7 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=60.0)
     ap.add_argument("--skip-podman", action="store_true")
     args = ap.parse_args()
+    stop_on_signals()
     why = _missing()
     if why:
         raise SystemExit(f"density bench: {why}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -147,6 +148,14 @@ def delete_all(agent: h.Agent) -> None:
         time.sleep(0.5)
 
 
+def stop_on_signals() -> None:
+    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pods", type=int, default=100)
@@ -154,6 +163,7 @@ def main() -> int:
     ap.add_argument("--flip-pods", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    stop_on_signals()
     why = h._missing()
     if why:
         raise SystemExit(f"probes bench: {why}")
