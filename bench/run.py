@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchlib import PODMAN_CONF, run, timed  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_TAR = REPO / "_work" / "busybox-1.35.tar"
 MANIFEST = """apiVersion: v1
@@ -41,24 +43,6 @@ spec:
   - name: shared
     emptyDir: {}
 """
-PODMAN_CONF = """[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
-"""
-
-
-def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(argv, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {res.stderr.strip()[-800:]}")
-    return res
-
-
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
-    t0 = time.perf_counter()
-    run(argv, env)
-    return time.perf_counter() - t0
-
-
 class Podbay:
     def __init__(self, work: Path) -> None:
         self.env = {**os.environ, "PODBAY_ROOT": str(work / "root"), "PODBAY_RUN_DIR": "/run/podbay-bench",

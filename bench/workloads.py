@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib import PODMAN_CONF, run, timed  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
@@ -53,24 +55,6 @@ spec:
         image: {image}
         command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
 """
-PODMAN_CONF = """[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
-"""
-
-
-def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(argv, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {res.stderr.strip()[-800:]}")
-    return res
-
-
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
-    t0 = time.perf_counter()
-    run(argv, env)
-    return time.perf_counter() - t0
-
-
 class Podbay:
     def __init__(self, work: Path, replicas: int) -> None:
         self.replicas = replicas
@@ -91,9 +75,9 @@ class Podbay:
             if Path(self.env["PODBAY_SOCKET"]).exists():
                 break
             time.sleep(0.05)
-        from podbay.client.http import ApiClient
-
         from kube import Kube
+
+        from podbay.client.http import ApiClient
 
         self.api = ApiClient(self.env["PODBAY_SOCKET"])
         self.kube = Kube(Path(self.env["PODBAY_SOCKET"]), work)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the README's "not supported" list from the support table (src/podbay/api/support.py)."""
+"""Write the README's "not supported" list, grouped by kind (Pod first), from the support table
+(src/podbay/api/support.py)."""
 
 from __future__ import annotations
 

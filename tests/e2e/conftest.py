@@ -33,9 +33,5 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
 @pytest.fixture(scope="session")
 def kube(agent: Agent) -> Iterator[Kube]:
     """kubectl / Python client access to the session agent (see kube.py)."""
-    k = Kube(agent.socket, agent.base, env=agent.env)
-    k.start()
-    try:
+    with Kube(agent.socket, agent.base, env=agent.env) as k:
         yield k
-    finally:
-        k.stop()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import Agent, pod_manifest
+from e2e_harness import Agent, conmon_pids, defunct_children, pod_manifest
 
 API_DEADLINE = 2.0      # the API must answer within this after a restart
 SETTLE = 8.0            # background GC and teardown may still run: leaks are checked until then
@@ -91,35 +91,6 @@ def restarted_containers(pod: dict[str, Any]) -> list[str]:
     return out
 
 
-def _conmons(root: Path) -> list[int]:
-    out = []
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            cmd = (p / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"conmon") and str(root).encode() in b" ".join(cmd):
-            out.append(int(p.name))
-    return out
-
-
-def _defunct_children(pid: int) -> list[int]:
-    kids: set[int] = set()
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            kids.update(int(k) for k in (task / "children").read_text().split())
-    except OSError:
-        return []
-    out = []
-    for k in kids:
-        try:
-            if Path(f"/proc/{k}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
-                out.append(k)
-        except (OSError, IndexError):
-            continue
-    return out
 
 
 def _entries(d: Path) -> list[str]:
@@ -143,7 +114,7 @@ def leaks(agent: Agent, uids: set[str]) -> list[str]:
         for h in Path("/sys/fs/cgroup").iterdir():
             if (h / "podbay" / f"pod{uid}").is_dir():
                 found.append(f"cgroup {h.name}/podbay/pod{uid}")
-    found += [f"conmon pid {p}" for p in _conmons(agent.root)]
+    found += [f"conmon pid {p}" for p in conmon_pids(agent.root)]
     for name, d in (("ns", agent.run_dir / "ns"), ("attach", agent.run_dir / "attach"),
                     ("exits", agent.run_dir / "exits"), ("containers", agent.root / "containers"),
                     ("pods", agent.root / "pods"), ("cni results", agent.root / "cni" / "results"),
@@ -162,7 +133,7 @@ def leaks(agent: Agent, uids: set[str]) -> list[str]:
                 if p.is_symlink() and not p.exists():
                     found.append(f"dangling symlink {p}")
     if agent.proc is not None:
-        found += [f"zombie child {z}" for z in _defunct_children(agent.proc.pid)]
+        found += [f"zombie child {z}" for z in defunct_children(agent.proc.pid)]
     return found
 
 

@@ -139,3 +139,85 @@ def pod_manifest(name: str, containers: list[dict[str, Any]], volumes: list[dict
     body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
             "spec": {"containers": containers, "volumes": volumes or [], "terminationGracePeriodSeconds": 1, **spec}}
     return json.dumps(body)
+
+
+APP_IMAGES = REPO / "_work" / "images"   # the Debian-built nginx/redis/MariaDB images (make test-images)
+
+
+@contextlib.contextmanager
+def app_bed(base: Path, images: tuple[str, ...], tls: bool = False) -> Any:
+    """An agent whose registries.conf mirrors docker.io to a loopback test registry serving the
+    application images, with kubectl access (over the TLS listener as a user's when ``tls``, else
+    through the socket bridge): yields (agent, kube). Skips without the images."""
+    import tempfile
+
+    import pytest
+    from kube import Kube
+
+    from podbay.images import testregistry
+
+    if any(not (APP_IMAGES / f"{name}.tar").exists() for name in images):
+        pytest.skip("no application test images (make test-images)")
+    bed = testregistry.start_bed(Path(tempfile.mkdtemp(prefix="app-bed-", dir=base)), APP_IMAGES, ("plain",))
+    a = Agent(base)
+    try:
+        a.root.mkdir(parents=True)
+        a.pb("image", "load", str(IMAGE_TAR))
+        a.extra_args = ["--registries-conf", str(bed.registries_conf)]
+        a.start()
+        with Kube(a.socket, a.base, env=a.env if tls else None) as k:
+            yield a, k
+    finally:
+        a.cleanup()
+        bed.stop()
+
+
+@contextlib.contextmanager
+def fresh_agent(base: Path) -> Any:
+    """A started agent of its own (busybox loaded) for a test that kills, soaks or restarts it."""
+    import pytest
+
+    why = _missing()
+    if why:
+        pytest.skip(why)
+    a = Agent(base)
+    try:
+        a.root.mkdir(parents=True)
+        a.pb("image", "load", str(IMAGE_TAR))
+        a.start()
+        yield a
+    finally:
+        a.cleanup()
+
+
+def conmon_pids(root: Path) -> list[int]:
+    """The conmon processes serving containers under this agent's state root."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"conmon") and str(root).encode() in b" ".join(cmd):
+            out.append(int(p.name))
+    return out
+
+
+def defunct_children(pid: int) -> list[int]:
+    """The zombie children of a process (none if it is gone)."""
+    kids: set[int] = set()
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids.update(int(k) for k in (task / "children").read_text().split())
+    except OSError:
+        return []
+    out = []
+    for k in sorted(kids):
+        try:
+            if Path(f"/proc/{k}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                out.append(k)
+        except (OSError, IndexError):
+            continue
+    return out

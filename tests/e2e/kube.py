@@ -146,6 +146,13 @@ class Kube:
         if self.bridge is not None:
             self.bridge.stop()
 
+    def __enter__(self) -> Kube:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def kubectl(self, *args: str, version: str = "1.37", input: str | None = None, check: bool = True,
                 timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         binary = kubectls()[version]

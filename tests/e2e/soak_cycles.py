@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crash_rounds import _defunct_children, leaks
-from e2e_harness import Agent
+from crash_rounds import leaks
+from e2e_harness import Agent, defunct_children
 
 from podbay.client.http import ApiClient, ApiError
 
@@ -247,7 +247,7 @@ class Soak:
                       if n and k not in ("objects ConfigMap", "objects Secret", "objects Namespace",
                                          "objects ServiceAccount", "objects Node", "objects Lease",
                                          "objects Service", "objects Endpoints", "objects EndpointSlice",
-                                         "objects StorageClass")]   # built-in objects, made at start
+                                         "objects StorageClass")]   # the agent's own (podbay-local)
             logs = sorted(p.name for p in (self.agent.root / "logs").iterdir()) \
                 if (self.agent.root / "logs").is_dir() else []
             found += [f"log dir {n}" for n in logs]
@@ -258,7 +258,7 @@ class Soak:
             res.children_end = len(kids)
             if len(kids) > res.children_start:
                 found.append(f"agent children {len(kids)} > {res.children_start} at start")
-            found += [f"zombie child {z}" for z in _defunct_children(pid)]
+            found += [f"zombie child {z}" for z in defunct_children(pid)]
             if not found or time.monotonic() > deadline:
                 return sorted(set(found))
             time.sleep(0.5)

@@ -15,24 +15,15 @@ from pathlib import Path
 
 import pytest
 from crash_rounds import crash_round, summary
-from e2e_harness import IMAGE_TAR, Agent, _missing
+from e2e_harness import Agent, fresh_agent
 
 pytestmark = pytest.mark.root
 
 
 @pytest.fixture
 def crash_agent(tmp_path: Path) -> Iterator[Agent]:
-    why = _missing()
-    if why:
-        pytest.skip(why)
-    a = Agent(tmp_path)
-    a.root.mkdir(parents=True)
-    a.pb("image", "load", str(IMAGE_TAR))
-    a.start()
-    try:
+    with fresh_agent(tmp_path) as a:
         yield a
-    finally:
-        a.cleanup()
 
 
 def _rounds(agent: Agent, n: int) -> None:

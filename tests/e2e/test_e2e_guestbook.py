@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import IMAGE_TAR, REPO
 from e2e_harness import Agent as Harness
+from e2e_harness import app_bed
 from kube import Kube
 
 pytestmark = pytest.mark.root
-
-IMAGES = REPO / "_work" / "images"
 
 CGI = """#!/bin/sh
 echo "Content-Type: text/plain"
@@ -72,24 +69,8 @@ MANIFESTS = [
 
 @pytest.fixture
 def bed_agent(tmp_path: Path) -> Iterator[tuple[Harness, Kube]]:
-    if not (IMAGES / "redis.tar").exists():
-        pytest.skip("no application test images (make test-images)")
-    from podbay.images import testregistry
-
-    bed = testregistry.start_bed(Path(tempfile.mkdtemp(prefix="svc-bed-", dir=tmp_path)), IMAGES, ("plain",))
-    a = Harness(tmp_path)
-    a.root.mkdir(parents=True)
-    a.pb("image", "load", str(IMAGE_TAR))
-    a.extra_args = ["--registries-conf", str(bed.registries_conf)]
-    a.start()
-    k = Kube(a.socket, a.base)
-    k.start()
-    try:
-        yield a, k
-    finally:
-        k.stop()
-        a.cleanup()
-        bed.stop()
+    with app_bed(tmp_path, ("redis",)) as bed:
+        yield bed
 
 
 def get(ip: str, port: int, path: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import IMAGE_TAR, Agent, _missing, pod_manifest
+from e2e_harness import IMAGE_TAR, Agent, _missing, conmon_pids, defunct_children, pod_manifest
 
 pytestmark = pytest.mark.root
 
@@ -34,31 +34,6 @@ def status_of(pod: dict[str, Any], name: str) -> dict[str, Any]:
     return found[0]
 
 
-def conmons_of(root: Path) -> list[int]:
-    out = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                cmd = (p / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if cmd and cmd[0].endswith(b"conmon") and str(root).encode() in b" ".join(cmd):
-                out.append(int(p.name))
-    return out
-
-
-def defunct_children(pid: int) -> list[int]:
-    kids: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids.update(int(k) for k in (task / "children").read_text().split())
-    out = []
-    for k in sorted(kids):
-        try:
-            if Path(f"/proc/{k}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
-                out.append(k)
-        except (OSError, IndexError):
-            continue
-    return out
 
 
 def zombies_of(agent: Agent, settle: float = 3.0) -> list[int]:
@@ -271,12 +246,12 @@ def test_exec_of_a_missing_binary_leaves_no_zombie_and_delete_is_prompt(agent: A
     res = agent.pb("exec", "exec-missing", "--", "/no/such/binary", check=False, timeout=20)
     assert res.returncode != 0 and "not found" in res.stderr
     assert zombies_of(agent) == []
-    before = set(conmons_of(agent.root))
+    before = set(conmon_pids(agent.root))
     t0 = time.monotonic()
     agent.pb("delete", "pod", "exec-missing", "--grace-period", "0", "--wait")
     assert time.monotonic() - t0 < 5
     time.sleep(0.5)
-    assert not (set(conmons_of(agent.root)) & before)
+    assert not (set(conmon_pids(agent.root)) & before)
 
 
 def test_no_defunct_children_and_no_dangling_symlinks_after_cycles(agent: Agent) -> None:
@@ -317,7 +292,7 @@ def test_agent_stop_is_bounded_while_a_container_stops(agent: Agent) -> None:
     finally:
         agent.proc = None
     assert time.monotonic() - t0 < 10
-    assert conmons_of(agent.root), "stopping the agent must not stop the pods"
+    assert conmon_pids(agent.root), "stopping the agent must not stop the pods"
     agent.start()
     t0 = time.monotonic()
     agent.pb("delete", "pod", "stop-bounded", "--now", "--wait")

@@ -66,12 +66,8 @@ def agent(bed: testregistry.Bed, tmp_path_factory: pytest.TempPathFactory) -> It
 @pytest.fixture(scope="module")
 def kube(agent: Agent) -> Iterator[Kube]:
     """kubectl against this module's agent (the session's `kube` talks to another agent)."""
-    k = Kube(agent.socket, agent.base, env=agent.env)
-    k.start()
-    try:
+    with Kube(agent.socket, agent.base, env=agent.env) as k:
         yield k
-    finally:
-        k.stop()
 
 
 def _apply(agent: Agent, doc: str | dict[str, Any]) -> None:

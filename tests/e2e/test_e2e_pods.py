@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import PODBAY, Agent, pod_manifest
+from e2e_harness import PODBAY, Agent, conmon_pids, pod_manifest
 
 from podbay.sys.mount import mounts_under
 
@@ -54,19 +54,6 @@ def running(pod: dict[str, Any]) -> bool:
     return pod.get("status", {}).get("phase") == "Running" and bool(cs) and all("running" in c["state"] for c in cs)
 
 
-def conmon_pids_for(root: Path) -> list[int]:
-    out = []
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            cmd = (p / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"conmon") and str(root).encode() in b" ".join(cmd):
-            out.append(int(p.name))
-    return out
-
 
 def test_producer_consumer_shares_an_emptydir(agent: Agent) -> None:
     agent.pb("apply", "-f", "-", input=SEED_PODCONS)
@@ -87,7 +74,7 @@ def test_producer_consumer_shares_an_emptydir(agent: Agent) -> None:
     assert oct(host_dir.stat().st_mode & 0o7777) == "0o777"
     described = agent.pb("describe", "pod", "producer-consumer").stdout
     assert str(host_dir) in described
-    conmons = conmon_pids_for(agent.root)
+    conmons = conmon_pids(agent.root)
     assert len(conmons) == 2
     agent.pb("delete", "pod", "producer-consumer", "--grace-period", "1", "--wait")
     assert agent.pb("get", "pod", "producer-consumer", check=False).returncode == 1
@@ -473,8 +460,8 @@ def test_orphans_left_by_a_crash_are_collected_at_start(agent: Agent) -> None:
     assert not (agent.root / "pods" / uid).exists() and not mounts_under(str(agent.root / "pods" / uid))
     assert not (agent.run_dir / "ns" / uid).exists()
     assert not any(Path(f"/sys/fs/cgroup/{c}/podbay/pod{uid}").exists() for c in ("memory", "pids", "cpu"))
-    assert not conmon_pids_for(agent.root) or all(
-        cid not in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in conmon_pids_for(agent.root))
+    assert not conmon_pids(agent.root) or all(
+        cid not in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in conmon_pids(agent.root))
 
 
 def test_container_logs_rotate_like_the_kubelet(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,7 +229,32 @@ def test_prestop_sleep_is_cut_short_by_a_shorter_grace(agent: Agent) -> None:
     assert 3 <= took <= 8
 
 
-def test_hugepages_emptydir_container_runs(agent: Agent) -> None:
+NR_HUGEPAGES = Path("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
+
+
+@pytest.fixture
+def two_huge_pages(agent: Agent) -> Iterator[None]:
+    """Two 2 MiB pages pre-allocated (as on a node configured for HugePages), until the test ends;
+    the Node's allocatable follows within one heartbeat (10 s), and only then can a pod asking for
+    them be scheduled."""
+    if not NR_HUGEPAGES.exists():
+        pytest.skip("no 2 MiB huge pages on this kernel")
+    before = int(NR_HUGEPAGES.read_text())
+    NR_HUGEPAGES.write_text(str(before + 2))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            node = json.loads(agent.pb("get", "nodes", "-o", "json").stdout)["items"][0]
+            if node["status"]["allocatable"].get("hugepages-2Mi") not in (None, "0"):
+                break
+            assert time.monotonic() < deadline, f"allocatable never showed the pages: {node['status']['allocatable']}"
+            time.sleep(0.5)
+        yield
+    finally:
+        NR_HUGEPAGES.write_text(str(before))
+
+
+def test_hugepages_emptydir_container_runs(agent: Agent, two_huge_pages: None) -> None:
     """Regression (D4): the HugePages volume mounted, then every container failed to be created."""
     body = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "huge"}, "spec": {
         "terminationGracePeriodSeconds": 1,

@@ -142,3 +142,56 @@ def test_dynamic_client(api: Any) -> None:
     leases = dyn.resources.get(api_version="coordination.k8s.io/v1", kind="Lease")
     assert leases.get(namespace="kube-node-lease").items
     pods.delete(name=name, namespace="default", body={"gracePeriodSeconds": 0})
+
+
+def _running(core: Any, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = core.read_namespaced_pod(name, "default").status
+        if st.container_statuses and st.container_statuses[0].state.running:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"pod {name} never ran")
+
+
+# kubernetes.stream's WSClient leaves its SSL socket to the garbage collector even after close().
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning", "ignore::ResourceWarning")
+def test_logs_follow_and_exec(api: Any) -> None:
+    """``read_namespaced_pod_log(follow=True)`` streams lines as they are written; ``stream()`` over
+    ``connect_get_namespaced_pod_exec`` (the client's WebSocket exec) returns stdout and stderr."""
+    from kubernetes.stream import stream
+
+    core = client.CoreV1Api(api)
+    name = unique("pylog")
+    body = pod_body(name)
+    body["spec"]["containers"][0]["command"] = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done"]
+    core.create_namespaced_pod("default", body)
+    try:
+        _running(core, name)
+        resp = core.read_namespaced_pod_log(name, "default", follow=True, _preload_content=False)
+        seen: list[str] = []
+        try:
+            for chunk in resp.stream(64):
+                seen += [ln for ln in chunk.decode().splitlines() if ln]
+                if len(seen) >= 8:
+                    break
+        finally:
+            resp.close()   # a followed log never ends: drop the connection
+        assert seen[:3] == ["line 1", "line 2", "line 3"], seen
+        ws = stream(core.connect_get_namespaced_pod_exec, name, "default",
+                    command=["sh", "-c", "echo out; echo err >&2"], stdout=True, stderr=True, stdin=False, tty=False,
+                    _preload_content=False)   # the client leaves a preloaded exec's socket open: close it here
+        try:
+            ws.run_forever(timeout=10)
+            assert ws.read_stdout().strip() == "out" and ws.read_stderr().strip() == "err"
+        finally:
+            ws.close()
+        ws = stream(core.connect_get_namespaced_pod_exec, name, "default", command=["sh", "-c", "exit 3"],
+                    stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False)
+        try:
+            ws.run_forever(timeout=10)
+            assert ws.returncode == 3
+        finally:
+            ws.close()
+    finally:
+        core.delete_namespaced_pod(name, "default", grace_period_seconds=0)

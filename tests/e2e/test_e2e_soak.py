@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from e2e_harness import IMAGE_TAR, Agent, _missing
+from e2e_harness import Agent, fresh_agent
 from soak_cycles import Soak
 
 from podbay.agent.hub import MAX_BYTES
@@ -23,17 +23,8 @@ pytestmark = pytest.mark.root
 
 @pytest.fixture
 def soak_agent(tmp_path: Path) -> Iterator[Agent]:
-    why = _missing()
-    if why:
-        pytest.skip(why)
-    a = Agent(tmp_path)
-    a.root.mkdir(parents=True)
-    a.pb("image", "load", str(IMAGE_TAR))
-    a.start()
-    try:
+    with fresh_agent(tmp_path) as a:
         yield a
-    finally:
-        a.cleanup()
 
 
 def _soak(agent: Agent, cycles: int) -> None:

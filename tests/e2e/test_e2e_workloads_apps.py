@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import IMAGE_TAR, REPO
 from e2e_harness import Agent as Harness
+from e2e_harness import app_bed
 from kube import Kube
 
 pytestmark = pytest.mark.root
 
-IMAGES = REPO / "_work" / "images"
 
 # /work/shared/seeds/003: the manifest as the article gives it.
 MYSQL = """apiVersion: apps/v1
@@ -78,6 +75,9 @@ spec:
       - name: nginx
         image: nginx:1.14.2
         ports: [{containerPort: 80}]
+        readinessProbe:
+          httpGet: {path: /, port: 80}
+          periodSeconds: 1
 """
 
 ROLLOUT_LINE = re.compile(
@@ -89,25 +89,8 @@ ROLLOUT_LINE = re.compile(
 
 @pytest.fixture(scope="module")
 def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, Kube]]:
-    if not (IMAGES / "mariadb.tar").exists() or not (IMAGES / "nginx.tar").exists():
-        pytest.skip("no application test images (make test-images)")
-    from podbay.images import testregistry
-
-    base = tmp_path_factory.mktemp("apps")
-    reg = testregistry.start_bed(Path(tempfile.mkdtemp(prefix="apps-bed-", dir=base)), IMAGES, ("plain",))
-    a = Harness(base)
-    a.root.mkdir(parents=True)
-    a.pb("image", "load", str(IMAGE_TAR))
-    a.extra_args = ["--registries-conf", str(reg.registries_conf)]
-    a.start()
-    k = Kube(a.socket, a.base)
-    k.start()
-    try:
-        yield a, k
-    finally:
-        k.stop()
-        a.cleanup()
-        reg.stop()
+    with app_bed(tmp_path_factory.mktemp("apps"), ("mariadb", "nginx")) as b:
+        yield b
 
 
 def wait(fn: Callable[[], Any], timeout: float = 120, every: float = 0.5, what: str = "") -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from podbay.core.services import endpointslices as es
+from podbay.core.services import mirroring
 
 log = logging.getLogger("podbay.endpointslices")
 Obj = dict[str, Any]
@@ -50,6 +51,7 @@ class EndpointsController:
         """syncService: slices and Endpoints of one Service (deleted Service: nothing to keep;
         the garbage collector removes slices through their ownerReferences)."""
         svc = self.lister.service(namespace, name)
+        await self.mirror(namespace, name)
         if svc is None:
             self.tracker.forget(namespace, name)
             for s in self.lister.slices(namespace, name):
@@ -69,21 +71,31 @@ class EndpointsController:
         pods = es.selected_pods(svc, self.lister.pods(namespace))
         trigger = self.tracker.compute(svc, pods)
         plan = es.reconcile_slices(svc, pods, self.lister.slices(namespace, name), trigger, self.max_per_slice)
-        # Deletes first, then updates, then creates (reconciler.finalize's order).
+        await self._apply(namespace, plan)
+        existing = self.lister.endpoints(namespace, name)
+        ep = es.desired_endpoints_object(svc, pods, trigger, existing)
+        if ep is not None:
+            await (self.writer.update(ep) if existing is not None else self.writer.create(ep))
+
+    async def mirror(self, namespace: str, name: str) -> None:
+        """The EndpointSlice mirroring controller's sync: slices for a selectorless Service's own
+        Endpoints (what an Endpoints event triggers; it never deletes the Endpoints)."""
+        plan = mirroring.reconcile(self.lister.service(namespace, name), self.lister.endpoints(namespace, name),
+                                   self.lister.slices(namespace, name))
+        await self._apply(namespace, plan)
+
+    async def _apply(self, namespace: str, plan: es.SlicePlan) -> None:
+        """Deletes first, then updates, then creates (reconciler.finalize's order)."""
         for n in plan.delete:
             await self.writer.delete("discovery.k8s.io/v1", "EndpointSlice", namespace, n)
         for s in plan.update:
             await self.writer.update(s)
         for s in plan.create:
             await self.writer.create(s)
-        existing = self.lister.endpoints(namespace, name)
-        ep = es.desired_endpoints_object(svc, pods, trigger, existing)
-        if ep is not None:
-            await (self.writer.update(ep) if existing is not None else self.writer.create(ep))
 
-    async def sync_safely(self, namespace: str, name: str) -> bool:
+    async def sync_safely(self, namespace: str, name: str, mirror_only: bool = False) -> bool:
         try:
-            await self.sync(namespace, name)
+            await (self.mirror(namespace, name) if mirror_only else self.sync(namespace, name))
             return True
         except Exception as exc:  # a reconcile loop never dies from one bad sync
             log.warning("endpoints of service %s/%s not synced: %s", namespace, name, exc)

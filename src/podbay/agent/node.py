@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +83,12 @@ def host_facts(name: str, root: Path, internal_ip: str, memory_bytes: int, runti
 
 
 class NodeAgent:
-    def __init__(self, registry: Registry, facts: nodeapi.NodeFacts, clock: Any = time.time) -> None:
+    def __init__(self, registry: Registry, facts: nodeapi.NodeFacts, clock: Any = time.time,
+                 hugepages: Callable[[], dict[str, int]] = _hugepages) -> None:
         self.registry = registry
         self.facts = facts
         self.clock = clock
+        self.hugepages = hugepages
         self._task: asyncio.Task[None] | None = None
         self._reported = 0.0
         self.node_rt = registry.kind("Node")
@@ -128,6 +132,15 @@ class NodeAgent:
         if force or strip(new) != strip(old) or now - self._reported >= STATUS_REPORT_SECONDS:
             self._write_status(new)
 
+    def refresh_hugepages(self) -> bool:
+        """Pre-allocated huge pages change at run time (sysctl vm.nr_hugepages): capacity and allocatable
+        follow, as cAdvisor's periodic machine-info update makes them follow on a kubelet."""
+        now = self.hugepages()
+        if now == self.facts.hugepages:
+            return False
+        self.facts = dataclasses.replace(self.facts, hugepages=now)
+        return True
+
     def renew_lease(self) -> None:
         node = self.registry.repo.peek("Node", "", self.facts.name)
         if node is None:
@@ -149,7 +162,7 @@ class NodeAgent:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
             try:
                 self.renew_lease()
-                if time.monotonic() - last_check >= STATUS_CHECK_SECONDS:
+                if self.refresh_hugepages() or time.monotonic() - last_check >= STATUS_CHECK_SECONDS:
                     last_check = time.monotonic()
                     self.report()
             except Exception as exc:   # the heartbeat never dies from one bad round

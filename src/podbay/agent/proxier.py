@@ -34,8 +34,8 @@ class Proxier:
         self.min_sync_period = min_sync_period
         self.burst = burst
         self.clock = clock
-        self._services: list[Mapping[str, Any]] = []
-        self._slices: list[Mapping[str, Any]] = []
+        self._next: tuple[pr.Ruleset, dict[str, tuple[pr.ServicePort, list[pr.Endpoint]]]] = (
+            pr.build_ruleset(cfg, [], []), {})
         self._applied: pr.Ruleset | None = None
         self._applied_ports: dict[str, tuple[pr.ServicePort, list[pr.Endpoint]]] = {}
         self._need_full = True
@@ -54,10 +54,22 @@ class Proxier:
     # -- inputs ---------------------------------------------------------------------------------
 
     def update(self, services: Iterable[Mapping[str, Any]], slices: Iterable[Mapping[str, Any]]) -> None:
-        """A new snapshot of every Service and EndpointSlice; the next sync programs it."""
-        self._services = list(services)
-        self._slices = list(slices)
+        """A new snapshot of every Service and EndpointSlice; the next sync programs it.
+
+        A snapshot that programs what is already applied (a pod event that changed no endpoint, a
+        not-ready endpoint added) needs no sync: like kube-proxy's change trackers, which request a
+        sync only for pending changes, it spends none of the rate limit's tokens, so the change
+        that matters (an endpoint turning terminating) is programmed at once, not a period later."""
+        services, slices = list(services), list(slices)
+        new = pr.build_ruleset(self.cfg, services, slices)
+        ports = pr.port_index(self.cfg, services, slices)
+        self._next = (new, ports)
         self._gen += 1
+        # Not dirty: no sync pending or running, so `_applied` is what the table holds.
+        if not self._dirty and not self._need_full and self._applied == new and \
+                not pr.udp_stale_entries(self._applied_ports, ports):
+            self._applied_ports = ports
+            return
         self._dirty = True
         self._wake.set()
 
@@ -79,9 +91,7 @@ class Proxier:
     def sync(self) -> bool:
         """Program the current snapshot now (no rate limit); False when nft refused it."""
         now = self.clock()
-        gen, services, slices = self._gen, self._services, self._slices
-        new = pr.build_ruleset(self.cfg, services, slices)
-        ports = pr.port_index(self.cfg, services, slices)
+        gen, (new, ports) = self._gen, self._next
         full = self._need_full or self._applied is None or now - self._last_full >= FULL_SYNC_PERIOD
         try:
             if full:

@@ -7,8 +7,9 @@ dry-run rules as a client's (kube-apiserver's ``registry/generic/registry.Store`
 says what is served. Writes go to the ``Repository``, which stamps, persists and publishes.
 
 Order of a create, as upstream: type check (decode) → namespace/name checks → server metadata →
-strategy defaults → validation → namespace lifecycle → dry run stops here → host side effects →
-store. Nothing is written, started or recorded on a dry run.
+strategy defaults → validation → the support table (``api.support``: every field of every kind is
+implemented or refused as not supported by podbay) → namespace lifecycle → dry run stops here → host
+side effects → store. Nothing is written, started or recorded on a dry run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from podbay.agent.strategies import Strategy
-from podbay.api import meta, patch, typecheck
+from podbay.api import meta, patch, support, typecheck
 from podbay.api.events import from_events_v1, to_events_v1
 from podbay.api.patchtypes import APPLY_PATCH
 from podbay.api.query import DeleteOptions, WriteOptions
@@ -216,7 +217,7 @@ class Registry:
         self._generate_name(obj)
         meta.prepare_create(obj, uid=self.new_uid(), now=self.clock(), generation=rt.has_spec)
         obj = strategy.prepare_create(obj)
-        errs = strategy.validate(obj)
+        errs = support.admit(rt.storage_kind, obj, None, strategy.validate(obj))
         if errs:
             raise self._invalid(rt, obj, errs)
         name = str(meta.meta(obj)["name"])
@@ -287,7 +288,7 @@ class Registry:
             meta.set_generation(new, old, generation=rt.has_spec)
             if rt.has_spec and strategy.bumps_generation(new, old):
                 meta.meta(new)["generation"] = int((old.get("metadata") or {}).get("generation") or 1) + 1
-            errs = strategy.validate_update(new, old)
+            errs = support.admit(rt.storage_kind, new, old, strategy.validate_update(new, old))
         if errs:
             raise self._invalid(rt, new, errs)
         if managed:

@@ -99,18 +99,21 @@ class ServiceController:
         self.dns = dns
         self.endpoints = EndpointsController(RegistryLister(self.repo), RegistryWriter(registry))
         self._dirty: set[tuple[str, str]] = set()
+        self._mirror: set[tuple[str, str]] = set()
         self._all = True
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._proxier_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        for kind in ("Service", "Pod", "EndpointSlice", "Namespace"):
+        for kind in ("Service", "Pod", "EndpointSlice", "Endpoints", "Namespace"):
             hub.add_listener(kind, self._on_event)
 
     # --- events ----------------------------------------------------------------------------------
     def _on_event(self, ev: Event) -> None:
         if ev.kind == "Service":
             self._dirty.add((ev.namespace, ev.name))
+        elif ev.kind == "Endpoints":   # the mirroring controller's input only: never a Service sync
+            self._mirror.add((ev.namespace, ev.name))
         elif ev.kind == "Pod":
             # Any Service of the namespace may select it (old labels are gone with the event).
             for s in self.repo.list("Service", ev.namespace):
@@ -195,7 +198,12 @@ class ServiceController:
             keys = set()
         keys |= self._dirty
         self._dirty = set()
+        mirror, self._mirror = self._mirror - keys, set()
         ok = True
+        for ns, name in sorted(mirror):
+            if not await self.endpoints.sync_safely(ns, name, mirror_only=True):
+                self._mirror.add((ns, name))
+                ok = False
         for ns, name in sorted(keys):
             if not await self.endpoints.sync_safely(ns, name):
                 self._dirty.add((ns, name))

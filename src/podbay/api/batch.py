@@ -10,7 +10,7 @@ from typing import Any
 
 from podbay.api import cron, gorepr, labelselector, names
 from podbay.api.apps import IMMUTABLE, _d, _int, nonnegative
-from podbay.api.fielderror import OMIT_VALUE, FieldError, invalid, not_supported, required, unsupported
+from podbay.api.fielderror import OMIT_VALUE, FieldError, invalid, not_supported, required
 from podbay.api.podtemplate import default_pod_template, template_labels, validate_pod_template
 from podbay.api.validation import (
     validate_annotations,
@@ -207,11 +207,7 @@ def validate_job_spec(spec: Obj, path: str = "spec", *, in_template: bool = Fals
         if par is not None and par > MAX_PARALLELISM_INDEXED:
             errs.append(invalid(f"{path}.parallelism", par,
                                 f"must be less than or equal to {MAX_PARALLELISM_INDEXED} when completion mode is Indexed"))
-    for key, what in (("backoffLimitPerIndex", "a backoff limit per index is"),
-                      ("maxFailedIndexes", "a maximum of failed indexes is"),
-                      ("scheduling", "workload-aware scheduling is")):
-        if spec.get(key) is not None:
-            errs.append(unsupported(f"{path}.{key}", what))
+    # backoffLimitPerIndex, maxFailedIndexes, scheduling: refused by the support table (api/support.py)
     if spec.get("podFailurePolicy") is not None:
         errs += _validate_pod_failure_policy(spec, f"{path}.podFailurePolicy")
     if spec.get("successPolicy") is not None:

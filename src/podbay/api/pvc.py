@@ -81,12 +81,10 @@ def validate_pvc(pvc: Obj, bound_volume: str | None = None) -> list[FieldError]:
     mode = spec.get("volumeMode")
     if mode is not None and mode not in VOLUME_MODES:
         errs.append(not_supported("spec.volumeMode", mode, VOLUME_MODES))
-    elif mode == "Block":
-        errs.append(unsupported("spec.volumeMode", "volumeMode Block is"))
     errs += _validate_class(spec.get("storageClassName"))
-    for key in ("selector", "dataSource", "dataSourceRef", "volumeAttributesClassName"):
-        if spec.get(key):
-            errs.append(unsupported(f"spec.{key}"))
+    # volumeMode Block, selector, dataSource(Ref), volumeAttributesClassName, limits: the support
+    # table (api/support.py). volumeName stays here (listed in support.ELSEWHERE): an update may
+    # carry back the name podbay's provisioner bound, which only the stored object knows.
     if spec.get("volumeName") and spec.get("volumeName") != bound_volume:
         errs.append(unsupported("spec.volumeName", "binding to a pre-existing PersistentVolume is"))
     return errs

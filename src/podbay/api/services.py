@@ -24,7 +24,6 @@ from podbay.api.fielderror import (
     invalid,
     not_supported,
     required,
-    unsupported,
 )
 from podbay.api.validation import validate_labels, validate_object_meta, validate_object_meta_update
 
@@ -412,12 +411,10 @@ def validate_service(svc: Obj) -> Errs:
         if key in seen_p:
             errs.append(duplicate(f"spec.ports[{i}]", {"port": p.get("port"), "protocol": p.get("protocol")}))
         seen_p.add(key)
-    if spec.get("loadBalancerSourceRanges"):
-        if stype != LOAD_BALANCER:
-            errs.append(forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'"))
-        else:
-            # Firewalling the host-address "load balancer" is not something podbay programs.
-            errs.append(unsupported("spec.loadBalancerSourceRanges"))
+    # loadBalancerSourceRanges, loadBalancerClass, loadBalancerIP on a LoadBalancer: refused by the
+    # support table (api/support.py); upstream's own errors for other types stay here.
+    if spec.get("loadBalancerSourceRanges") and stype != LOAD_BALANCER:
+        errs.append(forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'"))
     if spec.get("allocateLoadBalancerNodePorts") is not None and stype != LOAD_BALANCER:
         errs.append(forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"))
     if stype == LOAD_BALANCER and spec.get("allocateLoadBalancerNodePorts") is None:
@@ -426,9 +423,6 @@ def validate_service(svc: Obj) -> Errs:
         lbc = spec.get("loadBalancerClass")
         if lbc is not None:
             errs += [invalid("spec.loadBalancerClass", lbc, m) for m in names.is_qualified_name(str(lbc))]
-            if not errs:
-                # Another class means another implementation: podbay's host-address LB is the only one.
-                errs.append(unsupported("spec.loadBalancerClass"))
     elif spec.get("loadBalancerClass") is not None:
         errs.append(forbidden("spec.loadBalancerClass", "may only be used when `type` is 'LoadBalancer'"))
     errs += _validate_external_traffic_policy(svc)
@@ -441,8 +435,6 @@ def validate_service(svc: Obj) -> Errs:
     td = spec.get("trafficDistribution")
     if td is not None and td not in ("PreferClose", "PreferSameZone", "PreferSameNode"):
         errs.append(not_supported("spec.trafficDistribution", td, ["PreferClose", "PreferSameNode", "PreferSameZone"]))
-    if spec.get("loadBalancerIP"):
-        errs.append(unsupported("spec.loadBalancerIP", "a requested load balancer IP is"))
     return errs
 
 

@@ -73,7 +73,8 @@ class _TypeError(Exception):
         self.message = message
 
 
-def _json_type(v: Any) -> str:
+def json_kind(v: Any) -> str:
+    """The word encoding/json's UnmarshalTypeError uses for a JSON value."""
     if isinstance(v, bool):
         return "bool"
     if isinstance(v, int | float):
@@ -192,7 +193,7 @@ class _Walker:
         self.duplicates: list[str] = []
 
     def fail(self, value: Any, struct: str, gopath: str, node: Node, literal: str = "") -> _TypeError:
-        what = _json_type(value) + (f" {literal}" if literal else "")
+        what = json_kind(value) + (f" {literal}" if literal else "")
         if struct:
             return _TypeError(f"json: cannot unmarshal {what} into Go struct field {struct}.{gopath} of type "
                               f"{go_type(node)}")
@@ -346,7 +347,7 @@ def check(obj: Any, definition: str, kind: str, version: str) -> Checked:
     """Type-check ``obj`` against the named definition; raises BadRequest as the Go decoder would."""
     prefix = f'{kind} in version "{version}" cannot be handled as a {kind}: '
     if not isinstance(obj, dict):
-        raise BadRequest(prefix + f"json: cannot unmarshal {_json_type(obj)} into Go value of type "
+        raise BadRequest(prefix + f"json: cannot unmarshal {json_kind(obj)} into Go value of type "
                          f"{_go_ref(definition)}")
     walker = _Walker()
     try:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from podbay.api import names, quantity, seccomp, support
+from podbay.api import names, quantity, seccomp
 from podbay.api.defaults import VOLUME_SOURCES
 from podbay.api.fielderror import (
     FieldError,
@@ -1002,11 +1002,12 @@ def _validate_pod_metadata_and_spec(pod: Obj) -> Errs:
 
 
 def validate_pod(pod: Obj) -> Errs:
-    """ValidatePodCreate on a defaulted Pod, then podbay's support table (api/support.py)."""
+    """ValidatePodCreate on a defaulted Pod (the registry applies podbay's support table,
+    api/support.py, after it)."""
     errs = _validate_pod_metadata_and_spec(pod)
     if _dict(pod.get("spec")).get("ephemeralContainers"):
         errs.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
-    return errs + support.check(pod)
+    return errs
 
 
 # ---------------------------------------------------------------------------------------------- update
@@ -1061,8 +1062,8 @@ def _tolerations_only_added(new: Any, old: Any) -> Errs:
 
 
 def validate_pod_update(old: Obj, new: Obj) -> Errs:
-    """ValidatePodUpdate, then podbay's support table (api/support.py)."""
-    return _validate_pod_update(old, new) + support.check(new)
+    """ValidatePodUpdate (the registry applies podbay's support table, api/support.py, after it)."""
+    return _validate_pod_update(old, new)
 
 
 def _validate_pod_update(old: Obj, new: Obj) -> Errs:

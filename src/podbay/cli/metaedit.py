@@ -12,8 +12,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import click
+
 from podbay.cli.args import key_values, resource_args
-from podbay.cli.context import err, out, settings
+from podbay.cli.context import common, err, out, settings
 from podbay.cli.errors import CliError, fail, server_error_line
 from podbay.client.http import ApiError
 
@@ -112,3 +114,26 @@ def _print(res: Any, name: str, what: str, output: str, obj: Obj) -> None:
         out(OutputFormat(output, allowed=("json", "name", "yaml")).render(obj, lambda o: res.name_of(name)))
         return
     out(f"{res.name_of(name)} {what}\n")
+
+
+def command(verb: str, field: str, what: str) -> click.Command:
+    """The click command of ``label`` or ``annotate`` (the same flags as kubectl's)."""
+
+    @click.command(verb)
+    @click.argument("args", nargs=-1)
+    @click.option("--overwrite", is_flag=True, help="Allow replacing an existing value.")
+    @click.option("-l", "--selector", default=None)
+    @click.option("--all", "all_", is_flag=True)
+    @click.option("-A", "--all-namespaces", is_flag=True)
+    @click.option("-f", "--filename", "files", multiple=True)
+    @click.option("--resource-version", default=None, help="Only if the object is still at this resourceVersion.")
+    @click.option("--dry-run", default="none", type=click.Choice(["none", "client", "server"]))
+    @click.option("-o", "--output", default="")
+    @common
+    def edit(args: tuple[str, ...], overwrite: bool, selector: str | None, all_: bool, all_namespaces: bool,
+             files: tuple[str, ...], resource_version: str | None, dry_run: str, output: str) -> None:
+        run(field, verb, args, overwrite=overwrite, selector=selector, all_=all_, all_namespaces=all_namespaces,
+            files=files, resource_version=resource_version, dry_run=dry_run, output=output)
+
+    edit.help = f"Update the {what} of resources: TYPE NAME KEY=VAL... (KEY- removes)."
+    return edit

@@ -199,7 +199,18 @@ class Puller:
     def _pull_with(self, parsed: reference.Parsed, targets: list[Target], cred: Credential | None,
                    progress: ProgressFn | None, cancel: threading.Event | None) -> tuple[Image, PullPlan]:
         planned: list[PullPlan] = []
-        on_copy = None if progress is None else (lambda snap: progress(planned[0], snap) if planned else None)
+        early: list[CopyProgress] = []   # what a speculative copy reported before the plan was known
+        lock = threading.Lock()
+
+        def report(snap: CopyProgress) -> None:
+            assert progress is not None
+            with lock:
+                if not planned:
+                    early[:] = [snap]
+                    return
+            progress(planned[0], snap)
+
+        on_copy = None if progress is None else report
         # First pull of a repository by tag: its digest cannot be here, so the copy (by tag) starts at
         # once, next to the manifest request, and is kept if it fetched the instance the plan chose.
         spec = None
@@ -212,7 +223,9 @@ class Puller:
             if spec is not None:
                 spec.abandon()
             raise
-        planned.append(plan)
+        with lock:
+            planned.append(plan)
+            replay = early[-1:]
         top = str(extra["top"])
         digests = list(dict.fromkeys([top, plan.instance]))
         present: Image | None = extra["present"]
@@ -220,6 +233,8 @@ class Puller:
             if spec is not None:
                 spec.abandon()
             return self.store.tag_pulled(plan.ref, present.id, plan.repo_digest, digests), plan
+        if progress is not None and replay:   # a speculative copy that got ahead still shows its layers
+            progress(plan, replay[0])
         if spec is not None:
             with spec:
                 streamed = spec.wait(cancel)

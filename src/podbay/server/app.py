@@ -22,6 +22,7 @@ from podbay.api.patch import PatchError
 from podbay.api.resources import ResourceType
 from podbay.api.status import invalid_status, status_object
 from podbay.errors import (
+    BadRequest,
     MethodNotAllowed,
     NotFound,
     PodbayError,
@@ -82,11 +83,19 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise
     except RecursionError:
         return error_response(StatusError("the request is nested too deeply"))
+    except web.RequestPayloadError as exc:   # the body stream's errors, e.g. a Content-Encoding it cannot decode
+        message = " ".join(str(exc).split()).removeprefix("400, message: ")
+        return error_response(BadRequest(f"the request body could not be read: {message}"))
     except PodbayError as exc:
         return error_response(exc)
     except Exception as exc:
         return error_response(exc)
 
+
+# kube-apiserver serves with Go's MaxHeaderBytes 1 MiB (secure_serving.go): a request line or header
+# that long (a long labelSelector) is served; aiohttp's default (8190 bytes) would refuse it in plain text.
+MAX_HEADER_BYTES = 1 << 20
+RUNNER_ARGS: dict[str, Any] = {"max_line_size": MAX_HEADER_BYTES, "max_field_size": MAX_HEADER_BYTES}
 
 MAX_IN_FLIGHT = 400   # kube-apiserver's --max-requests-inflight (long-running requests do not count)
 

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from podbay.agent.serviceaccounts import ServiceAccounts
+from podbay.api import schema, typecheck
 from podbay.api.patch import PROTOBUF, PatchError, decode_protobuf
 from podbay.api.paths import Route
 from podbay.api.resources import ResourceType, Subresource
@@ -26,6 +27,7 @@ from podbay.server.auth import Authenticator, request_user
 
 AUTHN = "authentication.k8s.io/v1"
 AUTHZ = "authorization.k8s.io/v1"
+_AUTHN_KINDS = ("TokenRequest", "TokenReview", "SelfSubjectReview")
 
 
 def _json(obj: Any, status: int = 201) -> web.Response:
@@ -43,6 +45,8 @@ async def _body(request: web.Request, kind: str, *, optional: bool = False) -> d
     else:
         try:
             data = json.loads(raw)
+        except RecursionError:   # as codec.decode_json: the decoder's depth limit is the client's error
+            raise BadRequest("json: exceeded max depth (the request body is nested too deeply)") from None
         except ValueError as exc:
             raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -50,6 +54,11 @@ async def _body(request: web.Request, kind: str, *, optional: bool = False) -> d
     if data.get("kind") not in (None, kind):
         raise BadRequest(f"the body of the request was in an unknown format: kind {data.get('kind')!r}, "
                          f"expected {kind}")
+    # Wrong-typed fields (`metadata: 3`) are a 400 in the Go decoder's words, as for every stored kind.
+    group = (AUTHN if kind in _AUTHN_KINDS else AUTHZ).split("/")[0]
+    definition = schema.definition_name(group, "v1", kind)
+    if definition is not None:
+        typecheck.check(data, definition, kind, "v1")
     return data
 
 

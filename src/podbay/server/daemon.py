@@ -175,7 +175,7 @@ def build_deps(cfg: AgentConfig) -> Deps:
 async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     from aiohttp import web
 
-    from podbay.server.app import AUTHENTICATOR, build_app
+    from podbay.server.app import AUTHENTICATOR, RUNNER_ARGS, build_app
 
     # As subreaper the agent inherits conmon monitors and what `crun exec` leaves: reap them all.
     uninstall_reaper = children.install(asyncio.get_running_loop())
@@ -190,7 +190,7 @@ async def serve(cfg: AgentConfig, ready: asyncio.Event | None = None) -> None:
     assert access is not None
     app[AUTHENTICATOR] = access.authenticate   # access: certificates, tokens, ServiceAccount JWTs
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
-                           shutdown_timeout=2.0)
+                           shutdown_timeout=2.0, **RUNNER_ARGS)
     await runner.setup()
     try:
         await start_listener(runner, access, cfg)   # access: the TLS sites

@@ -118,3 +118,68 @@ def test_services_for_pod() -> None:
     other["metadata"]["name"] = "db"
     other["spec"]["selector"] = {"app": "db"}
     assert services_for_pod(pod("a", "1.2.3.4"), [SVC, other]) == [("default", "web")]
+
+
+def test_endpoints_of_a_selectorless_service_are_mirrored_into_slices() -> None:
+    """EndpointSliceMirroring: create, update in place, skip-mirror, delete with the Endpoints."""
+    st = Store()
+    svc = copy.deepcopy(SVC)
+    del svc["spec"]["selector"]
+    st.put(svc)
+    ep = {"kind": "Endpoints", "metadata": {"name": "web", "namespace": "default", "uid": "e1",
+                                            "labels": {"team": "db"}},
+          "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "notReadyAddresses": [{"ip": "192.0.2.11"}],
+                       "ports": [{"name": "http", "port": 5432, "protocol": "TCP"}]}]}
+    st.put(ep)
+    ctl = EndpointsController(st, st)
+    asyncio.run(ctl.sync("default", "web"))
+    [sl] = st.slices("default", "web")
+    assert sl["metadata"]["labels"] == {"team": "db", "kubernetes.io/service-name": "web",
+                                        "endpointslice.kubernetes.io/managed-by":
+                                            "endpointslicemirroring-controller.k8s.io"}
+    assert sl["metadata"]["ownerReferences"][0]["kind"] == "Endpoints"
+    assert [(e["addresses"], e["conditions"]["ready"]) for e in sl["endpoints"]] == [
+        (["192.0.2.10"], True), (["192.0.2.11"], False)]
+    assert sl["ports"] == [{"name": "http", "port": 5432, "protocol": "TCP"}]
+    assert st.endpoints("default", "web") == ep   # the user's Endpoints are left alone
+    st.writes.clear()
+    asyncio.run(ctl.sync("default", "web"))
+    assert st.writes == []
+    ep["subsets"][0]["addresses"] = [{"ip": "192.0.2.12"}]
+    st.put(ep)
+    asyncio.run(ctl.sync("default", "web"))
+    assert st.writes == [("update", "EndpointSlice", sl["metadata"]["name"])]
+    assert st.slices("default", "web")[0]["endpoints"][0]["addresses"] == ["192.0.2.12"]
+    ep["metadata"]["labels"]["endpointslice.kubernetes.io/skip-mirror"] = "true"
+    st.put(ep)
+    asyncio.run(ctl.sync("default", "web"))
+    assert st.slices("default", "web") == []
+    del ep["metadata"]["labels"]["endpointslice.kubernetes.io/skip-mirror"]
+    st.put(ep)
+    asyncio.run(ctl.sync("default", "web"))
+    assert len(st.slices("default", "web")) == 1
+    del st.objs[("Endpoints", "default", "web")]
+    asyncio.run(ctl.sync("default", "web"))
+    assert st.slices("default", "web") == []
+
+
+def test_endpoints_of_a_service_with_a_selector_are_not_mirrored() -> None:
+    st = Store()
+    st.put(SVC)
+    st.put(pod("a", "10.88.0.2"))
+    ctl = EndpointsController(st, st)
+    asyncio.run(ctl.sync("default", "web"))
+    managers = {s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] for s in st.slices("default", "web")}
+    assert managers == {"endpointslice-controller.k8s.io"}
+
+
+def test_mirroring_alone_never_deletes_an_endpoints_without_a_service() -> None:
+    """What an Endpoints event runs: a user's Endpoints with no Service stays (the Conformance
+    Endpoint lifecycle test creates one); only the Service's own sync deletes its Endpoints."""
+    st = Store()
+    ep = {"kind": "Endpoints", "metadata": {"name": "lone", "namespace": "default", "uid": "e2"},
+          "subsets": [{"addresses": [{"ip": "192.0.2.1"}], "ports": [{"port": 80}]}]}
+    st.put(ep)
+    ctl = EndpointsController(st, st)
+    assert asyncio.run(ctl.sync_safely("default", "lone", mirror_only=True))
+    assert st.endpoints("default", "lone") == ep and st.writes == []

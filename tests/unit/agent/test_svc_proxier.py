@@ -128,3 +128,46 @@ def test_cleanup_removes_the_table() -> None:
     p.sync()
     assert "podbay-t" in nf.tables
     assert p.cleanup() and "podbay-t" not in nf.tables
+
+
+def test_a_snapshot_that_changes_no_rule_spends_no_sync() -> None:
+    """kube-proxy syncs for pending Service/EndpointSlice changes only: pod events that change no
+    rule (the same slices again, a not-ready endpoint added) must not use up the burst, so the
+    change that matters (an endpoint turning terminating) is programmed at once."""
+    nf, clock = FakeNetfilter(), Clock()
+    p = Proxier(nf, CFG, min_sync_period=1.0, burst=2, clock=clock)
+    p.update([svc()], [slc(["10.88.0.5", "10.88.0.6"])])
+    assert p.pending() and p.sync()
+    scripts = len(nf.scripts)
+    for _ in range(5):
+        p.update([svc()], [slc(["10.88.0.5", "10.88.0.6"])])
+        assert not p.pending()
+    not_ready = slc(["10.88.0.5", "10.88.0.6"])
+    not_ready["endpoints"].append({"addresses": ["10.88.0.7"], "conditions": {"ready": False}})
+    p.update([svc()], [not_ready])
+    assert not p.pending() and len(nf.scripts) == scripts
+    assert [e.ip for e in next(iter(p._applied_ports.values()))[1]] == ["10.88.0.5", "10.88.0.6", "10.88.0.7"]
+    # One token was spent (the first sync): the terminating change syncs without waiting.
+    terminating = slc(["10.88.0.5", "10.88.0.6"])
+    terminating["endpoints"][1]["conditions"] = {"ready": False, "serving": True, "terminating": True}
+    p.update([svc()], [terminating])
+    assert p.pending() and p._take_token(clock.t) == 0.0
+    assert p.sync()
+    assert p._applied is not None
+    rules = " ".join(r for c, rs in p._applied.chains.items() if c.startswith("service-") for r in rs)
+    assert "10.88.0.5/8080" in rules and "10.88.0.6/8080" not in rules
+    assert not p._dirty   # (its endpoint chain is deleted a second later)
+
+
+def test_an_update_while_dirty_is_never_dropped() -> None:
+    """A snapshot equal to the applied one but arriving while another is pending still syncs (the
+    pending one may already be half programmed)."""
+    nf = FakeNetfilter()
+    p = Proxier(nf, CFG)
+    p.update([svc()], [slc(["10.88.0.5"])])
+    p.sync()
+    p.update([svc()], [slc(["10.88.0.5", "10.88.0.6"])])
+    p.update([svc()], [slc(["10.88.0.5"])])   # back to what is applied, but a sync is pending
+    assert p.pending()
+    assert p.sync() and not p.pending()
+    assert p._applied == pr.build_ruleset(CFG, [svc()], [slc(["10.88.0.5"])])

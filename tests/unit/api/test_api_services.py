@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from podbay.api import services as s
+from podbay.api import support
 
 
 def svc(spec: dict[str, Any], name: str = "web", **meta: Any) -> dict[str, Any]:
@@ -16,7 +17,8 @@ def svc(spec: dict[str, Any], name: str = "web", **meta: Any) -> dict[str, Any]:
 
 
 def errors(obj: dict[str, Any]) -> list[str]:
-    return [str(e) for e in s.validate_service(s.prepare_for_create(obj))]
+    svc = s.prepare_for_create(obj)   # validation, then the support table, as the registry does
+    return [str(e) for e in support.admit("Service", svc, None, s.validate_service(svc))]
 
 
 # -- defaults ------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from podbay.api import support
 from podbay.api.pvc import (
     DEFAULT_STORAGE_CLASS,
     PROTECTION_FINALIZER,
@@ -24,7 +25,8 @@ def claim(**spec: Any) -> dict[str, Any]:
 
 
 def errors(obj: dict[str, Any], bound: str | None = None) -> list[str]:
-    return [str(e) for e in validate_pvc(default_pvc(obj), bound)]
+    pvc = default_pvc(obj)   # validation, then the support table, as the registry does
+    return [str(e) for e in support.admit("PersistentVolumeClaim", pvc, None, validate_pvc(pvc, bound))]
 
 
 def test_defaults_class_mode_finalizer_and_pending_status() -> None:
@@ -97,6 +99,9 @@ def test_static_binding_selectors_and_data_sources_are_forbidden() -> None:
     ]
     assert errors(claim(volumeName="pvc-uid"), bound="pvc-uid") == []   # the binding podbay made itself
     assert errors(claim(selector={"matchLabels": {"a": "b"}})) == ["spec.selector: Forbidden: not supported by podbay"]
+    assert errors(claim(resources={"requests": {"storage": "1Gi"}, "limits": {"storage": "2Gi"}})) == [
+        "spec.resources.limits: Forbidden: storage limits are not supported by podbay"
+    ]
     assert errors(claim(dataSource={"kind": "PersistentVolumeClaim", "name": "x"})) == [
         "spec.dataSource: Forbidden: not supported by podbay"
     ]

@@ -1,4 +1,5 @@
-"""The support policy: every v1.37 PodSpec/Container/Volume field is implemented or rejected."""
+"""The support policy for Pods: every v1.37 PodSpec/Container/Volume field is implemented or rejected
+(the other kinds: test_support_kinds.py)."""
 
 from __future__ import annotations
 
@@ -48,15 +49,20 @@ def _schema_paths() -> list[str]:
 def test_every_schema_field_is_implemented_or_in_the_table() -> None:
     paths = schema_paths()
     assert len(paths) > 150
-    missing = [p for p in paths if not support.covered(p)]
+    missing = [p for p in paths if not support.covered("Pod", p)]
     assert missing == []
 
 
 def test_the_table_names_real_fields() -> None:
     paths = set(schema_paths()) | {"metadata.annotations", "spec.os.name"}
-    unknown = [r.path for r in support.UNSUPPORTED
+    unknown = [r.path for r in support.UNSUPPORTED["Pod"]
                if not any(r.path == p or r.path.startswith((p + ".", p + "[")) for p in paths)]
     assert unknown == []
+
+
+def errors(p: dict[str, Any]) -> list[Any]:
+    """Validation, then the support table (the registry's order)."""
+    return support.admit("Pod", p, None, validate_pod(p))
 
 
 def pod(**spec: Any) -> dict[str, Any]:
@@ -81,13 +87,13 @@ def test_rejections(mutate: Any, error: str) -> None:
     """Regression (issue 10): appArmorProfile and the AppArmor annotation were silently ignored."""
     p = pod()
     mutate(p)
-    assert [str(e) for e in validate_pod(p)] == [error]
+    assert [str(e) for e in errors(p)] == [error]
 
 
 def test_unconfined_apparmor_is_fine() -> None:
     p = pod(securityContext={"appArmorProfile": {"type": "Unconfined"}})
     p["metadata"]["annotations"] = {"container.apparmor.security.beta.kubernetes.io/c": "unconfined"}
-    assert validate_pod(p) == []
+    assert errors(p) == []
 
 
 def test_readme_lists_the_table() -> None:
@@ -103,5 +109,5 @@ def test_a_pod_with_20000_containers_is_refused() -> None:
     p = pod()
     p["spec"]["containers"] = [{"name": f"c{i}", "image": "busybox"} for i in range(20000)]
     p = default_pod(p)
-    errs = [str(e) for e in validate_pod(p)]
+    errs = [str(e) for e in errors(p)]
     assert errs[-1] == "spec.containers: Too many: 20000: must have at most 64 items"

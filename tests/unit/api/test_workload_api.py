@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from podbay.api import apps, batch, storage
+from podbay.api import apps, batch, storage, support
 from podbay.api.podtemplate import default_pod_template
 
 Obj = dict[str, Any]
@@ -231,7 +231,7 @@ def test_job_defaults_and_generated_selector() -> None:
 ])
 def test_job_validation(spec: Obj, expected: list[str]) -> None:
     j = batch.prepare_job_create(batch.default_job(job(**spec)))
-    assert msgs(batch.validate_job(j)) == expected
+    assert msgs(support.admit("Job", j, None, batch.validate_job(j))) == expected
 
 
 def test_job_update_rules() -> None:

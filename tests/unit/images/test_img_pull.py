@@ -189,3 +189,30 @@ def test_layers_are_unpacked_while_they_download(store: ImageStore, monkeypatch:
     # a new image on the same layers: nothing to stream, nothing to unpack
     reg.put_image("reg.test:5000/library/app:2", [BASE, APP], config={"Cmd": ["x"]})
     assert _puller(store, reg).pull("app:2").downloaded
+
+
+def test_progress_of_a_speculative_copy_that_ends_before_the_manifest_answers(store: ImageStore) -> None:
+    """Regression: a first pull's copy (by tag, beside the manifest request) that finished before the
+    plan was known reported its layers to nobody (``podbay image pull`` printed no layer lines)."""
+    import threading
+
+    reg = FakeRegistry()
+    reg.put_image("reg.test:5000/library/nginx:1.25", [BASE, APP])
+    copied = threading.Event()
+    copy, manifest = reg.copy, reg.manifest
+
+    def copy_then_tell(*a: object, **kw: object) -> None:
+        copy(*a, **kw)  # type: ignore[arg-type]
+        copied.set()
+
+    def manifest_after_the_copy(*a: object, **kw: object) -> bytes:
+        assert copied.wait(5)
+        return manifest(*a, **kw)  # type: ignore[arg-type]
+
+    reg.copy, reg.manifest = copy_then_tell, manifest_after_the_copy  # type: ignore[method-assign]
+    seen: list[tuple[str, set[str]]] = []
+    _puller(store, reg).pull("nginx:1.25", progress=lambda plan, snap: seen.append(
+        (plan.ref, set(snap.finished))))
+    assert seen, "the layers were never reported"
+    plan_ref, finished = seen[-1]
+    assert plan_ref == "docker.io/library/nginx:1.25" and len(finished) >= 2

@@ -16,7 +16,7 @@ from podbay.agent.hub import Hub
 from podbay.agent.namespaces import NamespaceController
 from podbay.agent.registry import Registry
 from podbay.agent.wiring import build_registry
-from podbay.server.app import AUTHENTICATOR, build_app
+from podbay.server.app import AUTHENTICATOR, RUNNER_ARGS, build_app
 from podbay.server.rest import Api
 from podbay.store.db import Store
 from podbay.store.repository import Repository
@@ -49,7 +49,9 @@ class FakeApi:
 @asynccontextmanager
 async def api_client(root: Path) -> AsyncIterator[tuple[TestClient[Any, Any], FakeApi]]:
     fake = FakeApi(root)
-    client: TestClient[Any, Any] = TestClient(TestServer(fake.build()))
+    server = TestServer(fake.build())
+    await server.start_server(**RUNNER_ARGS)   # the daemon's limits
+    client: TestClient[Any, Any] = TestClient(server)
     await client.start_server()
     try:
         yield client, fake

@@ -264,3 +264,27 @@ async def test_a_new_namespace_gets_the_root_ca(server: Server) -> None:
             break
         await asyncio.sleep(0.02)
     assert status == 200 and json.loads(cm)["data"]["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
+
+
+async def test_a_review_nested_too_deeply_is_a_400_not_a_500(server: Server) -> None:
+    """Found by the live fuzz: JSON 3000 objects deep posted to a review used to be a 500 InternalError."""
+    body = b'{"a":' * 3000 + b"1" + b"}" * 3000
+    for path in ("/apis/authentication.k8s.io/v1/tokenreviews", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"):
+        async with aiohttp.ClientSession() as s, s.post(server.url + path, data=body, ssl=admin(server),
+                                                        headers={"Content-Type": "application/json"}) as r:
+            status, got = r.status, json.loads(await r.text())
+        assert (status, got["kind"], got["reason"], got["code"]) == (400, "Status", "BadRequest", 400), got
+        assert "exceeded max depth" in got["message"]
+
+
+async def test_a_review_with_wrong_typed_fields_is_a_400_not_a_500(server: Server) -> None:
+    """Found by the live fuzz: `metadata: [[], [], 34]` (or a string, or Infinity) made every review kind a 500."""
+    for path, kind in (("/apis/authentication.k8s.io/v1/tokenreviews", "TokenReview"),
+                       ("/apis/authentication.k8s.io/v1/selfsubjectreviews", "SelfSubjectReview"),
+                       ("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+                       ("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "SelfSubjectAccessReview")):
+        for metadata in ([[], [], 34], "x", 3):
+            status, got = await post(server, path, {"kind": kind, "metadata": metadata, "spec": {"token": "t"}})
+            assert (status, got["kind"], got["reason"]) == (400, "Status", "BadRequest"), got
+            assert got["message"].startswith(f'{kind} in version "v1" cannot be handled as a {kind}: json: '
+                                             "cannot unmarshal"), got

@@ -152,7 +152,7 @@ class PersistentVolumeStrategy(Strategy):
 
     def validate(self, obj: Obj) -> Errs:
         errs = storage.validate_persistent_volume(obj)
-        if not self.internal():
+        if not self.internal():   # who writes, not a field: listed in api/support.py ELSEWHERE
             errs.append(unsupported("spec", "statically provisioned PersistentVolumes are"))
         return errs
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from podbay.api.patch.errors import PatchError, bad_request
+from podbay.api.typecheck import json_kind
 
 
 def _char(ch: str) -> str:
@@ -78,21 +79,6 @@ def loads(body: bytes | str) -> Any:
         raise bad_request(go_syntax_error(text, e)) from None
     except RecursionError:
         raise bad_request("exceeded max depth") from None
-
-
-def json_kind(v: Any) -> str:
-    """The word encoding/json's UnmarshalTypeError uses for a JSON value."""
-    if isinstance(v, dict):
-        return "object"
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    return "null"
 
 
 def unmarshal_type_error(v: Any, go_type: str) -> PatchError:

@@ -10,8 +10,9 @@ from podbay.api import schema
 from podbay.api.patch import merge, smp
 from podbay.api.patch.errors import PatchError, bad_request
 from podbay.api.patch.gofmt import go_json
-from podbay.api.patch.jsonbody import json_kind, loads, unmarshal_type_error
+from podbay.api.patch.jsonbody import loads, unmarshal_type_error
 from podbay.api.patch.jsonpatch_ import json_patch
+from podbay.api.typecheck import json_kind
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -1,0 +1,25 @@
+"""What the benches share: running a command (its failure ends the bench) and timing it, and the
+podman configuration both sides' pods get (the same ulimits as podbay's defaults)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+PODMAN_CONF = """[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+"""
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {res.stderr.strip()[-800:]}")
+    return res
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    run(argv, env)
+    return time.perf_counter() - t0
