@@ -11,8 +11,9 @@ default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 """
 
 
-def run(argv: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600
         ) -> subprocess.CompletedProcess[str]:
+    """Run a bench step; a failure (or a step hung for ``timeout`` seconds) ends the bench."""
     res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {res.stderr.strip()[-800:]}")

@@ -28,22 +28,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from benchlib import timed  # noqa: E402
+
 from podbay.images import testregistry  # noqa: E402
 
 PB = [str(REPO / ".venv" / "bin" / "podbay")]
-
-
-def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-    if res.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {res.stderr.strip()[-800:]}")
-    return res
-
-
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
-    t0 = time.perf_counter()
-    run(argv, env)
-    return time.perf_counter() - t0
 
 
 class PodbaySide:
@@ -196,6 +185,10 @@ def main() -> int:
     archive = REPO / "_work" / "images" / f"{args.image}.tar"
     if not archive.exists():
         raise SystemExit(f"{archive} missing: make test-images")
+    # Bytecode as an installed wheel has it: with PYTHONDONTWRITEBYTECODE set (as in the sessions'
+    # shells) an editable tree would otherwise recompile every module edited since its .pyc.
+    subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(REPO / "src" / "podbay")],
+                   capture_output=True, check=False)
     work = Path(tempfile.mkdtemp(prefix="podbay-bench-pull-"))
     reg = testregistry.Registry(work, "registry").start()
     try:

@@ -26,6 +26,7 @@ from podbay.core.records import ContainerRecord
 from podbay.ports import Clock, EventRecorder, PodSource
 
 log = logging.getLogger("podbay.workers")
+EARLY_EXITS_MAX = 1024            # bound on exits remembered for ids not yet recorded
 RESYNC = 60.0                    # kubelet syncFrequency: the backstop when nothing happens
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0
 TERMINATE_RETRY_MAX = 2.0
@@ -79,7 +80,8 @@ class PodWorkers:
         self.states: dict[str, PodState] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
-        syncer.on_records = self.index.set_pod
+        self._early: dict[str, None] = {}   # exits of container ids no sync has recorded yet (oldest first)
+        syncer.on_records = self._records
 
     # ------------------------------------------------------------------ inputs
     def update(self, pod: Mapping[str, Any]) -> None:
@@ -104,6 +106,22 @@ class PodWorkers:
         uid = self.index.pod_of(cid)
         if uid is not None:
             self.poke(uid)
+            return
+        # A container that exits before the sync that started it has recorded it (a short command):
+        # kept until that sync records the id, then its pod is woken (the kubelet's PLEG relists;
+        # without this the exit waited for the 60 s resync).
+        self._early[cid] = None
+        while len(self._early) > EARLY_EXITS_MAX:
+            del self._early[next(iter(self._early))]
+
+    def _records(self, uid: str, records: list[ContainerRecord]) -> None:
+        self.index.set_pod(uid, records)
+        if self._early:
+            seen = [r.id for r in records if r.id in self._early]
+            for cid in seen:
+                del self._early[cid]
+            if seen:
+                self.poke(uid)
 
     def evict(self, uid: str, reason: str, message: str, grace: float = EVICTION_GRACE) -> None:
         """The eviction manager (or another agent part) wants the pod gone: terminal, Failed."""

@@ -17,6 +17,7 @@ Pure: values in, a patch value out; kept out of ``podbay.api.patch`` so that the
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from podbay.api import schema
@@ -239,7 +240,7 @@ def _diff_scalars(original: list[Any], modified: list[Any], opts: _Opts) -> tupl
             if not opts.ignore_deletions:
                 dels.append(os_[oi])
             oi += 1
-    return add, _dedupe(dels)
+    return add, dedupe_scalars(dels)
 
 
 def _merge_key_value(m: Any, merge_key: str) -> Any:
@@ -353,15 +354,16 @@ def _partition(items: list[Any], by: list[Any], merge_key: str, kind: str) -> tu
     return inside, outside
 
 
-def _dedupe(s: list[Any]) -> list[Any]:
-    """deduplicateScalars, including how it moves the last element into a duplicate's slot."""
+def dedupe_scalars(s: list[Any], same: Callable[[Any, Any], bool] = lambda a, b: _eq(a, b)) -> list[Any]:
+    """deduplicateScalars, including how it moves the last element into a duplicate's slot (``same``:
+    the client's DeepEqual here, Go's ``==`` on interface values in the server's patch)."""
     s = list(s)
     length = len(s) - 1
     i = 0
     while i < length:
         j = i + 1
         while j <= length:
-            if _eq(s[i], s[j]):
+            if same(s[i], s[j]):
                 s[j] = s[length]
                 s = s[:length]
                 length -= 1
@@ -446,7 +448,7 @@ def _merge_slice_handler(original: list[Any], patch: list[Any], elem: Node | Non
         return original
     kind = _slice_kind(original, patch)
     if kind != "map":
-        merged = _dedupe(original + patch)
+        merged = dedupe_scalars(original + patch)
     else:
         if not merge_key:
             raise ThreeWayError("cannot merge lists without merge key")

@@ -173,7 +173,7 @@ class SkopeoClient:
         # With on_blob, look for new blob files often (a streamed unpack should start at once);
         # progress and stall checks keep their own pace.
         tick = 0.005 if on_blob is not None else self.poll_interval
-        seen: set[str] = set()
+        seen: set[int] = set()   # inodes reported (a rename into blobs/ keeps the inode)
         last_bytes, last_change, last_report = -1, time.monotonic(), 0.0
         while True:
             try:
@@ -182,14 +182,10 @@ class SkopeoClient:
             except subprocess.TimeoutExpired:
                 pass
             if on_blob is not None:
-                try:
-                    with os.scandir(layout) as it:
-                        fresh = [e.name for e in it if e.name.startswith("oci-put-blob") and e.name not in seen]
-                except OSError:
-                    fresh = []
-                for name in fresh:
-                    seen.add(name)
-                    on_blob(layout / name)
+                # Blobs being written, then finished ones never seen being written (a small layer
+                # can be fetched and renamed within one tick): each is reported once.
+                for path in _fresh_blobs(layout, seen):
+                    on_blob(path)
             now = time.monotonic()
             if now - last_report < self.poll_interval:
                 continue
@@ -208,6 +204,21 @@ class SkopeoClient:
                 proc.kill()
                 proc.wait()
                 raise PullError(why)
+
+
+def _fresh_blobs(layout: Path, seen: set[int]) -> list[Path]:
+    fresh = []
+    for d, temp_only in ((layout, True), (layout / "blobs" / "sha256", False)):
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    if (e.name.startswith("oci-put-blob") if temp_only else not e.name.startswith(".")) \
+                            and e.inode() not in seen:
+                        seen.add(e.inode())
+                        fresh.append(d / e.name)
+        except OSError:
+            pass
+    return fresh
 
 
 def snapshot(layout: Path) -> CopyProgress:

@@ -36,6 +36,7 @@ from typing import Any
 from podbay.errors import Conflict, NotFound, PermanentError
 from podbay.images import archive, reference
 from podbay.images.layers import HashingReader, PipelinedGunzip, decompressed, extract_layer
+from podbay.sys import fsflags
 from podbay.sys.fileio import atomic_write
 
 _GARBAGE = "_garbage"  # in-memory only: paths to delete once the new state is written
@@ -164,6 +165,7 @@ class ImageStore:
 
     def _unpack_stream(self, raw_file: Any, blob_digest: str | None, want_diff: str | None,
                        state: dict[str, Any], what: str) -> str:
+        fsflags.spread_children(self.layers)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.layers))
         try:
             got, size = unpack_layer(raw_file, blob_digest, want_diff, tmp, what)
@@ -272,6 +274,7 @@ class ImageStore:
         self.root.mkdir(parents=True, exist_ok=True)
         d = Path(tempfile.mkdtemp(prefix=f".pull-{os.getpid()}-", dir=self.root))
         try:
+            fsflags.spread_children(d)   # each layer in a quiet block group (see podbay.sys.fsflags)
             yield d
         finally:
             shutil.rmtree(d, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 skopeo's ``oci:`` destination writes each blob to ``<layout>/oci-put-blob*`` and renames it into
 ``blobs/sha256/<hex>`` when complete (containers/image ``oci/layout/oci_dest.go PutBlob``). The
-registry client reports each such file as it appears; a thread per file follows it as it grows
+registry client reports each such file as it appears (and a finished blob it never saw being
+written); a thread per file follows a temp file as it grows
 (``GrowingFile``) and unpacks it into the pull's work dir with the store's safe unpacker, hashing
 the compressed and the uncompressed stream. Nothing is trusted from the file name: the import
 takes a streamed layer only when its computed blob digest is one of the manifest's layers and its
@@ -83,7 +84,9 @@ class StreamUnpacker:
             except FileNotFoundError:
                 return   # already renamed: small blobs finish before we look
             with f:
-                src = GrowingFile(f, path, self._stop)
+                # A temp file grows until skopeo renames it; a blob under blobs/ is complete.
+                src: GrowingFile | BinaryIO = GrowingFile(f, path, self._stop) if path.name.startswith(
+                    "oci-put-blob") else f
                 head = b""
                 while len(head) < 2:
                     more = src.read(2 - len(head))

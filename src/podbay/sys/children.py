@@ -17,18 +17,18 @@ never see such a pid before it is owned.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import os
 import signal
 import subprocess
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVarTuple
 
-log = logging.getLogger("podbay.children")
+if TYPE_CHECKING:
+    import asyncio
+
 
 _Ts = TypeVarTuple("_Ts")
 BACKSTOP_SECONDS = 1.0   # SIGCHLD can coalesce and /proc/.../children can miss a racing exit
@@ -132,29 +132,37 @@ def release(proc: subprocess.Popen[bytes]) -> None:
     REAPER.disown(proc.pid)
 
 
-class OwningPidfdWatcher(asyncio.PidfdChildWatcher):
-    """asyncio's pidfd watcher that owns each child from add_child_handler until its exit is read."""
+def _watcher_class() -> type[asyncio.PidfdChildWatcher]:
+    """asyncio's pidfd watcher that owns each child from add_child_handler until its exit is read.
+    Made on first use: asyncio is imported only by the agent (a CLI verb that spawns skopeo must
+    not pay ~15 ms for it)."""
+    import asyncio
 
-    def add_child_handler(self, pid: int, callback: Callable[[int, int, *_Ts], object],
-                          *args: *_Ts) -> None:
-        REAPER.own(pid)
+    class OwningPidfdWatcher(asyncio.PidfdChildWatcher):
+        def add_child_handler(self, pid: int, callback: Callable[[int, int, *_Ts], object],
+                              *args: *_Ts) -> None:
+            REAPER.own(pid)
 
-        def done(pid_: int, returncode: int, *cb_args: *_Ts) -> None:
-            REAPER.disown(pid_)
-            callback(pid_, returncode, *cb_args)
+            def done(pid_: int, returncode: int, *cb_args: *_Ts) -> None:
+                REAPER.disown(pid_)
+                callback(pid_, returncode, *cb_args)
 
-        super().add_child_handler(pid, done, *args)
+            super().add_child_handler(pid, done, *args)
 
-    def remove_child_handler(self, pid: int) -> bool:
-        removed = super().remove_child_handler(pid)
-        if removed:
-            REAPER.disown(pid)
-        return removed
+        def remove_child_handler(self, pid: int) -> bool:
+            removed = super().remove_child_handler(pid)
+            if removed:
+                REAPER.disown(pid)
+            return removed
+
+    return OwningPidfdWatcher
 
 
 def install(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
     """Own asyncio's children, reap on SIGCHLD and every second; returns the undo function."""
-    watcher = OwningPidfdWatcher()
+    import asyncio
+
+    watcher = _watcher_class()()
     policy = asyncio.get_event_loop_policy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)   # child watchers are deprecated from 3.12 on
@@ -182,4 +190,6 @@ def install(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
 def _reap_logged() -> None:
     pids = REAPER.reap()
     if pids:
-        log.debug("reaped exited children %s", pids)
+        import logging  # only the agent reaps this way; a CLI verb need not load logging
+
+        logging.getLogger("podbay.children").debug("reaped exited children %s", pids)

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 from podbay.errors import MountFailure
-from podbay.sys.mount import mounts_under
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, fsync: bool = False) -> None:
@@ -45,6 +44,8 @@ def remove_tree(path: Path) -> None:
     if not stat.S_ISDIR(st.st_mode):
         os.unlink(path)
         return
+    from podbay.sys.mount import mounts_under  # ctypes: not for the callers that only atomic_write
+
     busy = mounts_under(os.path.realpath(path))
     if busy:
         raise MountFailure(f"cannot delete directory {path}: it contains mount points {busy}")

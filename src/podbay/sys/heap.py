@@ -8,10 +8,9 @@ when nothing is kept. Go's runtime scavenger does this for the kubelet; here hou
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+from podbay.sys import libc
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+_libc = libc.load()
 _trim = getattr(_libc, "malloc_trim", None)
 
 

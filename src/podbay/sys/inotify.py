@@ -7,13 +7,14 @@ read buffer into events; ``Inotify`` is a small non-blocking instance for an asy
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+from podbay.sys import libc
+
+_libc = libc.load()
 
 IN_MODIFY = 0x00000002
 IN_ATTRIB = 0x00000004

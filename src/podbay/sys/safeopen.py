@@ -10,13 +10,14 @@ one component at a time, as the kubelet's doSafeOpen does.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import platform
 import stat
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+from podbay.sys import libc
+
+_libc = libc.load()
 _libc.syscall.restype = ctypes.c_long
 
 # openat2 is 437 on every architecture that has it (the generic syscall table), x86_64 included.

@@ -42,6 +42,7 @@ class FakeRuntime:
         self.create_failures: dict[str, StartFailed | BaseException] = {}   # container name -> raised once each
         self.create_error_always: dict[str, BaseException] = {}
         self.start_errors: set[str] = set()             # names whose start fails (StartError)
+        self.exit_on_start: dict[str, int] = {}         # names that exit (with this code) as they start
         self.ignore_term: set[str] = set()
         self.term_exit_code: dict[str, int] = {}         # what a container exits with on SIGTERM (143)
         self.exec_handlers: dict[str, ExecHandler] = {}
@@ -115,6 +116,8 @@ class FakeRuntime:
         c.status = "running"
         rec = rec.with_(state="running", started_at=self.clock.now())
         c.rec = rec
+        if rec.name in self.exit_on_start:   # a short command: its exit event comes before start returns
+            self._exit(c, self.exit_on_start[rec.name])
         return rec
 
     def create_infra(self, pod: Mapping[str, Any], sandbox: Sandbox, attempt: int) -> ContainerRecord:

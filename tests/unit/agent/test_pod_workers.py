@@ -297,3 +297,12 @@ async def test_delete_during_a_pull_stops_waiting_for_it(tmp_path: Any) -> None:
         assert images.cancelled == 1 and k.runtime.live() == []
     finally:
         await k.close()
+
+
+async def test_an_exit_before_the_start_is_recorded_still_wakes_the_pod(kubelet: Kubelet) -> None:
+    """Regression: a short command's exit event arrived before the sync that started it had recorded
+    the container, was dropped, and the pod stayed Running until the 60 s resync."""
+    kubelet.runtime.exit_on_start["app"] = 0
+    p = kubelet.create(pod("quick", restartPolicy="Never"))
+    await kubelet.until(lambda: kubelet.status(p).get("phase") == "Succeeded", timeout=2)
+    assert kubelet.cstatus(p)["state"]["terminated"]["exitCode"] == 0

@@ -25,6 +25,7 @@ from podbay.api import schema
 from podbay.api.patch import gostable
 from podbay.api.patch.errors import PatchError, bad_request, unprocessable
 from podbay.api.patch.gofmt import go_v
+from podbay.api.threeway import dedupe_scalars
 
 Node = dict[str, Any]
 
@@ -315,7 +316,7 @@ def _merge_slice(original: list[Any], patch: list[Any], elem: Node | None, merge
     if kind != "map":
         if is_delete_list:
             return [v for v in original if not any(_same(v, d) for d in patch)]
-        merged = _dedupe_scalars(original + patch)
+        merged = dedupe_scalars(original + patch, _same)
         server_order = original
     else:
         if not merge_key:
@@ -331,24 +332,6 @@ def _merge_slice(original: list[Any], patch: list[Any], elem: Node | None, merge
     else:
         patch_items, server_only = _partition_maps(merged, patch, merge_key)
     return _normalize_element_order(patch_items, server_only, patch, server_order, merge_key, kind)
-
-
-def _dedupe_scalars(s: list[Any]) -> list[Any]:
-    # deduplicateScalars, including the way it moves the last element into a duplicate's slot
-    s = list(s)
-    length = len(s) - 1
-    i = 0
-    while i < length:
-        j = i + 1
-        while j <= length:
-            if _same(s[i], s[j]):
-                s[j] = s[length]
-                s = s[:length]
-                length -= 1
-                j -= 1
-            j += 1
-        i += 1
-    return s
 
 
 def _find_map(items: list[Any], key: str, value: Any) -> int:
