@@ -15,7 +15,7 @@ TEST_IMAGE := $(WORK)/busybox-1.35.tar
 # Application test images built from Debian packages (nginx, redis, MariaDB as mysql/mariadb)
 APP_IMAGES := $(WORK)/images/nginx.tar $(WORK)/images/redis.tar $(WORK)/images/mariadb.tar
 
-.PHONY: help deps bench-deps venv host-prep doctor test-image test-images lint unit test demo bench crash fuzz clean
+.PHONY: help deps bench-deps venv host-prep doctor test-image test-images lint unit test demo bench bench-life soak crash fuzz clean
 
 help:
 	@echo "targets:"
@@ -30,6 +30,9 @@ help:
 	@echo "  test        everything: deps host-prep test-image lint + the whole suite (root)"
 	@echo "  demo        run scripts/demo.sh (root)"
 	@echo "  bench       run bench/run.py, volumes.py, api.py, crash.py, fuzz.py, pull.py and workloads.py"
+	@echo "  bench-life  pod lifecycle benches: bench/probes.py (100 probed pods) and density.py (500 pods,"
+	@echo "              100 at once vs podman kube play); about 15 min, loads every core"
+	@echo "  soak        1000 create/delete cycles, leaks and RSS growth (bench/soak.py, about 20 min)"
 	@echo "  crash       SIGKILL the agent during applies and deletes (bench/crash.py, 50 rounds)"
 	@echo "  fuzz        2000 fuzzed manifests + 2000 raw requests against a live agent (bench/fuzz.py)"
 	@echo "  clean       remove $(WORK)/ (keeps $(VENV))"
@@ -93,6 +96,15 @@ bench: | bench-deps host-prep test-images
 	$(PY) bench/fuzz.py
 	$(PY) bench/pull.py
 	$(PY) bench/workloads.py
+
+# One at a time: each loads both cores and measures CPU. Each writes bench/<name>-last-run.json and
+# exits 1 on a missed goal (the second still runs).
+bench-life: | bench-deps host-prep test-image
+	$(PY) -m compileall -q src >/dev/null
+	rc=0; $(PY) bench/probes.py || rc=$$?; $(PY) bench/density.py || rc=$$?; exit $$rc
+
+soak: | deps host-prep test-image
+	$(PY) bench/soak.py
 
 crash: | deps host-prep test-image
 	$(PY) bench/crash.py

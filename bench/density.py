@@ -20,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,8 +59,10 @@ def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 900
 
 
 class Podbay:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, max_pods: int) -> None:
         self.agent = Agent(work)
+        # The kubelet's default of 110 pods per node would leave the rest Pending (Unschedulable).
+        self.agent.extra_args = ["--max-pods", str(max_pods)]
         # 500 pods need more than a /24: a /21 of its own (aligned), gateway .1.
         a, b = random.randrange(200, 250), random.randrange(0, 32) * 8
         self.agent.subnet, self.agent.gateway = f"10.{a}.{b}.0/21", f"10.{a}.{b}.1"
@@ -85,7 +88,11 @@ class Podbay:
             items = self.pods()
             if len(items) == n and all(pred(p) for p in items):
                 return
-            time.sleep(0.1)
+            stuck = [c.get("message") for p in items for c in (p.get("status") or {}).get("conditions") or []
+                     if c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"]
+            if stuck:
+                raise SystemExit(f"podbay: {len(stuck)} pods Unschedulable: {stuck[0]}")
+            time.sleep(0.25)   # a list of 500 pods is not free: do not load the agent being measured
         raise SystemExit(f"podbay: pods not there within {timeout} s")
 
     @staticmethod
@@ -134,7 +141,15 @@ class Podman:
                     "XDG_RUNTIME_DIR": str(self.work / "xdg"), "CONTAINERS_CONF": str(self.work / "containers.conf"),
                     "CONTAINERS_STORAGE_CONF": str(self.work / "storage.conf")}
         run(self._argv("load", "-i", str(IMAGE_TAR)), self.env)
-        run(self._argv("network", "create", "--subnet", self.subnet, "--interface-name", self.net, self.net), self.env)
+        # podman 4.3 (Debian 12) cannot name the bridge (--interface-name came later): the network is a
+        # CNI conflist of our own in the private network_config_dir, the bridge named like the network.
+        gw = self.subnet.rsplit(".", 1)[0] + ".1"
+        conflist = {"cniVersion": "0.4.0", "name": self.net, "plugins": [
+            {"type": "bridge", "bridge": self.net, "isGateway": True, "ipMasq": True, "hairpinMode": True,
+             "ipam": {"type": "host-local", "routes": [{"dst": "0.0.0.0/0"}],
+                      "ranges": [[{"subnet": self.subnet, "gateway": gw}]]}},
+            {"type": "portmap", "capabilities": {"portMappings": True}}]}
+        (self.work / "net.d" / f"{self.net}.conflist").write_text(json.dumps(conflist))
 
     def _argv(self, *args: str) -> list[str]:
         return ["podman", "--root", str(self.work / "root"), "--runroot", str(self.work / "runroot"),
@@ -157,7 +172,6 @@ class Podman:
 
     def close(self) -> None:
         subprocess.run(self._argv("pod", "rm", "-a", "-f"), env=self.env, capture_output=True, timeout=600)
-        subprocess.run(self._argv("network", "rm", "-f", self.net), env=self.env, capture_output=True)
         subprocess.run(self._argv("rmi", "-a", "-f"), env=self.env, capture_output=True)
         subprocess.run(["ip", "link", "del", self.net], capture_output=True)
         shutil.rmtree(f"/var/lib/cni/networks/{self.net}", ignore_errors=True)
@@ -175,6 +189,14 @@ def timed_get_pods(pb: Podbay, runs: int) -> list[float]:
     return out
 
 
+def stop_on_signals() -> None:
+    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pods", type=int, default=500)
@@ -183,13 +205,14 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=60.0)
     ap.add_argument("--skip-podman", action="store_true")
     args = ap.parse_args()
+    stop_on_signals()
     why = _missing()
     if why:
         raise SystemExit(f"density bench: {why}")
     result: dict[str, Any] = {"pods": args.pods, "burst": args.burst, "goals": GOALS}
     with tempfile.TemporaryDirectory(prefix="podbay-density-") as tmp:
         work = Path(tmp)
-        pb = Podbay(work / "podbay")
+        pb = Podbay(work / "podbay", args.pods + args.burst)
         pm = Podman(work) if not args.skip_podman and shutil.which("podman") else None
         try:
             # -- start throughput, alternating --------------------------------------------------------
@@ -233,6 +256,8 @@ def main() -> int:
                              "get_pods": d["get_pods_ms_median"] < GOALS["get_pods_ms"]}
             pb.delete_all()
         finally:
+            if pb.pods():
+                pb.delete_all()   # through the API: the harness's cleanup runs a CLI per pod
             pb.close()
             if pm is not None:
                 pm.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import sys
 import tempfile
 from dataclasses import asdict
@@ -25,11 +26,20 @@ from e2e_harness import IMAGE_TAR, Agent, _missing  # noqa: E402
 from soak_cycles import Soak  # noqa: E402
 
 
+def stop_on_signals() -> None:
+    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cycles", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()
+    stop_on_signals()
     why = _missing()
     if why:
         raise SystemExit(f"soak bench: {why}")

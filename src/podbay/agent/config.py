@@ -30,6 +30,7 @@ class AgentConfig:
     container_log_max_size: int = 10 * 1024 * 1024   # kubelet containerLogMaxSize
     container_log_max_files: int = 5                 # kubelet containerLogMaxFiles
     container_log_monitor_seconds: float = 10.0      # kubelet containerLogMonitorInterval
+    max_pods: int = 110                              # kubelet --max-pods: the Node's pods capacity
     # access: the TLS listener ("none" disables it), extra serving-cert SANs, --token-auth-file paths
     listen: str = "127.0.0.1:6443"
     tls_sans: tuple[str, ...] = ()

@@ -68,7 +68,8 @@ def _runtime_version(binary: str) -> str:
     return f"{name}://{first.split()[-1]}"
 
 
-def host_facts(name: str, root: Path, internal_ip: str, memory_bytes: int, runtime_binary: str) -> nodeapi.NodeFacts:
+def host_facts(name: str, root: Path, internal_ip: str, memory_bytes: int, runtime_binary: str,
+               max_pods: int = 110) -> nodeapi.NodeFacts:
     """Read this host (call in a thread: it runs ``<runtime> --version``)."""
     vfs = os.statvfs(root)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -77,7 +78,8 @@ def host_facts(name: str, root: Path, internal_ip: str, memory_bytes: int, runti
         internal_ip=internal_ip, kernel=platform.release(), os_image=_os_image(),
         runtime_version=_runtime_version(runtime_binary), kubelet_version=GIT_VERSION,
         arch=_ARCH.get(platform.machine(), platform.machine()), machine_id=_read("/etc/machine-id"),
-        system_uuid=_read("/sys/class/dmi/id/product_uuid"), boot_id=procfs.boot_id(), hugepages=_hugepages())
+        system_uuid=_read("/sys/class/dmi/id/product_uuid"), boot_id=procfs.boot_id(), hugepages=_hugepages(),
+        max_pods=max_pods)
 
 
 class NodeAgent:

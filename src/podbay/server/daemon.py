@@ -51,6 +51,22 @@ STOP_GRACE_SECONDS = 5.0
 IO_THREAD_PREFIX = "podbay-io"
 
 
+def _max_pods(n: int, subnet: str) -> int:
+    """kubelet --max-pods; more pods than the pod subnet has addresses could never all start."""
+    import ipaddress
+
+    if n < 1:
+        raise PermanentError(f"--max-pods must be at least 1, not {n}")
+    try:
+        hosts = ipaddress.ip_network(subnet, strict=False).num_addresses - 3   # network, gateway, broadcast
+    except ValueError:
+        return n   # the subnet itself is reported where it is used
+    if n > hosts:
+        raise PermanentError(f"--max-pods {n}: the pod subnet {subnet} has room for {hosts} pods "
+                             "(pass a larger --subnet)")
+    return n
+
+
 def config_from_options(opts: dict[str, Any]) -> AgentConfig:
     kw: dict[str, Any] = {}
     for key, conv in (("root", Path), ("run_dir", Path), ("socket", Path), ("cni_conf_dir", Path)):
@@ -78,6 +94,8 @@ def config_from_options(opts: dict[str, Any]) -> AgentConfig:
         if int(opts["container_log_max_files"]) < 2:
             raise PermanentError("--container-log-max-files must be at least 2 (as the kubelet requires)")
         kw["container_log_max_files"] = int(opts["container_log_max_files"])
+    if opts.get("max_pods") is not None:
+        kw["max_pods"] = _max_pods(int(opts["max_pods"]), str(kw.get("subnet", AgentConfig.subnet)))
     if opts.get("container_log_monitor_interval"):
         kw["container_log_monitor_seconds"] = float(opts["container_log_monitor_interval"])
     if opts.get("allowed_host_path"):
@@ -280,7 +298,7 @@ async def assemble(deps: Deps) -> Assembly:
     pods.attach()
     await pods.start()
     facts = await asyncio.to_thread(host_facts, cfg.node_name, cfg.root, deps.host_ip, deps.node_allocatable,
-                                    runtime_binary(deps.runtime.oci.name))
+                                    runtime_binary(deps.runtime.oci.name), cfg.max_pods)
     node = NodeAgent(registry, facts)
     node.register()
     node.start()
@@ -471,6 +489,8 @@ def main(argv: list[str]) -> int:
                     help="rotate a container log at this size (quantity, default 10Mi)")
     ap.add_argument("--container-log-max-files", dest="container_log_max_files", type=int,
                     help="log files kept per container, the live one included (default 5)")
+    ap.add_argument("--max-pods", dest="max_pods", type=int,
+                    help="pods this node runs at most: the Node's pods capacity (default 110, as the kubelet)")
     ap.add_argument("--container-log-monitor-interval", dest="container_log_monitor_interval", type=float,
                     help="seconds between log size checks (default 10)")
     ap.add_argument("--listen", help="TLS API listener ADDR:PORT, or none (default 127.0.0.1:6443)")
