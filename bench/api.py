@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib import remove_bridge  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_TAR = REPO / "_work" / "busybox-1.35.tar"
 sys.path.insert(0, str(REPO / "src"))
@@ -136,7 +138,7 @@ class Podbay:
         finally:
             self.agent.terminate()
             self.agent.wait(60)
-            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+            remove_bridge(self.bridge)
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
 

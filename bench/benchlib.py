@@ -24,3 +24,10 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
     run(argv, env)
     return time.perf_counter() - t0
+
+
+def remove_bridge(bridge: str) -> None:
+    """What an agent on ``bridge`` leaves on the host once it is stopped: the bridge and its Services
+    table (``podbay agent --cleanup`` does the same)."""
+    subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+    subprocess.run(["nft", "delete", "table", "ip", f"podbay-{bridge}"], capture_output=True)

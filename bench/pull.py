@@ -28,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from benchlib import timed  # noqa: E402
+from benchlib import remove_bridge, timed  # noqa: E402
 
 from podbay.images import testregistry  # noqa: E402
 
@@ -149,7 +149,7 @@ class Agent:
                            capture_output=True, timeout=120)
         self.proc.terminate()
         self.proc.wait(timeout=60)
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+        remove_bridge(self.bridge)
         from podbay.sys.mount import unmount_all_under
 
         for d in (self.root, self.run_dir):

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import PODMAN_CONF, run, timed  # noqa: E402
+from benchlib import PODMAN_CONF, remove_bridge, run, timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_TAR = REPO / "_work" / "busybox-1.35.tar"
@@ -92,7 +92,7 @@ class Podbay:
     def close(self) -> None:
         self.agent.terminate()
         self.agent.wait()
-        subprocess.run(["ip", "link", "del", "podbay-bench0"], capture_output=True)
+        remove_bridge("podbay-bench0")
 
 
 class Podman:

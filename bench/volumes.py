@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import remove_bridge  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 from podbay.client.http import ApiClient  # noqa: E402
@@ -84,7 +86,7 @@ class Agent:
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait()
-        subprocess.run(["ip", "link", "del", "podbay-vb0"], capture_output=True)
+        remove_bridge("podbay-vb0")
 
 
 DD = (f"sync; t0=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero of=DIR/f bs=1M count={MIB} conv=fsync 2>/dev/null; "

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import PODMAN_CONF, run, timed  # noqa: E402
+from benchlib import PODMAN_CONF, remove_bridge, run, timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -138,7 +138,7 @@ class Podbay:
         self.kube.stop()
         self.agent.terminate()
         self.agent.wait()
-        subprocess.run(["ip", "link", "del", "podbay-wbench"], capture_output=True)
+        remove_bridge("podbay-wbench")
         subprocess.run(["nft", "delete", "table", "ip", "podbay-podbay-wbench"], capture_output=True)
 
 
