@@ -18,6 +18,7 @@ cleanup() {
   for p in my-podzz web; do "${PB[@]}" delete pod "$p" --now --wait >/dev/null 2>&1 || true; done
   if [ -n "$AGENT" ]; then kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null || true; fi
   ip link del podbay-demo0 2>/dev/null || true
+  "${PB[@]}" agent --cleanup --bridge podbay-demo0 >/dev/null 2>&1 || true   # its Services table
   rm -rf "$PODBAY_RUN_DIR"
   scripts/test-registry.sh down "$BED" >/dev/null 2>&1 || true
 }
