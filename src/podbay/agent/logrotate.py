@@ -52,6 +52,8 @@ def rotate_logs(live: Iterable[tuple[str, str]], container_dir: Callable[[str], 
             size = path.stat().st_size
         except OSError:
             continue
+        if size < max_size:
+            continue     # plan_rotation's first rule: nothing is due, so the rotated files need no glob
         existing = [str(p) for p in path.parent.glob(path.name + ".*")]
         plan = plan_rotation(str(path), size, existing, time.time(), max_size, max_files)
         if plan is None:

@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from podbay.errors import MountFailure, RuntimeFailure
 from podbay.runtime.conmon import ConmonPaths, Launched, conmon_argv, launch
@@ -50,6 +51,9 @@ class ContainerRuntime:
         self.exit_dir = exit_dir
         self.socket_dir = socket_dir
         self.conmon_cgroup = conmon_cgroup
+        # cid -> (config.json's (inode, mtime), its process spec): an exec probe every few seconds
+        # per container need not re-read and re-parse the bundle's config each time.
+        self._process: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         for d in (containers_dir, exit_dir, socket_dir):
             d.mkdir(parents=True, exist_ok=True, mode=BUNDLE_DIR_MODE)
         os.chmod(containers_dir, BUNDLE_DIR_MODE)   # an older agent made it 0755
@@ -178,8 +182,7 @@ class ContainerRuntime:
         """`runtime exec --process F`: the container's own process spec (user, groups, env, cwd,
         capabilities, no_new_privs, rlimits) with argv swapped in, as CRI-O runs exec. The caller
         deletes the returned process file when the exec ends."""
-        config = json.loads((self.container_dir(cid) / "config.json").read_text())
-        process = dict(config["process"])
+        process = dict(self._process_spec(cid))
         process["args"] = list(argv)
         process["terminal"] = tty
         process.pop("consoleSize", None)
@@ -191,9 +194,22 @@ class ContainerRuntime:
             cmd.append("--tty")
         return [*cmd, cid], Path(path)
 
+    def _process_spec(self, cid: str) -> dict[str, Any]:
+        """The bundle's ``process`` (cached while config.json is the same file, unchanged)."""
+        path = self.container_dir(cid) / "config.json"
+        st = path.stat()
+        stamp = (st.st_ino, st.st_mtime_ns)
+        hit = self._process.get(cid)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        process = dict(json.loads(path.read_text())["process"])
+        self._process[cid] = (stamp, process)
+        return process
+
     def remove(self, cid: str) -> None:
         """runtime delete + drop the bundle and conmon's attach link. The rootfs must be unmounted by
         the caller first. Idempotent."""
+        self._process.pop(cid, None)
         self.oci.delete(cid)
         if mounts_under(str(self.container_dir(cid))):
             raise RuntimeFailure(f"container {cid}: its rootfs is still mounted; refusing to remove the bundle")

@@ -69,19 +69,46 @@ class Reaper:
             return pid in self._owned
 
     def reap(self) -> list[int]:
-        """waitpid(WNOHANG) every child nobody owns; returns the pids collected."""
+        """waitpid(WNOHANG) every exited child nobody owns; returns the pids collected.
+
+        ``waitid(P_ALL, WNOWAIT)`` peeks at one exited child without collecting it: while that child is
+        not owned it is collected at once, and when no child has exited (the usual case: hundreds of
+        live conmons) the reap costs one syscall instead of a waitpid per child. An exited child that
+        is owned hides the others from the peek, so then every child is walked as before."""
         done: list[int] = []
         with self._lock:
-            for pid in sorted(children()):
+            while True:
+                try:
+                    info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                except ChildProcessError:
+                    break      # no children at all
+                if info is None:
+                    break      # no child has exited
+                pid = info.si_pid
                 if pid in self._owned:
-                    continue
+                    done += self._walk_locked()
+                    break
                 try:
                     got, _status = os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
                     continue   # collected meanwhile by a targeted waitpid (procfs.reap_if_child)
-                if got == pid:
-                    done.append(pid)
+                if got != pid:
+                    break
+                done.append(pid)
             self.reaped += len(done)
+        return done
+
+    def _walk_locked(self) -> list[int]:
+        done: list[int] = []
+        for pid in sorted(children()):
+            if pid in self._owned:
+                continue
+            try:
+                got, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue   # collected meanwhile by a targeted waitpid (procfs.reap_if_child)
+            if got == pid:
+                done.append(pid)
         return done
 
 

@@ -131,3 +131,37 @@ def test_a_start_that_loses_the_race_to_an_earlier_start_keeps_the_container(rt:
     with pytest.raises(RuntimeFailure):
         rt.start("c2")
     assert "c2" not in oci.status and ("c2", signal.SIGKILL) in oci.signals
+
+
+def test_exec_process_is_the_containers_own_spec_read_once_per_bundle(rt: ContainerRuntime,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exec probe every few seconds: config.json is parsed once, each exec still gets its own file
+    with its argv; a rewritten config.json is read again; remove forgets the container."""
+    import json
+
+    cdir = rt.container_dir("c1")
+    cdir.mkdir(parents=True)
+    spec = {"process": {"args": ["sleep", "9"], "env": ["A=1"], "cwd": "/w", "terminal": True,
+                        "consoleSize": {"height": 1, "width": 1}, "user": {"uid": 7, "gid": 7}}}
+    (cdir / "config.json").write_text(json.dumps(spec))
+    loads: list[str] = []
+    real = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, **kw: (loads.append("x"), real(text, **kw))[1])
+    seen = []
+    for argv in (["true"], ["cat", "/x"], ["true"]):
+        cmd, path = rt.exec_argv("c1", argv, tty=False)
+        assert cmd[-1] == "c1" and cmd[cmd.index("--process") + 1] == str(path)
+        seen.append(real(path.read_text()))
+        path.unlink()
+    assert len(loads) == 1
+    assert [p["args"] for p in seen] == [["true"], ["cat", "/x"], ["true"]]
+    assert all(p["env"] == ["A=1"] and p["user"] == {"uid": 7, "gid": 7} and p["terminal"] is False
+               and "consoleSize" not in p for p in seen)
+    spec["process"]["env"] = ["A=2"]
+    (cdir / "config.json.new").write_text(json.dumps(spec))
+    os.replace(cdir / "config.json.new", cdir / "config.json")     # a new file: read again
+    cmd, path = rt.exec_argv("c1", ["true"], tty=True)
+    assert real(path.read_text())["env"] == ["A=2"] and real(path.read_text())["terminal"] is True
+    assert len(loads) == 2
+    rt.remove("c1")
+    assert "c1" not in rt._process

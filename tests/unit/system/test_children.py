@@ -6,6 +6,7 @@ the test process itself is never changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -103,3 +104,64 @@ def test_the_agent_spawns_only_through_podbay_sys(pattern: str) -> None:
             if re.search(pattern, line):
                 offenders.append(f"{rel}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def _spawn_unowned(argv: list[str]) -> subprocess.Popen[bytes]:
+    proc = children.popen(argv)
+    children.release(proc)      # as a conmon re-parented to the agent: a child nobody owns
+    return proc
+
+
+def _wait_zombies(pids: set[int]) -> None:
+    for _ in range(250):
+        if pids <= set(children.zombies()):
+            return
+        subprocess.run(["sleep", "0.02"])
+    raise AssertionError(f"{pids - set(children.zombies())} never exited")
+
+
+def test_reap_of_live_children_waits_for_none_of_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reap runs every second with hundreds of live conmons: no waitpid per live child."""
+    live = [_spawn_unowned(["sleep", "30"]) for _ in range(20)]
+    try:
+        calls: list[int] = []
+        real = os.waitpid
+
+        def counting(pid: int, options: int) -> tuple[int, int]:
+            calls.append(pid)
+            return real(pid, options)
+
+        monkeypatch.setattr(os, "waitpid", counting)
+        assert children.REAPER.reap() == []
+        assert calls == []
+        for p in live:
+            p.kill()
+        pids = {p.pid for p in live}
+        _wait_zombies(pids)
+        calls.clear()
+        assert set(children.REAPER.reap()) == pids       # each exited one collected, one waitpid each
+        assert sorted(calls) == sorted(pids)
+        assert not pids & set(children.children())
+    finally:
+        for p in live:
+            with contextlib.suppress(OSError):
+                p.kill()
+            p.wait()        # reaped already: ECHILD, Popen records it (no ResourceWarning)
+
+
+def test_an_owned_exited_child_does_not_hide_unowned_ones() -> None:
+    """The peek sees one exited child; an owned one first still lets every unowned one be collected."""
+    owned = children.popen(["true"])
+    try:
+        _wait_zombies({owned.pid})
+        orphans = [_spawn_unowned(["true"]) for _ in range(3)]
+        pids = {p.pid for p in orphans}
+        _wait_zombies(pids)
+        got = children.REAPER.reap()
+        assert set(got) == pids and owned.pid not in got
+        assert owned.pid in children.zombies()        # left for its owner
+        assert owned.wait() == 0
+        for p in orphans:
+            p.wait()
+    finally:
+        children.release(owned)
