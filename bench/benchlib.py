@@ -3,6 +3,7 @@ podman configuration both sides' pods get (the same ulimits as podbay's defaults
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 
@@ -31,3 +32,11 @@ def remove_bridge(bridge: str) -> None:
     table (``podbay agent --cleanup`` does the same)."""
     subprocess.run(["ip", "link", "del", bridge], capture_output=True)
     subprocess.run(["nft", "delete", "table", "ip", f"podbay-{bridge}"], capture_output=True)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from benchlib import stop_on_signals  # noqa: E402
 from e2e_harness import IMAGE_TAR, Agent, _missing  # noqa: E402
 from soak_cycles import cpu_seconds, rss_bytes  # noqa: E402
 
@@ -187,14 +187,6 @@ def timed_get_pods(pb: Podbay, runs: int) -> list[float]:
         out.append(time.monotonic() - t0)
         assert res.stdout.count("\n") > 1
     return out
-
-
-def stop_on_signals() -> None:
-    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
-    def stop(signum: int, _frame: object) -> None:
-        raise SystemExit(f"stopped by signal {signum}")
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
 
 
 def main() -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 import e2e_harness as h  # noqa: E402
+from benchlib import stop_on_signals  # noqa: E402
 
 from podbay.client.http import ApiClient  # noqa: E402
 
@@ -146,14 +146,6 @@ def delete_all(agent: h.Agent) -> None:
     deadline = time.monotonic() + 300
     while api.get(path)["items"] and time.monotonic() < deadline:
         time.sleep(0.5)
-
-
-def stop_on_signals() -> None:
-    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
-    def stop(signum: int, _frame: object) -> None:
-        raise SystemExit(f"stopped by signal {signum}")
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
 
 
 def main() -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import signal
 import sys
 import tempfile
 from dataclasses import asdict
@@ -22,16 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from benchlib import stop_on_signals  # noqa: E402
 from e2e_harness import IMAGE_TAR, Agent, _missing  # noqa: E402
 from soak_cycles import Soak  # noqa: E402
-
-
-def stop_on_signals() -> None:
-    """SIGTERM/SIGINT end the bench through its cleanup (a background job ignores SIGINT by default)."""
-    def stop(signum: int, _frame: object) -> None:
-        raise SystemExit(f"stopped by signal {signum}")
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
 
 
 def main() -> int:
