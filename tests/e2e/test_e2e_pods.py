@@ -475,19 +475,31 @@ def test_container_logs_rotate_like_the_kubelet(tmp_path: Path) -> None:
                          "--container-log-monitor-interval", "0.3"]
     second.start()
     try:
-        chatty = {"name": "c", "image": "busybox:1.35",
-                  "command": ["sh", "-c", "i=0; while [ $i -lt 4000 ]; do echo line-$i; i=$((i+1)); "
+        # The container prints "ready" and writes nothing more until the follower is attached (a file in a
+        # hostPath): `logs -f` on a container still being created is an error, as with kubectl and the
+        # kubelet, and a follower started late would miss lines already rotated away.
+        gate = tmp_path / "gate"
+        gate.mkdir()
+        chatty = {"name": "c", "image": "busybox:1.35", "volumeMounts": [{"name": "gate", "mountPath": "/gate"}],
+                  "command": ["sh", "-c", "echo ready; while [ ! -e /gate/go ]; do sleep 0.05; done; "
+                                          "i=0; while [ $i -lt 4000 ]; do echo line-$i; i=$((i+1)); "
                                           "[ $((i % 100)) = 0 ] && sleep 0.05; done; sleep 3600"]}
-        second.pb("apply", "-f", "-", input=pod_manifest("chatty", [chatty]))
+        second.pb("apply", "-f", "-", input=pod_manifest(
+            "chatty", [chatty], [{"name": "gate", "hostPath": {"path": str(gate), "type": "Directory"}}]))
+        pod = second.wait_for("chatty", running)
         follow = subprocess.Popen([*PODBAY, "logs", "-f", "chatty"], env=second.env, stdout=subprocess.PIPE,
                                   text=True)
-        pod = second.wait_for("chatty", running)
         log_dir = second.root / "logs" / f"default_chatty_{pod['metadata']['uid']}" / "c"
+        assert follow.stdout is not None
+        assert follow.stdout.readline().strip() == "ready"
+        (gate / "go").touch()
         deadline = time.monotonic() + 30
         seen: list[str] = []
-        assert follow.stdout is not None
         while time.monotonic() < deadline and len(seen) < 4000:
-            seen.append(follow.stdout.readline().strip())
+            line = follow.stdout.readline()
+            if not line:
+                break   # the follower ended: report what it had, not a list of empty reads
+            seen.append(line.strip())
         follow.kill()
         follow.wait()
         follow.stdout.close()
