@@ -30,10 +30,16 @@ Obj = dict[str, Any]
 # --- clock ---------------------------------------------------------------------------------------
 
 
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
 class Clock(Protocol):
     def now(self) -> float: ...                 # wall clock (UNIX seconds): timestamps, back-off
     def monotonic(self) -> float: ...           # intervals: probe periods, grace periods
     async def sleep(self, seconds: float) -> None: ...
+    # fn() runs on the loop after ``seconds`` unless cancelled: a wait without a task per period.
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> Timer: ...
 
 
 # --- the container runtime -----------------------------------------------------------------------

@@ -401,18 +401,28 @@ async def run_capped(cmd: Sequence[str], timeout: float | None, limit: int,
         loop.add_reader(r, readable)
     timed_out = False
     try:
-        await asyncio.wait_for(proc.wait(), timeout)
-    except TimeoutError:
-        timed_out = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+        try:
+            async with asyncio.timeout(timeout):     # no task per exec (wait_for made one)
+                await proc.wait()
+        except TimeoutError:
+            timed_out = True
+            if on_timeout is not None:
+                with contextlib.suppress(Exception):
+                    on_timeout()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
     finally:
         if proc.returncode is None:     # cancelled: never leave the process behind
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(asyncio.gather(*eofs)), 0.05)
+        if not all(f.done() for f in eofs):
+            # Output still in flight after the exit is read for a moment; a pipe a background child
+            # holds is not waited for.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(0.05):
+                    for f in eofs:
+                        await f      # a cancelled f is fine: the reader checks done()
         for r, _ in pipes:
             loop.remove_reader(r)
             os.close(r)

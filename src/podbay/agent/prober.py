@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from podbay.agent.wakeup import Wakeup
 from podbay.api.printing import parse_rfc3339
 from podbay.core import probes
 from podbay.core.actions import ProbeState
@@ -232,11 +233,11 @@ class _Worker:
         self.key = key
         self.spec = spec
         self.state = WorkerState()
-        self._trigger = asyncio.Event()
+        self._wakeup = Wakeup(mgr.clock)
         self.task = asyncio.ensure_future(self._run())
 
     def trigger(self) -> None:
-        self._trigger.set()
+        self._wakeup.trigger()
 
     def stop(self) -> None:
         self.task.cancel()
@@ -263,23 +264,11 @@ class _Worker:
                 if next_tick <= now:     # a ticker buffers one tick: a slow probe is followed at once
                     next_tick = now
                     continue
-                if await self._sleep_or_trigger(next_tick - now):
+                if await self._wakeup.wait(next_tick - now):
                     next_tick = clock.monotonic()
         finally:
             if self.mgr.workers.get(self.key) is self:
                 del self.mgr.workers[self.key]
-
-    async def _sleep_or_trigger(self, seconds: float) -> bool:
-        sleeper = asyncio.ensure_future(self.mgr.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(self._trigger.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waiter.cancel()
-        triggered = self._trigger.is_set()
-        self._trigger.clear()
-        return triggered
 
     async def _do_probe(self) -> bool:
         uid, _, ptype = self.key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import Callable
 
 
 async def settle(rounds: int = 10_000) -> None:
@@ -38,6 +39,16 @@ class FakeClock:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._mono + seconds, next(self._seq), fut))
         await fut
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> asyncio.Future[None]:
+        """fn() once the fake time passes ``seconds`` from now; cancel() on the result drops it."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if seconds <= 0:
+            fut.set_result(None)
+        else:
+            heapq.heappush(self._sleepers, (self._mono + seconds, next(self._seq), fut))
+        fut.add_done_callback(lambda f: None if f.cancelled() else fn())
+        return fut
 
     def _jump(self, to: float) -> None:
         if to > self._mono:

@@ -126,6 +126,83 @@ async def test_tcp() -> None:
     assert out.result == "failure" and out.output == f"dial tcp 127.0.0.1:{port}: connect: connection refused"
 
 
+async def raw_server(reply: bytes) -> tuple[asyncio.base_events.Server, int]:
+    """Answers every connection with ``reply`` verbatim after the request head, then closes."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return srv, srv.sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize(("reply", "result", "output"), [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=1\r\nde\r\n0\r\n\r\n",
+     "success", "abcde"),
+    (b"HTTP/1.0 204 No Content\r\n\r\n", "success", ""),
+    (b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 30000, "success", "x" * probes.MAX_OUTPUT),   # until close, capped
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + b"y" * 20000, "success", "y" * probes.MAX_OUTPUT),
+    (b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy", "failure", "HTTP probe failed with statuscode: 503"),
+])
+async def test_plain_http_bodies(reply: bytes, result: str, output: str) -> None:
+    srv, port = await raw_server(reply)
+    try:
+        out = await NetProbeTransport().http_get(target(port), 1.0)
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    assert (out.result, out.output) == (result, output)
+
+
+async def test_plain_http_short_or_garbled_answers_are_failures() -> None:
+    srv, short_port = await raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")   # closed early
+    try:
+        short = await NetProbeTransport().http_get(target(short_port), 1.0)
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    srv, port = await raw_server(b"SSH-2.0-OpenSSH_9.2\r\n")
+    try:
+        garbled = await NetProbeTransport().http_get(target(port), 1.0)
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    assert short.result == "failure" and short.output.startswith(f'Get "http://127.0.0.1:{short_port}/healthz": ')
+    assert garbled.result == "failure" and "malformed HTTP response" in garbled.output
+
+
+async def test_plain_http_and_tcp_to_a_host_name() -> None:
+    async with Server(lambda p, h: (200, {}, b"named")) as srv:
+        named = HttpTarget("http", "localhost", srv.port, "/", (), probes.USER_AGENT)
+        out = await NetProbeTransport().http_get(named, 1.0)
+        tcp = await NetProbeTransport().tcp(TcpTarget("localhost", srv.port), 1.0)
+    assert (out.result, out.output) == ("success", "named")
+    assert tcp.result == "success"
+    assert srv.requests[0][1]["Host"] == f"localhost:{srv.port}"
+
+
+async def test_plain_http_leaves_no_socket_open() -> None:
+    import os
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async with Server(lambda p, h: (200, {}, b"ok")) as srv:
+        await NetProbeTransport().http_get(target(srv.port), 1.0)
+        before = fds()
+        for _ in range(50):
+            assert (await NetProbeTransport().http_get(target(srv.port), 1.0)).result == "success"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        for _ in range(20):
+            assert (await NetProbeTransport().http_get(target(closed), 1.0)).result == "failure"
+        assert fds() <= before
+
+
 @pytest.fixture
 async def grpc_server() -> AsyncIterator[tuple[int, Any]]:
     import grpc
