@@ -42,14 +42,21 @@ class StorePods:
         return [s.copy() for s in self.repo.list("Pod")]
 
     def update_status(self, uid: str, status_of: Callable[[Obj], StatusUpdate | None]) -> Obj | None:
-        fresh = self.get_pod(uid)
-        if fresh is None:
+        stored = self.repo.by_uid(uid)
+        if stored is None or stored.kind != "Pod":
             return None
-        update = status_of(fresh)
-        if update is None:
-            return fresh
+        # status_of reads the stored body without a copy (it builds a new status); most syncs compute
+        # the status already stored, and then nothing is decoded or locked at all.
+        update = status_of(stored.obj)
+        if update is None or _unchanged(stored.obj, update):
+            return stored.obj
         return write_pod_status(self.repo, uid, update.status, dict(update.annotations) or None)
 
     def finish_deletion(self, pod: Obj) -> None:
         md = pod["metadata"]
         finish_pod_deletion(self.repo, md["namespace"], md["name"], md["uid"])
+
+
+def _unchanged(pod: Obj, update: StatusUpdate) -> bool:
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    return pod.get("status") == update.status and all(annotations.get(k) == v for k, v in update.annotations.items())

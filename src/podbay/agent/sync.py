@@ -166,7 +166,8 @@ class PodSyncer:
     # ================================================================== sync_pod
     async def sync_pod(self, pod: dict[str, Any], st: PodState) -> SyncOutcome:
         uid = st.uid
-        await self.offload(self.observe_exits, pod, st, True)
+        if self._exits_to_observe(st):
+            await self.offload(self.observe_exits, pod, st, True)
         records = self.records.containers(uid)
         now = self.clock.now()
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
@@ -575,6 +576,17 @@ class PodSyncer:
         st.wake.clear()
 
     # ================================================================== exits
+    def _exits_to_observe(self, st: PodState) -> bool:
+        """The PLEG's relist, cheaply: does observe_exits have anything to record? (an exit file, a
+        dead monitor, an attempt left "created"). Most syncs of a running pod find nothing, and then
+        skip the hand-off to a thread."""
+        for rec in self.records.containers(st.uid):
+            if rec.state == "created":
+                return True
+            if rec.state == "running" and (self.runtime.exit_status(rec) is not None or not self.runtime.is_alive(rec)):
+                return True
+        return False
+
     def observe_exits(self, pod: Mapping[str, Any], st: PodState, may_start: bool) -> None:
         """Record exits of running attempts (exit file, or a dead monitor) and free their runtime state.
 

@@ -44,6 +44,10 @@ class Store:
         if str(path) != ":memory:":
             os.chmod(path, 0o600)   # secrets live here: root-only
         self._lock = threading.RLock()
+        # Container records by pod uid, then id: write-through (this process is their only writer), so
+        # the pod worker's several reads per sync decode nothing. Loaded on first use.
+        self._recs: dict[str, dict[str, ContainerRecord]] | None = None
+        self._rec_pod: dict[str, str] = {}     # container id -> pod uid
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -140,26 +144,62 @@ class Store:
         return [dict(json.loads(r[0])) for r in rows]
 
     # containers ---------------------------------------------------------------------------------
+    def _records(self) -> dict[str, dict[str, ContainerRecord]]:
+        if self._recs is None:
+            with self._lock:
+                rows = self._db.execute("SELECT body FROM containers").fetchall()
+            recs: dict[str, dict[str, ContainerRecord]] = {}
+            for r in rows:
+                rec = ContainerRecord(**json.loads(r[0]))
+                recs.setdefault(rec.pod_uid, {})[rec.id] = rec
+                self._rec_pod[rec.id] = rec.pod_uid
+            self._recs = recs
+        return self._recs
+
     def put_container(self, rec: ContainerRecord) -> None:
-        with self.tx() as db:
-            db.execute("INSERT OR REPLACE INTO containers (id, pod_uid, name, attempt, body) VALUES (?,?,?,?,?)",
-                       (rec.id, rec.pod_uid, rec.name, rec.attempt, json.dumps(asdict(rec))))
+        with self._lock:
+            cache = self._records()
+            with self.tx() as db:
+                db.execute("INSERT OR REPLACE INTO containers (id, pod_uid, name, attempt, body) VALUES (?,?,?,?,?)",
+                           (rec.id, rec.pod_uid, rec.name, rec.attempt, json.dumps(asdict(rec))))
+            # INSERT OR REPLACE drops the rows it conflicts with: the same id, or the same attempt.
+            self._uncache(rec.id)
+            for old in [r.id for r in cache.get(rec.pod_uid, {}).values() if (r.name, r.attempt) == (rec.name, rec.attempt)]:
+                self._uncache(old)
+            cache.setdefault(rec.pod_uid, {})[rec.id] = rec
+            self._rec_pod[rec.id] = rec.pod_uid
+
+    def _uncache(self, cid: str) -> None:
+        uid = self._rec_pod.pop(cid, None)
+        by_id = (self._recs or {}).get(uid or "")
+        if by_id is not None:
+            by_id.pop(cid, None)
+            if not by_id:
+                del self._records()[uid or ""]
 
     def containers(self, pod_uid: str) -> list[ContainerRecord]:
+        """The pod's records ordered by name and attempt (records are frozen: shared, never copied)."""
         with self._lock:
-            rows = self._db.execute("SELECT body FROM containers WHERE pod_uid=? ORDER BY name, attempt",
-                                    (pod_uid,)).fetchall()
-        return [ContainerRecord(**json.loads(r[0])) for r in rows]
+            by_id = self._records().get(pod_uid)
+            recs = list(by_id.values()) if by_id else []
+        recs.sort(key=lambda r: (r.name, r.attempt))
+        return recs
 
     def all_containers(self) -> list[ContainerRecord]:
         with self._lock:
-            rows = self._db.execute("SELECT body FROM containers").fetchall()
-        return [ContainerRecord(**json.loads(r[0])) for r in rows]
+            return [r for by_id in self._records().values() for r in by_id.values()]
 
     def delete_container(self, cid: str) -> None:
-        with self.tx() as db:
-            db.execute("DELETE FROM containers WHERE id=?", (cid,))
+        with self._lock:
+            self._records()
+            with self.tx() as db:
+                db.execute("DELETE FROM containers WHERE id=?", (cid,))
+            self._uncache(cid)
 
     def delete_pod_containers(self, pod_uid: str) -> None:
-        with self.tx() as db:
-            db.execute("DELETE FROM containers WHERE pod_uid=?", (pod_uid,))
+        with self._lock:
+            cache = self._records()
+            with self.tx() as db:
+                db.execute("DELETE FROM containers WHERE pod_uid=?", (pod_uid,))
+            for cid in cache.pop(pod_uid, {}):
+                self._rec_pod.pop(cid, None)

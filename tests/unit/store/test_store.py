@@ -179,6 +179,45 @@ def test_container_attempt_is_unique_per_pod_and_name(store: Store) -> None:
         db.execute("INSERT INTO containers (id, pod_uid, name, attempt, body) VALUES ('c3','u1','app',0,'{}')")
 
 
+def test_record_cache_matches_the_table_after_every_kind_of_write(tmp_path: Path) -> None:
+    """The in-memory records (write-through) and what a fresh connection reads stay the same."""
+    path = tmp_path / "state.db"
+    s1 = Store(path)
+    s1.put_container(rec("old", 0, pod_uid="u0", cid="pre"))   # on disk before the cache loads
+    s1.close()
+    s = Store(path)
+
+    def same() -> None:
+        fresh = Store(path)
+        try:
+            for uid in ("u0", "u1", "u2"):
+                assert s.containers(uid) == fresh.containers(uid)
+            assert sorted(r.id for r in s.all_containers()) == sorted(r.id for r in fresh.all_containers())
+        finally:
+            fresh.close()
+
+    try:
+        same()
+        s.put_container(rec("b", 1))
+        s.put_container(rec("a", 0))
+        s.put_container(rec("b", 0))
+        assert [(r.name, r.attempt) for r in s.containers("u1")] == [("a", 0), ("b", 0), ("b", 1)]
+        same()
+        s.put_container(rec("a", 0, state="exited"))          # same id: replaced
+        s.put_container(rec("a", 0, cid="other"))             # same attempt, new id: the old row goes
+        s.put_container(rec("x", 0, pod_uid="u2", cid="pre"))  # same id, another pod: it moves
+        same()
+        assert "pre" not in [r.id for r in s.containers("u0")]
+        s.delete_container("other")
+        s.delete_container("missing")
+        same()
+        s.delete_pod_containers("u1")
+        assert s.containers("u1") == []
+        same()
+    finally:
+        s.close()
+
+
 # --- durability -----------------------------------------------------------------------------------
 
 def test_second_store_on_same_file_sees_committed_data(tmp_path: Path) -> None:
