@@ -1,5 +1,5 @@
-"""The garbage collector: any change of any object (debounced into one work item) rebuilds the
-dependency graph from the cache and runs ``core.controllers.gc.plan``; each item's writes run on
+"""The garbage collector: a change that can matter (a deletion, owner references added or changed;
+debounced into one work item) or the periodic resync rebuilds the dependency graph from the cache and runs ``core.controllers.gc.plan``; each item's writes run on
 their own so one failure does not hold the others back."""
 
 from __future__ import annotations
@@ -29,9 +29,14 @@ class GarbageCollector(Controller):
         self.namespaced = namespaced
 
     def keys_for(self, kind: str, event_type: str, old: Obj | None, new: Obj) -> Iterable[str]:
-        interesting = (event_type == "DELETED" or o.owner_refs(new) or o.deleting(new)
-                       or (old is not None and o.owner_refs(old)))
-        return [KEY] if interesting else []
+        # What can change the plan: a deletion, an object being deleted, owner references that appear or
+        # change. An update that keeps them (a Lease renewal, a status write) cannot: no rebuild.
+        if event_type == "DELETED" or o.deleting(new):
+            return [KEY]
+        refs = o.owner_refs(new)
+        if old is None or event_type == "ADDED":
+            return [KEY] if refs else []
+        return [KEY] if refs != o.owner_refs(old) else []
 
     def resync(self) -> None:
         self.queue.add(KEY)

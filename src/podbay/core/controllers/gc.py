@@ -64,9 +64,10 @@ class Graph:
         self.nodes: dict[str, Node] = {}
         self.by_identity: dict[tuple[str, str, str, str], Obj] = {}
         for obj in objects:
-            if not o.uid(obj):
+            uid = o.uid(obj)
+            if not uid:
                 continue
-            self.nodes[o.uid(obj)] = Node(obj)
+            self.nodes[uid] = Node(obj)
             key = (_group(str(obj.get("apiVersion") or "")), str(obj.get("kind") or ""), o.namespace(obj), o.name(obj))
             self.by_identity[key] = obj
         for node in list(self.nodes.values()):

@@ -476,3 +476,30 @@ async def test_stateful_set_claims_bind_in_order_and_outlive_scale_down() -> Non
     await settle(api, mgr, clock)
     assert [o.name(p) for p in live_pods(api)] == []
     assert len(api.list("PersistentVolumeClaim")) == 2 and len(api.list("PersistentVolume", None)) == 2
+
+
+def test_garbage_collector_rebuilds_only_for_changes_that_can_matter() -> None:
+    """A Lease renewal or a status write keeps the owner references: no graph rebuild for it."""
+    from podbay.agent.controllers.gc import GarbageCollector
+
+    _api, mgr, _clock = setup()
+    gc_ctl = next(c for c in mgr.controllers if isinstance(c, GarbageCollector))
+    owner = {"apiVersion": "v1", "kind": "Node", "name": "n", "uid": "node-uid"}
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": "n", "namespace": "kube-node-lease", "uid": "l", "ownerReferences": [owner]},
+             "spec": {"renewTime": "2026-12-02T00:00:00.000000Z"}}
+    renewed = copy.deepcopy(lease)
+    renewed["spec"]["renewTime"] = "2026-12-02T00:00:10.000000Z"
+    orphaned = copy.deepcopy(lease)
+    orphaned["metadata"]["ownerReferences"] = []
+    deleting = copy.deepcopy(renewed)
+    deleting["metadata"]["deletionTimestamp"] = "2026-12-02T00:00:11Z"
+    plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "d", "uid": "c"}}
+    assert list(gc_ctl.keys_for("Lease", "ADDED", None, lease)) == ["graph"]
+    assert list(gc_ctl.keys_for("Lease", "MODIFIED", lease, renewed)) == []
+    assert list(gc_ctl.keys_for("Lease", "MODIFIED", renewed, orphaned)) == ["graph"]
+    assert list(gc_ctl.keys_for("Lease", "MODIFIED", orphaned, lease)) == ["graph"]
+    assert list(gc_ctl.keys_for("Lease", "MODIFIED", None, renewed)) == ["graph"]
+    assert list(gc_ctl.keys_for("Lease", "MODIFIED", renewed, deleting)) == ["graph"]
+    assert list(gc_ctl.keys_for("ConfigMap", "ADDED", None, plain)) == []
+    assert list(gc_ctl.keys_for("ConfigMap", "DELETED", plain, plain)) == ["graph"]
