@@ -147,6 +147,8 @@ class PodVolumes(Protocol):
 
     def setup(self, pod: Mapping[str, Any], pod_dir: Path) -> dict[str, str]: ...   # name -> host path
     def refresh(self, pod: Mapping[str, Any], pod_dir: Path) -> None: ...          # atomic-writer ones
+    # Cheap, on the loop: could refresh change anything? (an input changed since the last one)
+    def refresh_needed(self, pod: Mapping[str, Any], pod_dir: Path) -> bool: ...
     def teardown(self, pod_dir: Path) -> None: ...
 
 
@@ -165,6 +167,7 @@ class ObjectSource(Protocol):
     """ConfigMaps, Secrets and claims as the API stores them (re-read at every use, as upstream)."""
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None: ...
+    def version(self, kind: str, namespace: str, name: str) -> str | None: ...   # resourceVersion, no copy
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ class StoreObjects:
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         return self.repo.get(kind, namespace, name)
 
+    def version(self, kind: str, namespace: str, name: str) -> str | None:
+        stored = self.repo.peek(kind, namespace, name)
+        return None if stored is None else str(stored.rv)
+
 
 class StorePods:
     """PodSource and StatusWriter over the repository."""

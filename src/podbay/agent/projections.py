@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -90,6 +91,69 @@ def refresh_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any
             if projected.update_projected_volume(pod_dir, plugin, vol["name"], payload, fs_group=_fs_group(pod)):
                 changed.append(vol["name"])
     return changed
+
+
+# A refresh whose inputs did not change is skipped, but not for longer than this: the files are also
+# rewritten if someone on the host changed them (containers mount these volumes read-only).
+REFRESH_BACKSTOP = 300.0
+
+
+@dataclass(frozen=True)
+class RefreshInputs:
+    """What one refresh read: the pod's resourceVersion, each object's (None: absent), each token."""
+
+    pod_rv: str
+    objects: dict[tuple[str, str, str], str | None]
+    tokens: dict[tuple[str, int], str]
+    at: float
+
+
+class _Recording:
+    """An ObjectSource that notes the version of every object read (taken before the read: a change
+    in between shows as a new version next time, never as an old one)."""
+
+    def __init__(self, inner: ObjectSource) -> None:
+        self.inner = inner
+        self.seen: dict[tuple[str, str, str], str | None] = {}
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        version = self.inner.version(kind, namespace, name)
+        obj = self.inner.get(kind, namespace, name)
+        self.seen[(kind, namespace, name)] = version if obj is not None else None
+        return obj
+
+    def version(self, kind: str, namespace: str, name: str) -> str | None:
+        return self.inner.version(kind, namespace, name)
+
+
+def _pod_rv(pod: dict[str, Any]) -> str:
+    return str((pod.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def refresh_recorded(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any], pod_dir: Path,
+                     pod_token: PodToken | None, now: float) -> tuple[list[str], RefreshInputs]:
+    """refresh_all, and what it read (for ``inputs_unchanged`` at the next sync)."""
+    seen = _Recording(objects)
+    tokens: dict[tuple[str, int], str] = {}
+
+    def token(p: dict[str, Any], audience: str, seconds: int) -> str:
+        assert pod_token is not None
+        tokens[(audience, seconds)] = value = pod_token(p, audience, seconds)
+        return value
+
+    changed = refresh_all(seen, node_allocatable, pod, pod_dir, token if pod_token is not None else None)
+    return changed, RefreshInputs(_pod_rv(pod), seen.seen, tokens, now)
+
+
+def inputs_unchanged(last: RefreshInputs, objects: ObjectSource, pod: dict[str, Any],
+                     pod_token: PodToken | None, now: float) -> bool:
+    """Would a refresh now read exactly what the last one read? (versions only: nothing is decoded;
+    a cached token is a dictionary lookup, one due for renewal is a change)."""
+    if now - last.at >= REFRESH_BACKSTOP or _pod_rv(pod) != last.pod_rv:
+        return False
+    if any(objects.version(*key) != v for key, v in last.objects.items()):
+        return False
+    return pod_token is None or all(pod_token(pod, aud, secs) == t for (aud, secs), t in last.tokens.items())
 
 
 def teardown_all(pod_dir: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,7 @@ class HostVolumes:
         self.state_root = state_root
         self.node_allocatable = node_allocatable
         self.allowed_host_paths = allowed_host_paths
+        self._refreshed: dict[str, projections.RefreshInputs] = {}   # pod uid -> what its last refresh read
 
     def setup(self, pod: Mapping[str, Any], pod_dir: Path) -> dict[str, str]:
         def special(v: Obj) -> bool:
@@ -145,7 +147,18 @@ class HostVolumes:
 
     def refresh(self, pod: Mapping[str, Any], pod_dir: Path) -> None:
         if any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
-            projections.refresh_all(self.objects, self.node_allocatable, dict(pod), pod_dir, self.pod_token)
+            _, inputs = projections.refresh_recorded(self.objects, self.node_allocatable, dict(pod), pod_dir,
+                                                     self.pod_token, time.monotonic())
+            self._refreshed[pod_dir.name] = inputs
+
+    def refresh_needed(self, pod: Mapping[str, Any], pod_dir: Path) -> bool:
+        """The kubelet re-projects these volumes at every sync; here a sync whose inputs (the pod, the
+        objects and tokens the last refresh read) are all unchanged skips it, and the thread it runs in."""
+        if not any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
+            return False
+        last = self._refreshed.get(pod_dir.name)
+        return last is None or not projections.inputs_unchanged(last, self.objects, dict(pod), self.pod_token,
+                                                                time.monotonic())
 
     def teardown(self, pod_dir: Path) -> None:
         """Mounts first (subPath binds, tmpfs, nfs, and mounts a Bidirectional container propagated into
@@ -154,6 +167,7 @@ class HostVolumes:
         unmount_all_under(str(pod_dir / hostpath.PIN_DIR))
         unmount_all_under(str(pod_dir / "volumes"))
         projections.teardown_all(pod_dir)
+        self._refreshed.pop(pod_dir.name, None)
         if self.tokens is not None:
             self.tokens.forget_pod(pod_dir.name)   # pod dirs are named by the pod's uid
         nfs.teardown_all(pod_dir)

@@ -212,7 +212,7 @@ class PodSyncer:
                         st.waiting.setdefault(name, Waiting("ContainerCreating", ""))
                     return False
                 await self.evictions.track(pod, st.volume_paths)
-            else:
+            elif self.volumes.refresh_needed(pod, self.sandboxes.pod_dir(st.uid)):
                 await self.offload(self.volumes.refresh, pod, self.sandboxes.pod_dir(st.uid))
         finally:
             if pinning is not None:

@@ -25,6 +25,10 @@ class FakeObjects:
         obj = self.objects.get((kind, namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
 
+    def version(self, kind: str, namespace: str, name: str) -> str | None:
+        obj = self.objects.get((kind, namespace, name))
+        return None if obj is None else str(obj["metadata"].get("resourceVersion") or id(obj))
+
 
 class MemoryPods:
     """PodSource and StatusWriter in memory; ``history`` keeps every status written (per uid)."""

@@ -89,6 +89,9 @@ class FakeVolumes:
     def refresh(self, pod: Mapping[str, Any], pod_dir: Path) -> None:
         self.refreshes += 1
 
+    def refresh_needed(self, pod: Mapping[str, Any], pod_dir: Path) -> bool:
+        return True
+
     def teardown(self, pod_dir: Path) -> None:
         shutil.rmtree(pod_dir / "volumes", ignore_errors=True)
         self.mounted.discard(pod_dir)

@@ -1,0 +1,84 @@
+"""Skipping a projected-volume refresh whose inputs did not change (versions of what it read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podbay.agent import projections
+from podbay.agent.projections import REFRESH_BACKSTOP, RefreshInputs, _Recording, inputs_unchanged
+from podbay.agent.sandbox import HostVolumes
+from podbay.testing.api import FakeObjects
+
+
+def cm(name: str, rv: str, data: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"kind": "ConfigMap", "metadata": {"name": name, "namespace": "d", "resourceVersion": rv},
+            "data": data or {"k": "v"}}
+
+
+def pod(rv: str = "10", volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"metadata": {"name": "p", "namespace": "d", "uid": "u1", "resourceVersion": rv},
+            "spec": {"containers": [{"name": "c"}],
+                     "volumes": volumes if volumes is not None else [{"name": "cfg", "configMap": {"name": "a"}}]}}
+
+
+def test_recording_notes_the_version_of_each_read_and_absence() -> None:
+    objs = FakeObjects()
+    objs.put(cm("a", "5"))
+    rec = _Recording(objs)
+    assert rec.get("ConfigMap", "d", "a") is not None
+    assert rec.get("ConfigMap", "d", "missing") is None
+    assert rec.seen == {("ConfigMap", "d", "a"): "5", ("ConfigMap", "d", "missing"): None}
+
+
+def test_inputs_unchanged_until_an_object_the_pod_a_token_or_the_backstop_moves() -> None:
+    objs = FakeObjects()
+    objs.put(cm("a", "5"))
+    tokens = {"current": "t1"}
+
+    def token(_p: dict[str, Any], _aud: str, _secs: int) -> str:
+        return tokens["current"]
+
+    last = RefreshInputs("10", {("ConfigMap", "d", "a"): "5", ("ConfigMap", "d", "opt"): None},
+                         {("", 3607): "t1"}, at=100.0)
+    assert inputs_unchanged(last, objs, pod(), token, 101.0)
+    assert not inputs_unchanged(last, objs, pod(), token, 100.0 + REFRESH_BACKSTOP)
+    assert not inputs_unchanged(last, objs, pod(rv="11"), token, 101.0)     # labels, annotations, status
+    objs.put(cm("opt", "7"))                                                 # an optional object appears
+    assert not inputs_unchanged(last, objs, pod(), token, 101.0)
+    del objs.objects[("ConfigMap", "d", "opt")]
+    objs.put(cm("a", "6", {"k": "new"}))                                    # the object changed
+    assert not inputs_unchanged(last, objs, pod(), token, 101.0)
+    objs.put(cm("a", "5"))
+    assert inputs_unchanged(last, objs, pod(), token, 101.0)
+    tokens["current"] = "t2"                                                 # renewed
+    assert not inputs_unchanged(last, objs, pod(), token, 101.0)
+
+
+def test_host_volumes_refresh_needed_follows_the_last_refresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def fake_refresh_all(objects: Any, _alloc: int, p: dict[str, Any], _dir: Path, _tok: Any = None) -> list[str]:
+        calls.append(p["metadata"]["resourceVersion"])
+        objects.get("ConfigMap", "d", "a")          # what the real one reads for this pod
+        return []
+
+    monkeypatch.setattr(projections, "refresh_all", fake_refresh_all)
+    objs = FakeObjects()
+    objs.put(cm("a", "5"))
+    vols = HostVolumes(objs, tmp_path, 1 << 30)
+    pod_dir = tmp_path / "pods" / "u1"
+    pod_dir.mkdir(parents=True)
+    assert not vols.refresh_needed(pod(volumes=[{"name": "e", "emptyDir": {}}]), pod_dir)   # nothing to project
+    assert vols.refresh_needed(pod(), pod_dir)                                             # never refreshed
+    vols.refresh(pod(), pod_dir)
+    assert calls == ["10"]
+    assert not vols.refresh_needed(pod(), pod_dir)
+    objs.put(cm("a", "6"))
+    assert vols.refresh_needed(pod(), pod_dir)
+    vols.refresh(pod(), pod_dir)
+    assert not vols.refresh_needed(pod(), pod_dir)
+    vols.teardown(pod_dir)
+    assert vols.refresh_needed(pod(), pod_dir)                                             # forgotten with the pod
