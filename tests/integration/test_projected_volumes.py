@@ -206,3 +206,28 @@ def test_projected_fs_group_readonly_mask(pod_dir: Path) -> None:
         assert mode(host) == 0o3777
     finally:
         teardown_projected_volume(pod_dir, PROJECTED, "proj")
+
+
+@pytest.mark.root
+def test_host_volumes_skip_a_refresh_only_while_its_inputs_hold(pod_dir: Path) -> None:
+    """Set up records what was read; an update of the ConfigMap (a new version) is projected at the next
+    refresh, and nothing else makes one needed."""
+    from podbay.agent.sandbox import HostVolumes
+    from podbay.testing.api import FakeObjects
+
+    objs = FakeObjects()
+    objs.put({"kind": "ConfigMap", "metadata": {"name": "app", "namespace": "d", "resourceVersion": "1"},
+              "data": {"k": "v1"}})
+    pod = {"metadata": {"name": "p", "namespace": "d", "uid": pod_dir.name, "resourceVersion": "7"},
+           "spec": {"containers": [{"name": "c"}], "volumes": [{"name": "cfg", "configMap": {"name": "app"}}]}}
+    vols = HostVolumes(objs, pod_dir.parent.parent, 1 << 30)
+    paths = vols.setup(pod, pod_dir)
+    assert (Path(paths["cfg"]) / "k").read_text() == "v1"
+    assert not vols.refresh_needed(pod, pod_dir)
+    objs.put({"kind": "ConfigMap", "metadata": {"name": "app", "namespace": "d", "resourceVersion": "2"},
+              "data": {"k": "v2"}})
+    assert vols.refresh_needed(pod, pod_dir)
+    vols.refresh(pod, pod_dir)
+    assert (Path(paths["cfg"]) / "k").read_text() == "v2"
+    assert not vols.refresh_needed(pod, pod_dir)
+    vols.teardown(pod_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,9 +101,10 @@ REFRESH_BACKSTOP = 300.0
 
 @dataclass(frozen=True)
 class RefreshInputs:
-    """What one refresh read: the pod's resourceVersion, each object's (None: absent), each token."""
+    """What one refresh read: the pod's mutable fields a downward API can show, each object's version
+    (None: absent), each token."""
 
-    pod_rv: str
+    pod: tuple[Any, ...]
     objects: dict[tuple[str, str, str], str | None]
     tokens: dict[tuple[str, int], str]
     at: float
@@ -126,30 +128,44 @@ class _Recording:
         return self.inner.version(kind, namespace, name)
 
 
-def _pod_rv(pod: dict[str, Any]) -> str:
-    return str((pod.get("metadata") or {}).get("resourceVersion") or "")
+def _pod_inputs(pod: dict[str, Any]) -> tuple[Any, ...]:
+    """What a downwardAPI file can show that may change while the pod runs (labels, annotations, the
+    IPs, container resources); name, namespace, uid, node and service account never change. Empty when
+    no volume projects the downward API: status writes then never cause a refresh."""
+    vols = pod["spec"].get("volumes") or []
+    if not any(v.get("downwardAPI") is not None or any(src.get("downwardAPI") is not None for src in
+                                                        (v.get("projected") or {}).get("sources") or [])
+               for v in vols):
+        return ()
+    md = pod.get("metadata") or {}
+    st = pod.get("status") or {}
+    return (md.get("labels"), md.get("annotations"), st.get("podIP"), st.get("podIPs"), st.get("hostIP"),
+            st.get("hostIPs"), [c.get("resources") for c in pod["spec"].get("containers") or []])
 
 
-def refresh_recorded(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any], pod_dir: Path,
-                     pod_token: PodToken | None, now: float) -> tuple[list[str], RefreshInputs]:
-    """refresh_all, and what it read (for ``inputs_unchanged`` at the next sync)."""
-    seen = _Recording(objects)
-    tokens: dict[tuple[str, int], str] = {}
+class InputRecorder:
+    """Wraps the object source and the token source of one setup or refresh, noting what it read."""
 
-    def token(p: dict[str, Any], audience: str, seconds: int) -> str:
-        assert pod_token is not None
-        tokens[(audience, seconds)] = value = pod_token(p, audience, seconds)
+    def __init__(self, objects: ObjectSource, pod_token: PodToken | None) -> None:
+        self.objects = _Recording(objects)
+        self._pod_token = pod_token
+        self.tokens: dict[tuple[str, int], str] = {}
+        self.pod_token: PodToken | None = self._token if pod_token is not None else None
+
+    def _token(self, pod: dict[str, Any], audience: str, seconds: int) -> str:
+        assert self._pod_token is not None
+        self.tokens[(audience, seconds)] = value = self._pod_token(pod, audience, seconds)
         return value
 
-    changed = refresh_all(seen, node_allocatable, pod, pod_dir, token if pod_token is not None else None)
-    return changed, RefreshInputs(_pod_rv(pod), seen.seen, tokens, now)
+    def inputs(self, pod: dict[str, Any], now: float) -> RefreshInputs:
+        return RefreshInputs(copy.deepcopy(_pod_inputs(pod)), dict(self.objects.seen), dict(self.tokens), now)
 
 
 def inputs_unchanged(last: RefreshInputs, objects: ObjectSource, pod: dict[str, Any],
                      pod_token: PodToken | None, now: float) -> bool:
     """Would a refresh now read exactly what the last one read? (versions only: nothing is decoded;
     a cached token is a dictionary lookup, one due for renewal is a change)."""
-    if now - last.at >= REFRESH_BACKSTOP or _pod_rv(pod) != last.pod_rv:
+    if now - last.at >= REFRESH_BACKSTOP or _pod_inputs(pod) != last.pod:
         return False
     if any(objects.version(*key) != v for key, v in last.objects.items()):
         return False

@@ -142,14 +142,16 @@ class HostVolumes:
                                           list(self.allowed_host_paths) or None)
         paths.update(claims.setup_all(self.objects, self.state_root, dict(pod), pod_dir))
         paths.update(nfs.setup_all(dict(pod), pod_dir))
-        paths.update(projections.setup_all(self.objects, self.node_allocatable, dict(pod), pod_dir, self.pod_token))
+        seen = projections.InputRecorder(self.objects, self.pod_token)
+        paths.update(projections.setup_all(seen.objects, self.node_allocatable, dict(pod), pod_dir, seen.pod_token))
+        self._refreshed[pod_dir.name] = seen.inputs(dict(pod), time.monotonic())
         return paths
 
     def refresh(self, pod: Mapping[str, Any], pod_dir: Path) -> None:
         if any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
-            _, inputs = projections.refresh_recorded(self.objects, self.node_allocatable, dict(pod), pod_dir,
-                                                     self.pod_token, time.monotonic())
-            self._refreshed[pod_dir.name] = inputs
+            seen = projections.InputRecorder(self.objects, self.pod_token)
+            projections.refresh_all(seen.objects, self.node_allocatable, dict(pod), pod_dir, seen.pod_token)
+            self._refreshed[pod_dir.name] = seen.inputs(dict(pod), time.monotonic())
 
     def refresh_needed(self, pod: Mapping[str, Any], pod_dir: Path) -> bool:
         """The kubelet re-projects these volumes at every sync; here a sync whose inputs (the pod, the

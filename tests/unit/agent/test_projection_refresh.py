@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from podbay.agent import projections
-from podbay.agent.projections import REFRESH_BACKSTOP, RefreshInputs, _Recording, inputs_unchanged
+from podbay.agent.projections import (
+    REFRESH_BACKSTOP,
+    InputRecorder,
+    RefreshInputs,
+    _Recording,
+    inputs_unchanged,
+)
 from podbay.agent.sandbox import HostVolumes
 from podbay.testing.api import FakeObjects
 
@@ -18,10 +24,16 @@ def cm(name: str, rv: str, data: dict[str, str] | None = None) -> dict[str, Any]
             "data": data or {"k": "v"}}
 
 
-def pod(rv: str = "10", volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"metadata": {"name": "p", "namespace": "d", "uid": "u1", "resourceVersion": rv},
+def pod(rv: str = "10", volumes: list[dict[str, Any]] | None = None, labels: dict[str, str] | None = None,
+        ip: str = "10.0.0.5") -> dict[str, Any]:
+    return {"metadata": {"name": "p", "namespace": "d", "uid": "u1", "resourceVersion": rv, "labels": labels or {}},
             "spec": {"containers": [{"name": "c"}],
-                     "volumes": volumes if volumes is not None else [{"name": "cfg", "configMap": {"name": "a"}}]}}
+                     "volumes": volumes if volumes is not None else [{"name": "cfg", "configMap": {"name": "a"}}]},
+            "status": {"podIP": ip, "phase": "Running", "conditions": [{"type": "Ready", "status": rv}]}}
+
+
+DOWNWARD = [{"name": "info", "projected": {"sources": [{"downwardAPI": {"items": [
+    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}}]
 
 
 def test_recording_notes_the_version_of_each_read_and_absence() -> None:
@@ -41,11 +53,12 @@ def test_inputs_unchanged_until_an_object_the_pod_a_token_or_the_backstop_moves(
     def token(_p: dict[str, Any], _aud: str, _secs: int) -> str:
         return tokens["current"]
 
-    last = RefreshInputs("10", {("ConfigMap", "d", "a"): "5", ("ConfigMap", "d", "opt"): None},
+    last = RefreshInputs((), {("ConfigMap", "d", "a"): "5", ("ConfigMap", "d", "opt"): None},
                          {("", 3607): "t1"}, at=100.0)
     assert inputs_unchanged(last, objs, pod(), token, 101.0)
     assert not inputs_unchanged(last, objs, pod(), token, 100.0 + REFRESH_BACKSTOP)
-    assert not inputs_unchanged(last, objs, pod(rv="11"), token, 101.0)     # labels, annotations, status
+    # A status write (a new resourceVersion) changes nothing a configMap volume shows.
+    assert inputs_unchanged(last, objs, pod(rv="11", labels={"a": "b"}, ip="10.0.0.9"), token, 101.0)
     objs.put(cm("opt", "7"))                                                 # an optional object appears
     assert not inputs_unchanged(last, objs, pod(), token, 101.0)
     del objs.objects[("ConfigMap", "d", "opt")]
@@ -72,7 +85,7 @@ def test_host_volumes_refresh_needed_follows_the_last_refresh(tmp_path: Path, mo
     pod_dir = tmp_path / "pods" / "u1"
     pod_dir.mkdir(parents=True)
     assert not vols.refresh_needed(pod(volumes=[{"name": "e", "emptyDir": {}}]), pod_dir)   # nothing to project
-    assert vols.refresh_needed(pod(), pod_dir)                                             # never refreshed
+    assert vols.refresh_needed(pod(), pod_dir)                                             # never set up here
     vols.refresh(pod(), pod_dir)
     assert calls == ["10"]
     assert not vols.refresh_needed(pod(), pod_dir)
@@ -82,3 +95,16 @@ def test_host_volumes_refresh_needed_follows_the_last_refresh(tmp_path: Path, mo
     assert not vols.refresh_needed(pod(), pod_dir)
     vols.teardown(pod_dir)
     assert vols.refresh_needed(pod(), pod_dir)                                             # forgotten with the pod
+
+
+def test_downward_api_inputs_are_the_pods_mutable_fields_only() -> None:
+    objs = FakeObjects()
+    seen = InputRecorder(objs, None)
+    last = seen.inputs(pod(volumes=DOWNWARD, labels={"app": "x"}), 100.0)
+    assert inputs_unchanged(last, objs, pod(rv="12", volumes=DOWNWARD, labels={"app": "x"}), None, 101.0)
+    assert not inputs_unchanged(last, objs, pod(volumes=DOWNWARD, labels={"app": "y"}), None, 101.0)
+    assert not inputs_unchanged(last, objs, pod(volumes=DOWNWARD, labels={"app": "x"}, ip="10.0.0.6"), None, 101.0)
+    live = pod(volumes=DOWNWARD, labels={"app": "x"})
+    last = seen.inputs(live, 100.0)
+    live["metadata"]["labels"]["app"] = "changed in place"      # the inputs are a copy, not a view
+    assert not inputs_unchanged(last, objs, live, None, 101.0)
