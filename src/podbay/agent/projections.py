@@ -128,19 +128,47 @@ class _Recording:
         return self.inner.version(kind, namespace, name)
 
 
+# Downward API fields that never change while a pod exists: a file showing only these needs no refresh.
+_FIXED_FIELDS = frozenset({"metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
+                           "spec.serviceAccountName"})
+
+
+def _downward_items(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for v in pod["spec"].get("volumes") or []:
+        if v.get("downwardAPI") is not None:
+            items += (v["downwardAPI"] or {}).get("items") or []
+        for src in (v.get("projected") or {}).get("sources") or []:
+            if src.get("downwardAPI") is not None:
+                items += (src["downwardAPI"] or {}).get("items") or []
+    return items
+
+
 def _pod_inputs(pod: dict[str, Any]) -> tuple[Any, ...]:
-    """What a downwardAPI file can show that may change while the pod runs (labels, annotations, the
-    IPs, container resources); name, namespace, uid, node and service account never change. Empty when
-    no volume projects the downward API: status writes then never cause a refresh."""
-    vols = pod["spec"].get("volumes") or []
-    if not any(v.get("downwardAPI") is not None or any(src.get("downwardAPI") is not None for src in
-                                                        (v.get("projected") or {}).get("sources") or [])
-               for v in vols):
-        return ()
+    """What the pod's downward API files show that may change while it runs (labels, annotations, the
+    IPs, container resources). kube-api-access shows only the namespace: status writes and label edits
+    then never cause a refresh."""
     md = pod.get("metadata") or {}
     st = pod.get("status") or {}
-    return (md.get("labels"), md.get("annotations"), st.get("podIP"), st.get("podIPs"), st.get("hostIP"),
-            st.get("hostIPs"), [c.get("resources") for c in pod["spec"].get("containers") or []])
+    out: list[Any] = []
+    for item in _downward_items(pod):
+        ref = item.get("fieldRef")
+        if ref is not None:
+            path = str((ref or {}).get("fieldPath") or "")
+            if path in _FIXED_FIELDS:
+                continue
+            top = path.split("[", 1)[0]
+            if top == "metadata.labels":
+                out.append(md.get("labels"))
+            elif top == "metadata.annotations":
+                out.append(md.get("annotations"))
+            elif path.startswith("status."):
+                out.append((st.get("podIP"), st.get("podIPs"), st.get("hostIP"), st.get("hostIPs")))
+            else:
+                out.append(path)   # anything else is read as it is (an error stays an error)
+        elif item.get("resourceFieldRef") is not None:
+            out.append([c.get("resources") for c in pod["spec"].get("containers") or []])
+    return tuple(out)
 
 
 class InputRecorder:

@@ -35,10 +35,15 @@ def is_alive(pid: int | None, expected_start: int | None) -> bool:
     """True if pid runs and (when known) is the same process that started at expected_start."""
     if not pid:
         return False
-    st = state(pid)
-    if st is None or st in ("Z", "X"):
+    rest = _stat_after_comm(pid)     # one read for both fields: the pod workers ask for every container
+    if not rest or rest[0] in ("Z", "X"):
         return False
-    return expected_start is None or start_time(pid) == expected_start
+    if expected_start is None:
+        return True
+    try:
+        return int(rest[19]) == expected_start
+    except (IndexError, ValueError):
+        return False
 
 
 def boot_id() -> str:

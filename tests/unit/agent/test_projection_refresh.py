@@ -33,7 +33,12 @@ def pod(rv: str = "10", volumes: list[dict[str, Any]] | None = None, labels: dic
 
 
 DOWNWARD = [{"name": "info", "projected": {"sources": [{"downwardAPI": {"items": [
-    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}}]
+    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}},
+            {"name": "ip", "downwardAPI": {"items": [{"path": "ip", "fieldRef": {"fieldPath": "status.podIP"}}]}}]
+API_ACCESS = [{"name": "kube-api-access", "projected": {"sources": [
+    {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}]}}]
 
 
 def test_recording_notes_the_version_of_each_read_and_absence() -> None:
@@ -104,6 +109,9 @@ def test_downward_api_inputs_are_the_pods_mutable_fields_only() -> None:
     assert inputs_unchanged(last, objs, pod(rv="12", volumes=DOWNWARD, labels={"app": "x"}), None, 101.0)
     assert not inputs_unchanged(last, objs, pod(volumes=DOWNWARD, labels={"app": "y"}), None, 101.0)
     assert not inputs_unchanged(last, objs, pod(volumes=DOWNWARD, labels={"app": "x"}, ip="10.0.0.6"), None, 101.0)
+    # kube-api-access shows the namespace only: labels and IPs changing need no refresh.
+    last = seen.inputs(pod(volumes=API_ACCESS, labels={"app": "x"}, ip=""), 100.0)
+    assert inputs_unchanged(last, objs, pod(volumes=API_ACCESS, labels={"app": "y"}, ip="10.0.0.6"), None, 101.0)
     live = pod(volumes=DOWNWARD, labels={"app": "x"})
     last = seen.inputs(live, 100.0)
     live["metadata"]["labels"]["app"] = "changed in place"      # the inputs are a copy, not a view
