@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import os
 import secrets
 import signal
@@ -325,11 +326,13 @@ class CrunRuntime:
     # -- exec ------------------------------------------------------------------------------------
     async def exec_sync(self, rec: ContainerRecord, argv: Sequence[str], timeout: float | None,
                         limit: int = 10 * 1024) -> ExecResult:
+        # Probes and hooks run the same command again and again: its process file is kept (written on
+        # the loop only when it is new, a stat otherwise), so a run costs no thread and no temp file.
         try:
-            cmd, process_file = await asyncio.to_thread(self.runtime.exec_argv, rec.id, list(argv), tty=False)
+            cmd = self.runtime.exec_argv_kept(rec.id, list(argv))
         except (OSError, ValueError, KeyError) as exc:
             return ExecResult(None, error=f"container not found: {exc}")
-        pid_file = process_file.with_suffix(".pid")
+        pid_file = self.runtime.container_dir(rec.id) / f"exec-{os.getpid()}-{next(_EXEC_SEQ)}.pid"
         # `exec [--pid-file F] ... <cid>`: the pid of the process in the container, to kill it on timeout.
         cmd = [*cmd[:-1], "--pid-file", str(pid_file), cmd[-1]]
 
@@ -340,8 +343,10 @@ class CrunRuntime:
         try:
             return await run_capped(cmd, timeout, limit, on_timeout=kill_exec)
         finally:
-            process_file.unlink(missing_ok=True)
             pid_file.unlink(missing_ok=True)
+
+
+_EXEC_SEQ = itertools.count()
 
 
 def kill_tree(pid: int) -> None:

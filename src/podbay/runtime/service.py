@@ -9,6 +9,7 @@ secrets referenced from env included.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -54,6 +55,8 @@ class ContainerRuntime:
         # cid -> (config.json's (inode, mtime), its process spec): an exec probe every few seconds
         # per container need not re-read and re-parse the bundle's config each time.
         self._process: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        # cid -> argv key -> the config.json stamp its kept process file was written from
+        self._exec_files: dict[str, dict[str, tuple[int, int]]] = {}
         for d in (containers_dir, exit_dir, socket_dir):
             d.mkdir(parents=True, exist_ok=True, mode=BUNDLE_DIR_MODE)
         os.chmod(containers_dir, BUNDLE_DIR_MODE)   # an older agent made it 0755
@@ -194,6 +197,27 @@ class ContainerRuntime:
             cmd.append("--tty")
         return [*cmd, cid], Path(path)
 
+    def exec_argv_kept(self, cid: str, argv: list[str]) -> list[str]:
+        """exec_argv for a command run again and again (probes, hooks): one process file per container
+        and argv, written once (again if config.json changes) and kept with the bundle, instead of a
+        new file per run. No terminal."""
+        key = hashlib.sha256(json.dumps(argv).encode()).hexdigest()[:20]
+        path = self.container_dir(cid) / f"exec-kept-{key}.json"
+        stamp = self._config_stamp(cid)
+        kept = self._exec_files.setdefault(cid, {})
+        if kept.get(key) != stamp:
+            process = dict(self._process_spec(cid))
+            process["args"] = list(argv)
+            process["terminal"] = False
+            process.pop("consoleSize", None)
+            atomic_write(path, json.dumps(process).encode(), 0o600)
+            kept[key] = stamp
+        return [*self.oci.base(), "exec", "--process", str(path), cid]
+
+    def _config_stamp(self, cid: str) -> tuple[int, int]:
+        st = (self.container_dir(cid) / "config.json").stat()
+        return (st.st_ino, st.st_mtime_ns)
+
     def _process_spec(self, cid: str) -> dict[str, Any]:
         """The bundle's ``process`` (cached while config.json is the same file, unchanged)."""
         path = self.container_dir(cid) / "config.json"
@@ -210,6 +234,7 @@ class ContainerRuntime:
         """runtime delete + drop the bundle and conmon's attach link. The rootfs must be unmounted by
         the caller first. Idempotent."""
         self._process.pop(cid, None)
+        self._exec_files.pop(cid, None)
         self.oci.delete(cid)
         if mounts_under(str(self.container_dir(cid))):
             raise RuntimeFailure(f"container {cid}: its rootfs is still mounted; refusing to remove the bundle")

@@ -165,3 +165,32 @@ def test_exec_process_is_the_containers_own_spec_read_once_per_bundle(rt: Contai
     assert len(loads) == 2
     rt.remove("c1")
     assert "c1" not in rt._process
+
+
+def test_kept_exec_process_files_are_written_once_per_argv(rt: ContainerRuntime) -> None:
+    """Probes: one process file per container and argv, rewritten only when config.json changes."""
+    import json
+
+    cdir = rt.container_dir("c1")
+    cdir.mkdir(parents=True)
+    spec = {"process": {"args": ["sleep", "9"], "env": ["A=1"], "terminal": True, "consoleSize": {"height": 1}}}
+    (cdir / "config.json").write_text(json.dumps(spec))
+
+    def process_file(cmd: list[str]) -> Path:
+        return Path(cmd[cmd.index("--process") + 1])
+
+    first = process_file(rt.exec_argv_kept("c1", ["true"]))
+    written = first.stat().st_ino
+    again = process_file(rt.exec_argv_kept("c1", ["true"]))
+    other = process_file(rt.exec_argv_kept("c1", ["cat", "/x"]))
+    assert again == first and first.stat().st_ino == written          # not written again
+    assert other != first and json.loads(other.read_text())["args"] == ["cat", "/x"]
+    body = json.loads(first.read_text())
+    assert body["args"] == ["true"] and body["terminal"] is False and "consoleSize" not in body
+    assert oct(first.stat().st_mode & 0o777) == "0o600"
+    spec["process"]["env"] = ["A=2"]
+    (cdir / "config.json.new").write_text(json.dumps(spec))
+    os.replace(cdir / "config.json.new", cdir / "config.json")
+    assert json.loads(process_file(rt.exec_argv_kept("c1", ["true"])).read_text())["env"] == ["A=2"]
+    rt.remove("c1")
+    assert "c1" not in rt._exec_files
