@@ -68,27 +68,33 @@ async def _close(writer: asyncio.StreamWriter) -> None:
 
 
 async def _connect(host: str, port: int) -> socket.socket:
-    """A connected non-blocking socket with SO_LINGER set (the caller closes it)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    if not _is_ip(host):
-        family = socket.AF_UNSPEC
+    """A connected non-blocking socket with SO_LINGER set (the caller closes it). A host name is resolved
+    off the loop and its addresses tried in order, as Go's dialer does."""
     loop = asyncio.get_running_loop()
-    if family == socket.AF_UNSPEC:   # a hostname in httpGet.host / tcpSocket.host: resolved off the loop
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        if not infos:
-            raise OSError(errno.EHOSTUNREACH, f"no address for {host}")
-        family, _, _, _, addr = infos[0]
+    addrs: list[tuple[int, Any]]
+    if _is_ip(host):
+        addrs = [(socket.AF_INET6 if ":" in host else socket.AF_INET, (host, port))]
     else:
-        addr = (host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER)
-        await loop.sock_connect(sock, addr)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addrs = [(family, addr) for family, _, _, _, addr in infos]
+        if not addrs:
+            raise OSError(errno.EHOSTUNREACH, f"no address for {host}")
+    last: OSError | None = None
+    for family, addr in addrs:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER)
+            await loop.sock_connect(sock, addr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last = exc
+        except BaseException:
+            sock.close()
+            raise
+    assert last is not None
+    raise last
 
 
 def _is_ip(host: str) -> bool:

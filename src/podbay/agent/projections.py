@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,12 @@ class PodTokens(Protocol):
     """The kubelet's token manager: tokens for serviceAccountToken projections, dropped with the pod."""
 
     def pod_token(self, pod: dict[str, Any], audience: str, expiration_seconds: int) -> str: ...
+    # The cached token while it needs no renewal, else None (never issues: safe on the event loop).
+    def cached_token(self, pod: dict[str, Any], audience: str, expiration_seconds: int) -> str | None: ...
     def forget_pod(self, uid: str) -> None: ...
+
+
+CachedToken = Callable[[dict[str, Any], str, int], "str | None"]
 
 
 def is_projection(volume: dict[str, Any]) -> bool:
@@ -80,17 +84,21 @@ def setup_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
 
 
 def refresh_all(objects: ObjectSource, node_allocatable: int, pod: dict[str, Any],
-                pod_dir: Path, pod_token: PodToken | None = None) -> list[str]:
-    """Re-project changed objects into mounted volumes (subPath mounts keep their old file, as upstream)."""
+                pod_dir: Path, pod_token: PodToken | None = None, failed: list[str] | None = None) -> list[str]:
+    """Re-project changed objects into mounted volumes (subPath mounts keep their old file, as upstream);
+    volumes that could not be projected this time are added to ``failed``."""
     changed = []
     for vol in pod["spec"].get("volumes") or []:
         plugin = projection.plugin_for(vol)
         if plugin is None:
             continue
-        with contextlib.suppress(PermanentError):
+        try:
             payload = _payload(objects, node_allocatable, pod, vol, pod_token)
             if projected.update_projected_volume(pod_dir, plugin, vol["name"], payload, fs_group=_fs_group(pod)):
                 changed.append(vol["name"])
+        except PermanentError:
+            if failed is not None:
+                failed.append(vol["name"])
     return changed
 
 
@@ -167,7 +175,8 @@ def _pod_inputs(pod: dict[str, Any]) -> tuple[Any, ...]:
             else:
                 out.append(path)   # anything else is read as it is (an error stays an error)
         elif item.get("resourceFieldRef") is not None:
-            out.append([c.get("resources") for c in pod["spec"].get("containers") or []])
+            out.append([c.get("resources") for c in (pod["spec"].get("initContainers") or [])
+                        + list(pod["spec"].get("containers") or [])])
     return tuple(out)
 
 
@@ -190,14 +199,15 @@ class InputRecorder:
 
 
 def inputs_unchanged(last: RefreshInputs, objects: ObjectSource, pod: dict[str, Any],
-                     pod_token: PodToken | None, now: float) -> bool:
+                     cached_token: CachedToken | None, now: float) -> bool:
     """Would a refresh now read exactly what the last one read? (versions only: nothing is decoded;
-    a cached token is a dictionary lookup, one due for renewal is a change)."""
+    a cached token is a dictionary lookup; one due for renewal, or gone, is a change: the refresh, in
+    its thread, issues the new one)."""
     if now - last.at >= REFRESH_BACKSTOP or _pod_inputs(pod) != last.pod:
         return False
     if any(objects.version(*key) != v for key, v in last.objects.items()):
         return False
-    return pod_token is None or all(pod_token(pod, aud, secs) == t for (aud, secs), t in last.tokens.items())
+    return cached_token is None or all(cached_token(pod, aud, secs) == t for (aud, secs), t in last.tokens.items())
 
 
 def teardown_all(pod_dir: Path) -> None:

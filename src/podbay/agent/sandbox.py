@@ -127,6 +127,7 @@ class HostVolumes:
         self.objects = objects
         self.tokens = tokens           # serviceAccountToken projections (None: ServiceAccounts are off)
         self.pod_token = tokens.pod_token if tokens is not None else None
+        self.cached_token = tokens.cached_token if tokens is not None else None
         self.state_root = state_root
         self.node_allocatable = node_allocatable
         self.allowed_host_paths = allowed_host_paths
@@ -150,8 +151,12 @@ class HostVolumes:
     def refresh(self, pod: Mapping[str, Any], pod_dir: Path) -> None:
         if any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
             seen = projections.InputRecorder(self.objects, self.pod_token)
-            projections.refresh_all(seen.objects, self.node_allocatable, dict(pod), pod_dir, seen.pod_token)
-            self._refreshed[pod_dir.name] = seen.inputs(dict(pod), time.monotonic())
+            failed: list[str] = []
+            projections.refresh_all(seen.objects, self.node_allocatable, dict(pod), pod_dir, seen.pod_token, failed)
+            if failed:   # what a failed volume would have read is unknown: try again at every sync
+                self._refreshed.pop(pod_dir.name, None)
+            else:
+                self._refreshed[pod_dir.name] = seen.inputs(dict(pod), time.monotonic())
 
     def refresh_needed(self, pod: Mapping[str, Any], pod_dir: Path) -> bool:
         """The kubelet re-projects these volumes at every sync; here a sync whose inputs (the pod, the
@@ -159,7 +164,7 @@ class HostVolumes:
         if not any(projections.is_projection(v) for v in pod["spec"].get("volumes") or []):
             return False
         last = self._refreshed.get(pod_dir.name)
-        return last is None or not projections.inputs_unchanged(last, self.objects, dict(pod), self.pod_token,
+        return last is None or not projections.inputs_unchanged(last, self.objects, dict(pod), self.cached_token,
                                                                 time.monotonic())
 
     def teardown(self, pod_dir: Path) -> None:

@@ -286,6 +286,16 @@ class ServiceAccounts:
         return issued[0]
 
 
+    def cached_token(self, pod: Obj, audience: str, expiration_seconds: int) -> str | None:
+        """pod_token's answer while its cached token needs no renewal; None when it would issue one."""
+        md = pod["metadata"]
+        key = (str(md["uid"]), admission.service_account_name(pod), audience, int(expiration_seconds))
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and not authn.needs_refresh(cached[1], cached[2], self.clock()):
+                return cached[0]
+        return None
+
     def forget_pod(self, uid: str) -> None:
         """The pod is gone: its tokens are dropped (kubelet tokenManager.DeleteServiceAccountToken)."""
         with self._lock:

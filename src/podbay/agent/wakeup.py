@@ -20,10 +20,11 @@ class Wakeup:
 
     def trigger(self) -> None:
         w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(True)
-        else:
+        if w is None:
             self._pending = True
+        elif not w.done():
+            w.set_result(True)
+        # else: the wait is over and its waiter about to run the probe anyway: one probe, as a set Event
 
     async def wait(self, seconds: float) -> bool:
         """True when triggered (also before the wait began), False when ``seconds`` passed."""

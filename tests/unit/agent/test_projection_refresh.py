@@ -78,7 +78,8 @@ def test_inputs_unchanged_until_an_object_the_pod_a_token_or_the_backstop_moves(
 def test_host_volumes_refresh_needed_follows_the_last_refresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
 
-    def fake_refresh_all(objects: Any, _alloc: int, p: dict[str, Any], _dir: Path, _tok: Any = None) -> list[str]:
+    def fake_refresh_all(objects: Any, _alloc: int, p: dict[str, Any], _dir: Path, _tok: Any = None,
+                         _failed: Any = None) -> list[str]:
         calls.append(p["metadata"]["resourceVersion"])
         objects.get("ConfigMap", "d", "a")          # what the real one reads for this pod
         return []
@@ -116,3 +117,20 @@ def test_downward_api_inputs_are_the_pods_mutable_fields_only() -> None:
     last = seen.inputs(live, 100.0)
     live["metadata"]["labels"]["app"] = "changed in place"      # the inputs are a copy, not a view
     assert not inputs_unchanged(last, objs, live, None, 101.0)
+
+
+def test_a_refresh_that_failed_for_a_volume_is_tried_again_at_every_sync(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token that could not be issued (the ServiceAccount is gone) leaves nothing recorded: no skip."""
+    def failing_refresh_all(objects: Any, _alloc: int, _p: dict[str, Any], _dir: Path, _tok: Any = None,
+                            failed: list[str] | None = None) -> list[str]:
+        assert failed is not None
+        failed.append("kube-api-access")
+        return []
+
+    monkeypatch.setattr(projections, "refresh_all", failing_refresh_all)
+    vols = HostVolumes(FakeObjects(), tmp_path, 1 << 30)
+    pod_dir = tmp_path / "pods" / "u1"
+    pod_dir.mkdir(parents=True)
+    vols.refresh(pod(), pod_dir)
+    assert vols.refresh_needed(pod(), pod_dir)

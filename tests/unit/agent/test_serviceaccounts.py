@@ -276,13 +276,15 @@ def test_pod_tokens_are_cached_and_renewed_past_80_percent(env: Any, key: Any) -
     sas, store, clock, _ = env
     sas.ensure_namespace("default")
     p = stored(store, sas.admit_pod(pod()))
+    assert sas.cached_token(p, "", 3607) is None        # never issues
     t1 = sas.pod_token(p, "", 3607)
-    assert sas.pod_token(p, "", 3607) == t1
+    assert sas.pod_token(p, "", 3607) == t1 == sas.cached_token(p, "", 3607)
     claims = jwt.verify(t1, key.public_key())
     assert claims["aud"] == [DEFAULT_ISSUER] and claims["kubernetes.io"]["pod"]["uid"] == "pod-uid"
     clock.t += 0.79 * 3607
     assert sas.pod_token(p, "", 3607) == t1
     clock.t += 0.02 * 3607
+    assert sas.cached_token(p, "", 3607) is None        # due for renewal: the refresh issues it
     t2 = sas.pod_token(p, "", 3607)
     assert t2 != t1 and sas.authenticate(t2) is not None
     assert jwt.verify(sas.pod_token(p, "vault", 600), key.public_key())["aud"] == ["vault"]

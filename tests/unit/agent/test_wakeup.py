@@ -58,3 +58,19 @@ async def test_system_clock_timer() -> None:
     loop.call_later(0.01, w.trigger)
     assert await w.wait(5.0) is True
     assert loop.time() - t0 < 1.0
+
+
+async def test_a_trigger_after_the_deadline_fired_is_not_a_second_wake() -> None:
+    """Like a set Event that the waiter clears: the worker about to probe probes once, not twice."""
+    clock = FakeClock()
+    w = Wakeup(clock)
+    waiting = asyncio.ensure_future(w.wait(1.0))
+    await settle()
+    assert w._waiter is not None
+    w._waiter.set_result(False)   # the timer fires (as its callback does); the waiter has not run yet
+    w.trigger()
+    assert await waiting is False
+    nxt = asyncio.ensure_future(w.wait(1.0))
+    await settle()
+    assert not nxt.done()
+    nxt.cancel()
