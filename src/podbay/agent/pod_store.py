@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from podbay.agent.podstatus import finish_pod_deletion, write_pod_status
+from podbay.agent.podstatus import finish_pod_deletion, status_differs, write_pod_status
 from podbay.ports import StatusUpdate
 from podbay.store.repository import Repository
 
@@ -52,7 +52,7 @@ class StorePods:
         # status_of reads the stored body without a copy (it builds a new status); most syncs compute
         # the status already stored, and then nothing is decoded or locked at all.
         update = status_of(stored.obj)
-        if update is None or _unchanged(stored.obj, update):
+        if update is None or not status_differs(stored.obj, update.status, update.annotations):
             return stored.obj
         return write_pod_status(self.repo, uid, update.status, dict(update.annotations) or None)
 
@@ -60,7 +60,3 @@ class StorePods:
         md = pod["metadata"]
         finish_pod_deletion(self.repo, md["namespace"], md["name"], md["uid"])
 
-
-def _unchanged(pod: Obj, update: StatusUpdate) -> bool:
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    return pod.get("status") == update.status and all(annotations.get(k) == v for k, v in update.annotations.items())

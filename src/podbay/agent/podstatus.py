@@ -17,6 +17,12 @@ from podbay.store.repository import Repository
 Obj = dict[str, Any]
 
 
+def status_differs(pod: Obj, status: Obj, annotations: Mapping[str, str] | None) -> bool:
+    """Would storing this status (and these agent annotations) change the pod?"""
+    current = (pod.get("metadata") or {}).get("annotations") or {}
+    return pod.get("status") != status or any(current.get(k) != v for k, v in (annotations or {}).items())
+
+
 def write_pod_status(repo: Repository, uid: str, status: Obj,
                      annotations: Mapping[str, str] | None = None) -> Obj | None:
     """Store ``status`` (and the agent's own annotations) on the pod with this uid; returns the pod
@@ -29,16 +35,12 @@ def write_pod_status(repo: Repository, uid: str, status: Obj,
         md = pod.get("metadata") or {}
         if md.get("uid") != uid:
             return None
-        changed = False
-        if pod.get("status") != status:
-            pod["status"] = status
-            changed = True
+        if not status_differs(pod, status, annotations):
+            return None
+        pod["status"] = status
         if annotations:
-            current = dict(md.get("annotations") or {})
-            if any(current.get(k) != v for k, v in annotations.items()):
-                md["annotations"] = {**current, **annotations}
-                changed = True
-        return pod if changed else None
+            md["annotations"] = {**(md.get("annotations") or {}), **annotations}
+        return pod
 
     return repo.mutate("Pod", cur.namespace, cur.name, apply)
 

@@ -185,10 +185,7 @@ class ContainerRuntime:
         """`runtime exec --process F`: the container's own process spec (user, groups, env, cwd,
         capabilities, no_new_privs, rlimits) with argv swapped in, as CRI-O runs exec. The caller
         deletes the returned process file when the exec ends."""
-        process = dict(self._process_spec(cid))
-        process["args"] = list(argv)
-        process["terminal"] = tty
-        process.pop("consoleSize", None)
+        process = self._exec_process(cid, argv, tty)
         fd, path = tempfile.mkstemp(prefix="exec-", suffix=".json", dir=self.container_dir(cid))
         with os.fdopen(fd, "w") as f:
             json.dump(process, f)
@@ -206,13 +203,16 @@ class ContainerRuntime:
         stamp = self._config_stamp(cid)
         kept = self._exec_files.setdefault(cid, {})
         if kept.get(key) != stamp:
-            process = dict(self._process_spec(cid))
-            process["args"] = list(argv)
-            process["terminal"] = False
-            process.pop("consoleSize", None)
-            atomic_write(path, json.dumps(process).encode(), 0o600)
+            atomic_write(path, json.dumps(self._exec_process(cid, argv, False)).encode(), 0o600)
             kept[key] = stamp
         return [*self.oci.base(), "exec", "--process", str(path), cid]
+
+    def _exec_process(self, cid: str, argv: list[str], tty: bool) -> dict[str, Any]:
+        process = dict(self._process_spec(cid))
+        process["args"] = list(argv)
+        process["terminal"] = tty
+        process.pop("consoleSize", None)
+        return process
 
     def _config_stamp(self, cid: str) -> tuple[int, int]:
         st = (self.container_dir(cid) / "config.json").stat()
@@ -221,8 +221,7 @@ class ContainerRuntime:
     def _process_spec(self, cid: str) -> dict[str, Any]:
         """The bundle's ``process`` (cached while config.json is the same file, unchanged)."""
         path = self.container_dir(cid) / "config.json"
-        st = path.stat()
-        stamp = (st.st_ino, st.st_mtime_ns)
+        stamp = self._config_stamp(cid)
         hit = self._process.get(cid)
         if hit is not None and hit[0] == stamp:
             return hit[1]
